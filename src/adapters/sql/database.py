@@ -1,0 +1,113 @@
+"""The unit of work over SQLAlchemy: engines per backend, transactions, error translation.
+
+Everything that differs between SQLite, PostgreSQL, MariaDB and SQL Server lives here
+and in :mod:`.errors`; the repositories are plain portable Core statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from adapters.sql.errors import translate
+from adapters.sql.repositories import SqlRepositories
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def make_engine(url: str, *, pool_size: int = 5, connect_timeout: int = 5, **kwargs: Any) -> Engine:
+    """An engine tuned for the backend named by ``url``.
+
+    SQLite gets WAL mode and a busy timeout so that several gunicorn workers can write,
+    and ``BEGIN IMMEDIATE`` for write transactions so writers queue instead of failing.
+    Server databases get a bounded connect timeout and pre-ping, so a restarted server
+    is noticed and reconnected to without restarting the app.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            **kwargs,
+        )
+        _tune_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
+        return engine
+    connect_args: dict[str, Any] = {}
+    if backend == "postgresql":
+        connect_args["connect_timeout"] = connect_timeout
+    elif parsed.get_driver_name() == "pyodbc":
+        connect_args["timeout"] = connect_timeout  # pyodbc's login timeout
+    elif backend in ("mysql", "mariadb"):
+        connect_args["connect_timeout"] = connect_timeout
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=connect_timeout,
+        connect_args=connect_args,
+        **kwargs,
+    )
+
+
+def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("writing") else "BEGIN")
+
+
+class SqlDatabase:
+    """Implements the core's ``Database`` port: one connection and transaction per block."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._dialect = engine.dialect.name
+
+    @contextmanager
+    def reading(self) -> Iterator[SqlRepositories]:
+        with self._transaction(writing=False) as repos:
+            yield repos
+
+    @contextmanager
+    def writing(self) -> Iterator[SqlRepositories]:
+        with self._transaction(writing=True) as repos:
+            yield repos
+
+    @contextmanager
+    def _transaction(self, *, writing: bool) -> Iterator[SqlRepositories]:
+        try:
+            with self.engine.connect() as conn:
+                conn.info["writing"] = writing
+                try:
+                    with conn.begin():
+                        yield SqlRepositories(conn)
+                finally:
+                    conn.info.pop("writing", None)
+        except DBAPIError as exc:
+            domain_error = translate(exc, self._dialect)
+            if domain_error is None:
+                raise
+            raise domain_error from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()

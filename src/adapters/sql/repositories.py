@@ -1,0 +1,247 @@
+"""Repositories over one SQLAlchemy connection: portable Core statements, no ORM."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from adapters.sql.errors import is_unique_violation
+from adapters.sql.tables import movies, ratings, tokens, users
+from movierater_core.errors import DuplicateRating, UsernameTaken
+from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
+
+_USER_COLUMNS = (users.c.id, users.c.username, users.c.is_admin)
+_MOVIE_COLUMNS = (
+    movies.c.id,
+    movies.c.title,
+    movies.c.description,
+    movies.c.image_path,
+    movies.c.rating_count,
+    movies.c.rating_sum,
+)
+_RATING_COLUMNS = (ratings.c.id, ratings.c.user_id, ratings.c.movie_id, ratings.c.stars)
+
+
+def _locked(query: Select[Any]) -> Select[Any]:
+    """Lock the selected rating rows until the transaction ends.
+
+    SQL Server ignores FOR UPDATE in SQLAlchemy, so it gets the equivalent table hint;
+    SQLite has no row locks, and its write transactions start with BEGIN IMMEDIATE.
+    """
+    return query.with_for_update().with_hint(ratings, "WITH (UPDLOCK, ROWLOCK)", "mssql")
+
+
+def _user(row: Row[Any]) -> User:
+    return User(id=row.id, username=row.username, is_admin=bool(row.is_admin))
+
+
+def _movie(row: Row[Any]) -> Movie:
+    return Movie(
+        id=row.id,
+        title=row.title,
+        description=row.description,
+        image_path=row.image_path,
+        ratings=RatingSummary(row.rating_count, row.rating_sum),
+    )
+
+
+def _rating(row: Row[Any]) -> Rating:
+    return Rating(id=row.id, user_id=row.user_id, movie_id=row.movie_id, stars=Stars(row.stars))
+
+
+class SqlUsers:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, user_id: int) -> User | None:
+        row = self._conn.execute(select(*_USER_COLUMNS).where(users.c.id == user_id)).first()
+        return _user(row) if row else None
+
+    def credentials(self, username: str) -> tuple[User, str] | None:
+        row = self._conn.execute(
+            select(*_USER_COLUMNS, users.c.password_hash).where(users.c.username == username)
+        ).first()
+        return (_user(row), row.password_hash) if row else None
+
+    def list(self) -> Sequence[User]:
+        rows = self._conn.execute(select(*_USER_COLUMNS).order_by(users.c.id))
+        return [_user(row) for row in rows]
+
+    def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
+        try:
+            result = self._conn.execute(
+                insert(users).values(
+                    username=username,
+                    password_hash=password_hash,
+                    is_admin=is_admin,
+                    date_joined=datetime.now(timezone.utc),
+                )
+            )
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise UsernameTaken(username) from exc
+            raise
+        return User(id=result.inserted_primary_key[0], username=username, is_admin=is_admin)
+
+    def rename(self, user_id: int, username: str) -> None:
+        try:
+            self._conn.execute(update(users).where(users.c.id == user_id).values(username=username))
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise UsernameTaken(username) from exc
+            raise
+
+    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        self._conn.execute(
+            update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+    def set_admin(self, user_id: int, is_admin: bool) -> None:
+        self._conn.execute(update(users).where(users.c.id == user_id).values(is_admin=is_admin))
+
+    def delete(self, user_id: int) -> None:
+        self._conn.execute(delete(users).where(users.c.id == user_id))
+
+
+class SqlMovies:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, movie_id: int) -> Movie | None:
+        row = self._conn.execute(select(*_MOVIE_COLUMNS).where(movies.c.id == movie_id)).first()
+        return _movie(row) if row else None
+
+    def list(self) -> Sequence[Movie]:
+        rows = self._conn.execute(select(*_MOVIE_COLUMNS).order_by(movies.c.id))
+        return [_movie(row) for row in rows]
+
+    def add(self, fields: MovieFields) -> Movie:
+        values = {
+            "title": fields.title,
+            "description": fields.description or "",
+            "image_path": fields.image_path,
+            "rating_count": 0,
+            "rating_sum": 0,
+        }
+        result = self._conn.execute(insert(movies).values(**values))
+        return Movie(
+            id=result.inserted_primary_key[0],
+            title=values["title"],
+            description=values["description"],
+            image_path=values["image_path"],
+        )
+
+    def update(self, movie_id: int, fields: MovieFields) -> None:
+        values: dict[str, Any] = {}
+        if fields.title is not None:
+            values["title"] = fields.title
+        if fields.description is not None:
+            values["description"] = fields.description
+        if fields.image_path_given:
+            values["image_path"] = fields.image_path
+        if values:
+            self._conn.execute(update(movies).where(movies.c.id == movie_id).values(**values))
+
+    def delete(self, movie_id: int) -> None:
+        self._conn.execute(delete(movies).where(movies.c.id == movie_id))
+
+    def adjust_ratings(self, movie_id: int, count_delta: int, total_delta: int) -> None:
+        self._conn.execute(
+            update(movies)
+            .where(movies.c.id == movie_id)
+            .values(
+                rating_count=movies.c.rating_count + count_delta,
+                rating_sum=movies.c.rating_sum + total_delta,
+            )
+        )
+
+
+class SqlRatings:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, rating_id: int, *, for_update: bool = False) -> Rating | None:
+        query = select(*_RATING_COLUMNS).where(ratings.c.id == rating_id)
+        row = self._conn.execute(_locked(query) if for_update else query).first()
+        return _rating(row) if row else None
+
+    def find(self, user_id: int, movie_id: int, *, for_update: bool = False) -> Rating | None:
+        query = select(*_RATING_COLUMNS).where(
+            ratings.c.user_id == user_id, ratings.c.movie_id == movie_id
+        )
+        row = self._conn.execute(_locked(query) if for_update else query).first()
+        return _rating(row) if row else None
+
+    def list(
+        self, *, movie_id: int | None = None, user_id: int | None = None, for_update: bool = False
+    ) -> Sequence[Rating]:
+        query = select(*_RATING_COLUMNS)
+        if movie_id is not None:
+            query = query.where(ratings.c.movie_id == movie_id)
+        if user_id is not None:
+            # By movie, so that transactions touching several movies lock them in one order.
+            query = query.order_by(ratings.c.movie_id)
+            query = query.where(ratings.c.user_id == user_id)
+        query = query.order_by(ratings.c.id)
+        if for_update:
+            query = _locked(query)
+        return [_rating(row) for row in self._conn.execute(query)]
+
+    def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
+        try:
+            result = self._conn.execute(
+                insert(ratings).values(user_id=user_id, movie_id=movie_id, stars=stars.value)
+            )
+        except IntegrityError as exc:
+            # A unique violation is a lost first-rating race; a foreign-key violation
+            # (the movie was deleted meanwhile) is retried too and then ends as 404.
+            raise DuplicateRating(f"user {user_id} movie {movie_id}") from exc
+        return Rating(result.inserted_primary_key[0], user_id, movie_id, stars)
+
+    def set_stars(self, rating_id: int, stars: Stars) -> None:
+        self._conn.execute(update(ratings).where(ratings.c.id == rating_id).values(stars=stars.value))
+
+    def delete(self, rating_id: int) -> None:
+        self._conn.execute(delete(ratings).where(ratings.c.id == rating_id))
+
+
+class SqlTokens:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, digest: str, user_id: int, created_at: datetime) -> None:
+        self._conn.execute(
+            insert(tokens).values(digest=digest, user_id=user_id, created_at=created_at)
+        )
+
+    def user_for(self, digest: str) -> User | None:
+        row = self._conn.execute(
+            select(*_USER_COLUMNS)
+            .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
+            .where(tokens.c.digest == digest)
+        ).first()
+        return _user(row) if row else None
+
+    def delete(self, digest: str) -> None:
+        self._conn.execute(delete(tokens).where(tokens.c.digest == digest))
+
+    def delete_for_user(self, user_id: int, *, keep: str | None = None) -> None:
+        query = delete(tokens).where(tokens.c.user_id == user_id)
+        if keep is not None:
+            query = query.where(tokens.c.digest != keep)
+        self._conn.execute(query)
+
+
+class SqlRepositories:
+    """The repositories of one transaction (the core's ``Repositories`` port)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.connection = conn
+        self.users = SqlUsers(conn)
+        self.movies = SqlMovies(conn)
+        self.ratings = SqlRatings(conn)
+        self.tokens = SqlTokens(conn)

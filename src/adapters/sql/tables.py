@@ -1,0 +1,83 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create exactly this.
+
+Portable types only: ``Unicode`` becomes NVARCHAR on SQL Server (VARCHAR elsewhere),
+usernames compare case-sensitively on MariaDB (binary collation) as on the others.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Unicode,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+
+# Stable constraint names, so that migrations can refer to them on every backend.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_username_type = Unicode(150).with_variant(
+    mysql.VARCHAR(150, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", _username_type, nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("is_admin", Boolean(create_constraint=False), nullable=False, default=False),
+    Column("date_joined", DateTime(timezone=True), nullable=False),
+)
+
+movies = Table(
+    "movies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", Unicode(150), nullable=False),
+    Column("description", Unicode(360), nullable=False, default=""),
+    Column("image_path", Unicode(200), nullable=True),
+    # Kept in step with the ratings table inside the rating's own transaction.
+    Column("rating_count", Integer, nullable=False, default=0),
+    Column("rating_sum", Integer, nullable=False, default=0),
+    CheckConstraint("rating_count >= 0 AND rating_sum >= rating_count", name="summary_sane"),
+)
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("movie_id", Integer, ForeignKey("movies.id"), nullable=False),
+    Column("stars", SmallInteger, nullable=False),
+    CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),
+    UniqueConstraint("user_id", "movie_id"),
+    Index(None, "movie_id"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # SHA-256 hex of the key, never the key
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "user_id"),
+)

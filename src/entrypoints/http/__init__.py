@@ -1,0 +1,5 @@
+"""The Falcon WSGI app: HTTP in, use cases, HTTP out. Nothing else lives here."""
+
+from entrypoints.http.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,43 @@
+"""Build the Falcon app from a wired container."""
+
+from __future__ import annotations
+
+import falcon
+import punq
+
+from entrypoints.http import errors, resources
+from entrypoints.http.auth import Authentication
+from entrypoints.settings import Settings
+from movierater_core.use_cases import Accounts, Movies, Ratings
+
+_ID = "int(min=1, max=2147483647)"  # ids are 32-bit everywhere; others are not found
+
+
+def create_app(container: punq.Container) -> falcon.App:
+    settings: Settings = container.resolve(Settings)
+    accounts: Accounts = container.resolve(Accounts)
+    movies: Movies = container.resolve(Movies)
+    ratings: Ratings = container.resolve(Ratings)
+
+    app = falcon.App(
+        middleware=[
+            falcon.CORSMiddleware(
+                allow_origins=list(settings.cors_origins), expose_headers=["Retry-After"]
+            ),
+            Authentication(accounts),
+        ]
+    )
+    # "/api/movies/" and "/api/movies" both work; the original's paths end in a slash.
+    app.req_options.strip_url_path_trailing_slash = True
+    app.req_options.auto_parse_qs_csv = False
+    errors.install(app)
+
+    app.add_route("/auth", resources.Login(accounts))
+    app.add_route("/api/users", resources.UserList(accounts))
+    app.add_route(f"/api/users/{{user_id:{_ID}}}", resources.UserDetail(accounts))
+    app.add_route("/api/movies", resources.MovieList(movies))
+    app.add_route(f"/api/movies/{{movie_id:{_ID}}}", resources.MovieDetail(movies))
+    app.add_route(f"/api/movies/{{movie_id:{_ID}}}/rate_movie", resources.RateMovie(ratings))
+    app.add_route("/api/ratings", resources.RatingList(ratings))
+    app.add_route(f"/api/ratings/{{rating_id:{_ID}}}", resources.RatingDetail(ratings))
+    return app

@@ -1,0 +1,89 @@
+"""Entities and value objects: immutable attrs classes that cannot hold an invalid state."""
+
+from __future__ import annotations
+
+from attrs import field, frozen, validators
+
+MIN_STARS = 1
+MAX_STARS = 5
+
+
+def _is_exact_int(value: object) -> bool:
+    # bool is a subclass of int, but `true` is not a number of stars.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_stars(_instance: object, _attribute: object, value: int) -> None:
+    if not _is_exact_int(value) or not MIN_STARS <= value <= MAX_STARS:
+        raise ValueError(f"stars must be an int from {MIN_STARS} to {MAX_STARS}, got {value!r}")
+
+
+@frozen
+class Stars:
+    """A rating value: exactly one of the ints 1..5."""
+
+    value: int = field(validator=_check_stars)
+
+
+@frozen
+class RatingSummary:
+    """How many ratings a movie has and the sum of their stars.
+
+    Kept as two integers (never a float average) so that concurrent changes can be
+    applied as deltas by storage, and the average is exact to compute.
+    """
+
+    count: int = field(default=0, validator=validators.ge(0))
+    total: int = field(default=0, validator=validators.ge(0))
+
+    def __attrs_post_init__(self) -> None:
+        if not MIN_STARS * self.count <= self.total <= MAX_STARS * self.count:
+            raise ValueError(f"total {self.total} impossible for {self.count} ratings")
+
+    @property
+    def average(self) -> float | int:
+        """Mean stars; ``0`` (an int, as the original answered) when there are no ratings."""
+        return self.total / self.count if self.count else 0
+
+    def added(self, stars: Stars) -> RatingSummary:
+        return RatingSummary(self.count + 1, self.total + stars.value)
+
+    def changed(self, old: Stars, new: Stars) -> RatingSummary:
+        return RatingSummary(self.count, self.total - old.value + new.value)
+
+    def removed(self, stars: Stars) -> RatingSummary:
+        return RatingSummary(self.count - 1, self.total - stars.value)
+
+
+@frozen
+class User:
+    id: int
+    username: str
+    is_admin: bool = False
+
+
+@frozen
+class Movie:
+    id: int
+    title: str
+    description: str
+    image_path: str | None
+    ratings: RatingSummary = RatingSummary()
+
+
+@frozen
+class MovieFields:
+    """Validated values for creating a movie, or (with ``None`` = unchanged) updating one."""
+
+    title: str | None = None
+    description: str | None = None
+    image_path: str | None = None
+    image_path_given: bool = False  # distinguishes "set imagePath to null" from "leave it"
+
+
+@frozen
+class Rating:
+    id: int
+    user_id: int
+    movie_id: int
+    stars: Stars

@@ -1,0 +1,150 @@
+"""Ports: what the core needs from the outside world, as Protocols.
+
+Adapters (``adapters``) implement them for real infrastructure; the unit tests
+implement them in memory. The core never imports an adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from movierater_core.model import Movie, MovieFields, Rating, Stars, User
+
+
+class UserRepository(Protocol):
+    def get(self, user_id: int) -> User | None: ...
+
+    def credentials(self, username: str) -> tuple[User, str] | None:
+        """The user with this exact username and their stored password hash."""
+        ...
+
+    def list(self) -> Sequence[User]: ...
+
+    def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
+        """Raises :class:`~movierater_core.errors.UsernameTaken`."""
+        ...
+
+    def rename(self, user_id: int, username: str) -> None:
+        """Raises :class:`~movierater_core.errors.UsernameTaken`."""
+        ...
+
+    def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
+
+    def set_admin(self, user_id: int, is_admin: bool) -> None: ...
+
+    def delete(self, user_id: int) -> None: ...
+
+
+class MovieRepository(Protocol):
+    def get(self, movie_id: int) -> Movie | None: ...
+
+    def list(self) -> Sequence[Movie]: ...
+
+    def add(self, fields: MovieFields) -> Movie: ...
+
+    def update(self, movie_id: int, fields: MovieFields) -> None:
+        """Change the given fields (``None`` leaves one as it is)."""
+        ...
+
+    def delete(self, movie_id: int) -> None: ...
+
+    def adjust_ratings(self, movie_id: int, count_delta: int, total_delta: int) -> None:
+        """Add the deltas to the movie's rating count and sum *in storage*.
+
+        Must be one atomic statement (``SET n = n + :delta``), never read-modify-write,
+        so that concurrent raters of one movie cannot lose each other's updates.
+        """
+        ...
+
+
+class RatingRepository(Protocol):
+    def get(self, rating_id: int, *, for_update: bool = False) -> Rating | None: ...
+
+    def find(self, user_id: int, movie_id: int, *, for_update: bool = False) -> Rating | None:
+        """The user's rating of the movie; ``for_update`` locks it until the transaction ends."""
+        ...
+
+    def list(
+        self, *, movie_id: int | None = None, user_id: int | None = None, for_update: bool = False
+    ) -> Sequence[Rating]: ...
+
+    def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
+        """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already."""
+        ...
+
+    def set_stars(self, rating_id: int, stars: Stars) -> None: ...
+
+    def delete(self, rating_id: int) -> None: ...
+
+
+class TokenRepository(Protocol):
+    """Login tokens, stored and looked up only by a digest of the key."""
+
+    def add(self, digest: str, user_id: int, created_at: datetime) -> None: ...
+
+    def user_for(self, digest: str) -> User | None: ...
+
+    def delete(self, digest: str) -> None: ...
+
+    def delete_for_user(self, user_id: int, *, keep: str | None = None) -> None:
+        """Revoke all the user's tokens but the one whose digest is ``keep``."""
+        ...
+
+
+class Repositories(Protocol):
+    """The repositories of one transaction."""
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def movies(self) -> MovieRepository: ...
+
+    @property
+    def ratings(self) -> RatingRepository: ...
+
+    @property
+    def tokens(self) -> TokenRepository: ...
+
+
+class Database(Protocol):
+    """Unit of work: each block is one transaction.
+
+    ``writing()`` commits when the block ends normally and rolls back when it raises.
+    Both raise :class:`~movierater_core.errors.ConcurrencyConflict` for a lost race that
+    is safe to retry, and :class:`~movierater_core.errors.ServiceUnavailable` when the
+    database cannot be reached.
+    """
+
+    def reading(self) -> AbstractContextManager[Repositories]: ...
+
+    def writing(self) -> AbstractContextManager[Repositories]: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True iff the password matches; never raises for a wrong one."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class TokenIssuer(Protocol):
+    def new_key(self) -> str:
+        """A fresh random key, 40 hex characters like DRF's."""
+        ...
+
+    def digest(self, key: str) -> str:
+        """What storage keeps instead of the key (a one-way digest)."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...

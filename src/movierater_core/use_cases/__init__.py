@@ -1,0 +1,7 @@
+"""Use cases, grouped by what they act on. Each method is one thing a user can do."""
+
+from movierater_core.use_cases.accounts import Accounts
+from movierater_core.use_cases.movies import Movies
+from movierater_core.use_cases.ratings import Ratings
+
+__all__ = ["Accounts", "Movies", "Ratings"]

@@ -1,0 +1,213 @@
+"""Accounts: registration, login tokens, and managing users."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cached_property
+
+from movierater_core.errors import (
+    NotAuthenticated,
+    NotFound,
+    UsernameTaken,
+    ValidationError,
+)
+from movierater_core.model import User
+from movierater_core.ports import Clock, Database, PasswordHasher, TokenIssuer
+from movierater_core.rules import (
+    BAD_CREDENTIALS,
+    MISSING,
+    PASSWORD_MAX,
+    USERNAME_MAX,
+    USERNAME_TAKEN,
+    Form,
+    Invalid,
+    parse_password,
+    parse_text,
+    parse_username,
+)
+from movierater_core.use_cases._common import require_self_or_admin, retrying
+
+# Longer than any key we issue (40) or import, short enough to refuse junk before a query.
+_TOKEN_KEY = re.compile(r"[0-9A-Za-z]{1,128}")
+
+
+class Accounts:
+    """Use cases about users and their credentials."""
+
+    def __init__(
+        self, db: Database, hasher: PasswordHasher, tokens: TokenIssuer, clock: Clock
+    ) -> None:
+        self._db = db
+        self._hasher = hasher
+        self._tokens = tokens
+        self._clock = clock
+
+    # ---- registration and credentials ----------------------------------------------------
+
+    def register(self, data: object, *, is_admin: bool = False) -> User:
+        """Create a user from ``{username, password}``; the password must pass the policy."""
+        form = Form(data)
+        username = form.take("username", parse_username, required=True)
+        name_for_policy = username if isinstance(username, str) else None
+        password = form.take(
+            "password", lambda v: parse_password(v, username=name_for_policy), required=True
+        )
+        form.finish()
+        assert isinstance(username, str) and isinstance(password, str)
+        password_hash = self._hasher.hash(password)  # slow on purpose: outside the transaction
+        try:
+            with self._db.writing() as repos:
+                return repos.users.add(username, password_hash, is_admin=is_admin)
+        except UsernameTaken:
+            raise ValidationError.single("username", USERNAME_TAKEN) from None
+
+    def log_in(self, data: object) -> str:
+        """Check ``{username, password}`` and issue a new token key.
+
+        An unknown username costs one hash verification too, so that timing does not
+        tell which usernames exist; both failures give the same answer.
+        """
+        form = Form(data)
+        username = form.take(
+            "username",
+            lambda v: parse_text(v, max_length=USERNAME_MAX, allow_blank=False, strip=False),
+            required=True,
+        )
+        password = form.take(
+            "password",
+            lambda v: parse_text(v, max_length=PASSWORD_MAX, allow_blank=False, strip=False),
+            required=True,
+        )
+        form.finish()
+        assert isinstance(username, str) and isinstance(password, str)
+        with self._db.reading() as repos:
+            found = repos.users.credentials(username)
+        if found is None:
+            self._hasher.verify(self._dummy_hash, password)
+            raise ValidationError.single("non_field_errors", BAD_CREDENTIALS)
+        user, password_hash = found
+        if not self._hasher.verify(password_hash, password):
+            raise ValidationError.single("non_field_errors", BAD_CREDENTIALS)
+        rehashed = (
+            self._hasher.hash(password) if self._hasher.needs_rehash(password_hash) else None
+        )
+        key = self._tokens.new_key()
+        with self._db.writing() as repos:
+            if rehashed is not None:
+                repos.users.set_password_hash(user.id, rehashed)
+            repos.tokens.add(self._tokens.digest(key), user.id, self._clock.now())
+        return key
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        return self._hasher.hash("timing equaliser for unknown usernames")
+
+    def log_out(self, key: str) -> None:
+        """Revoke the token with this key (nothing happens for an unknown key)."""
+        with self._db.writing() as repos:
+            repos.tokens.delete(self._tokens.digest(key))
+
+    def authenticate(self, key: str) -> User:
+        """The user a token key belongs to; :class:`NotAuthenticated` otherwise."""
+        if not _TOKEN_KEY.fullmatch(key):
+            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
+        with self._db.reading() as repos:
+            user = repos.tokens.user_for(self._tokens.digest(key))
+        if user is None:
+            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
+        return user
+
+    # ---- managing users ------------------------------------------------------------------
+
+    def list_users(self, actor: User) -> Sequence[User]:
+        with self._db.reading() as repos:
+            return repos.users.list()
+
+    def get_user(self, actor: User, user_id: int) -> User:
+        require_self_or_admin(actor, user_id)
+        with self._db.reading() as repos:
+            user = repos.users.get(user_id)
+        if user is None:
+            raise NotFound
+        return user
+
+    def update_user(
+        self,
+        actor: User,
+        user_id: int,
+        data: object,
+        *,
+        partial: bool,
+        current_key: str | None = None,
+    ) -> User:
+        """Change username and/or password (PUT needs both, PATCH either).
+
+        A password change revokes every other token of the user; the token used for
+        this request survives when users change their own password.
+        """
+        current = self.get_user(actor, user_id)
+        form = Form(data)
+        username = form.take("username", parse_username, required=not partial)
+        name_for_policy = username if isinstance(username, str) else current.username
+        password = form.take(
+            "password", lambda v: parse_password(v, username=name_for_policy), required=not partial
+        )
+        form.finish()
+        password_hash = self._hasher.hash(password) if isinstance(password, str) else None
+        keep = (
+            self._tokens.digest(current_key)
+            if current_key is not None and actor.id == user_id
+            else None
+        )
+        try:
+            with self._db.writing() as repos:
+                if repos.users.get(user_id) is None:
+                    raise NotFound
+                if username is not MISSING and username != current.username:
+                    assert isinstance(username, str)
+                    repos.users.rename(user_id, username)
+                if password_hash is not None:
+                    repos.users.set_password_hash(user_id, password_hash)
+                    repos.tokens.delete_for_user(user_id, keep=keep)
+                updated = repos.users.get(user_id)
+        except UsernameTaken:
+            raise ValidationError.single("username", USERNAME_TAKEN) from None
+        assert updated is not None
+        return updated
+
+    def delete_user(self, actor: User, user_id: int) -> None:
+        """Delete a user with their tokens and ratings, fixing those movies' summaries."""
+        require_self_or_admin(actor, user_id)
+
+        def work() -> None:
+            with self._db.writing() as repos:
+                if repos.users.get(user_id) is None:
+                    raise NotFound
+                for rating in repos.ratings.list(user_id=user_id, for_update=True):
+                    repos.ratings.delete(rating.id)
+                    repos.movies.adjust_ratings(rating.movie_id, -1, -rating.stars.value)
+                repos.tokens.delete_for_user(user_id)
+                repos.users.delete(user_id)
+
+        retrying(work)
+
+    def set_admin(self, username: str, is_admin: bool) -> User:
+        """Promote or demote a user (for the CLI: the API never makes admins)."""
+        with self._db.writing() as repos:
+            found = repos.users.credentials(username)
+            if found is None:
+                raise NotFound(f"No user named {username!r}.")
+            repos.users.set_admin(found[0].id, is_admin)
+            user = repos.users.get(found[0].id)
+        assert user is not None
+        return user
+
+
+def check_password(password: str, username: str | None) -> list[str]:
+    """The policy's complaints about a password, for prompts that ask again (CLI)."""
+    try:
+        parse_password(password, username=username)
+    except Invalid as exc:
+        return exc.messages
+    return []

@@ -1,0 +1,104 @@
+"""Ratings: one per user and movie, 1..5 stars, with each movie's summary kept in step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from movierater_core.errors import (
+    ConcurrencyConflict,
+    DuplicateRating,
+    NotFound,
+    PermissionDenied,
+    StarsMissing,
+)
+from movierater_core.model import Rating, Stars, User
+from movierater_core.ports import Database, Repositories
+from movierater_core.rules import MISSING, Form, parse_id, parse_stars
+from movierater_core.use_cases._common import retrying
+
+
+class Ratings:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def rate_movie(self, actor: User, movie_id: int, data: object) -> tuple[Rating, bool]:
+        """Create the actor's rating of a movie or change it. Returns (rating, created).
+
+        Two first ratings racing each other end as one created and one updated: the
+        loser's insert hits the unique (user, movie) key and is run again as an update.
+        """
+        form = Form(data)
+        if not form.has("stars"):
+            raise StarsMissing
+        stars = form.take("stars", parse_stars, required=True)
+        form.finish()
+        assert isinstance(stars, Stars)
+
+        def work() -> tuple[Rating, bool]:
+            with self._db.writing() as repos:
+                if repos.movies.get(movie_id) is None:
+                    raise NotFound
+                existing = repos.ratings.find(actor.id, movie_id, for_update=True)
+                if existing is not None:
+                    if existing.stars != stars:
+                        repos.ratings.set_stars(existing.id, stars)
+                        repos.movies.adjust_ratings(
+                            movie_id, 0, stars.value - existing.stars.value
+                        )
+                    return Rating(existing.id, actor.id, movie_id, stars), False
+                try:
+                    rating = repos.ratings.add(actor.id, movie_id, stars)
+                except DuplicateRating:
+                    raise ConcurrencyConflict from None
+                repos.movies.adjust_ratings(movie_id, 1, stars.value)
+                return rating, True
+
+        return retrying(work)
+
+    def remove_own_rating(self, actor: User, movie_id: int) -> None:
+        def work() -> None:
+            with self._db.writing() as repos:
+                rating = repos.ratings.find(actor.id, movie_id, for_update=True)
+                if rating is None:
+                    raise NotFound
+                _delete(repos, rating)
+
+        retrying(work)
+
+    def list_ratings(self, actor: User, query: Mapping[str, object]) -> Sequence[Rating]:
+        """All ratings, optionally only those of ``?movie=`` and/or ``?user=``."""
+        form = Form(query)
+        movie_id = form.take("movie", parse_id, required=False)
+        user_id = form.take("user", parse_id, required=False)
+        form.finish()
+        with self._db.reading() as repos:
+            return repos.ratings.list(
+                movie_id=None if movie_id is MISSING else movie_id,  # type: ignore[arg-type]
+                user_id=None if user_id is MISSING else user_id,  # type: ignore[arg-type]
+            )
+
+    def get_rating(self, actor: User, rating_id: int) -> Rating:
+        with self._db.reading() as repos:
+            rating = repos.ratings.get(rating_id)
+        if rating is None:
+            raise NotFound
+        return rating
+
+    def delete_rating(self, actor: User, rating_id: int) -> None:
+        """Its owner or an admin may delete a rating."""
+
+        def work() -> None:
+            with self._db.writing() as repos:
+                rating = repos.ratings.get(rating_id, for_update=True)
+                if rating is None:
+                    raise NotFound
+                if rating.user_id != actor.id and not actor.is_admin:
+                    raise PermissionDenied
+                _delete(repos, rating)
+
+        retrying(work)
+
+
+def _delete(repos: Repositories, rating: Rating) -> None:
+    repos.ratings.delete(rating.id)
+    repos.movies.adjust_ratings(rating.movie_id, -1, -rating.stars.value)
