@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from adapters.sql.errors import translate
+from adapters.sql.errors import UNAVAILABLE, translate
 from adapters.sql.repositories import SqlRepositories
+from movierater_core.errors import ServiceUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -108,6 +110,8 @@ class SqlDatabase:
             if domain_error is None:
                 raise
             raise domain_error from exc
+        except PoolTimeout as exc:  # every pooled connection stuck on a dead server
+            raise ServiceUnavailable(UNAVAILABLE) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,203 @@
+"""Integration fixtures: a real database per backend, migrated by the real CLI, and the
+real app served by gunicorn (2 workers) on a free local port."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import create_engine, delete
+
+from adapters.sql.tables import movies, ratings, tokens, users
+from tests.integration.backends import fresh_database, selected_backends
+
+MOVIERATER = [sys.executable, "-m", "entrypoints.cli"]
+ADMIN_PASSWORD = "admin-passphrase-1"
+USER_PASSWORD = "user-passphrase-1"
+
+
+def run_cli(*args: str, env: dict[str, str], check: bool = True, **kw: Any) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*MOVIERATER, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120, **kw
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"movierater {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """One ``movierater serve`` process (gunicorn) and the database it uses."""
+
+    def __init__(self, database_url: str | None, workdir: Path, workers: int = 2, **env: str) -> None:
+        """``database_url=None`` leaves MOVIERATER_DATABASE_URL unset: the embedded default."""
+        self.database_url = database_url
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {"MOVIERATER_DATABASE_URL": database_url} if database_url else {}
+        self.env.update(env)
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_")}
+        self.log = workdir / f"server-{self.port}.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [*MOVIERATER, "serve", "--port", str(self.port), "--workers", str(workers)],
+                env={**inherited, **self.env},
+                cwd=workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.wait_until_up()
+
+    def wait_until_up(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.log.read_text()}")
+            try:
+                requests.get(self.base_url + "/api/movies/", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError(f"server did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Client:
+    """requests against the server, optionally with ``Authorization: Token <key>``."""
+
+    def __init__(self, base_url: str, token: str | None = None, user_id: int | None = None) -> None:
+        self.base_url = base_url
+        self.token = token
+        self.user_id = user_id
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, **kw: Any) -> requests.Response:
+        headers = dict(kw.pop("headers", {}) or {})
+        if self.token and "Authorization" not in headers:
+            headers["Authorization"] = f"Token {self.token}"
+        return self.session.request(method, self.base_url + path, headers=headers, timeout=30, **kw)
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture(scope="session", params=selected_backends())
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(backend, tmp_path_factory.mktemp(backend)) as url:
+        run_cli("migrate", env={"MOVIERATER_DATABASE_URL": url})
+        yield url
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str, backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(database_url, tmp_path_factory.mktemp(f"{backend}-server"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Any]:
+    eng = create_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+def wipe(engine: Any) -> None:
+    with engine.begin() as conn:
+        for table in (tokens, ratings, movies, users):
+            conn.execute(delete(table))
+
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def api(server: Server, engine: Any) -> Client:
+    """An anonymous client against an emptied database."""
+    wipe(engine)
+    return Client(server.base_url)
+
+
+def sign_up(base_url: str, username: str | None = None, password: str = USER_PASSWORD) -> Client:
+    """Register through the API, log in, and return a client carrying the token."""
+    username = username or f"user{next(_names)}"
+    created = requests.post(
+        base_url + "/api/users/", json={"username": username, "password": password}, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    login = requests.post(
+        base_url + "/auth/", json={"username": username, "password": password}, timeout=30
+    )
+    assert login.status_code == 200, login.text
+    return Client(base_url, login.json()["token"], created.json()["id"])
+
+
+@pytest.fixture
+def user(api: Client) -> Client:
+    return sign_up(api.base_url)
+
+
+@pytest.fixture
+def other_user(api: Client) -> Client:
+    return sign_up(api.base_url)
+
+
+@pytest.fixture
+def admin(api: Client, server: Server) -> Client:
+    """An admin made the only way admins are made: the CLI."""
+    name = f"admin{next(_names)}"
+    run_cli(
+        "createsuperuser", "--username", name, "--noinput",
+        env={**server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
+    )  # fmt: skip
+    login = requests.post(
+        api.base_url + "/auth/", json={"username": name, "password": ADMIN_PASSWORD}, timeout=30
+    )
+    assert login.status_code == 200, login.text
+    me = [u for u in Client(api.base_url, login.json()["token"]).get("/api/users/").json() if u["username"] == name]
+    return Client(api.base_url, login.json()["token"], me[0]["id"])
+
+
+@pytest.fixture
+def movie(admin: Client) -> dict[str, Any]:
+    created = admin.post("/api/movies/", json={"title": "Alien", "description": "In space."})
+    assert created.status_code == 201, created.text
+    return dict(created.json())

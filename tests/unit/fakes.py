@@ -1,0 +1,256 @@
+"""In-memory implementations of the core's ports, for unit tests of the core only.
+
+Standard library and the core alone: the isolation test imports these with
+sqlalchemy, falcon, boto3 and pyodbc blocked.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from movierater_core.errors import DuplicateRating, UsernameTaken
+from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
+from movierater_core.use_cases import Accounts, Movies, Ratings
+
+
+@dataclass
+class _State:
+    users: dict[int, tuple[User, str]] = field(default_factory=dict)
+    movies: dict[int, Movie] = field(default_factory=dict)
+    ratings: dict[int, Rating] = field(default_factory=dict)
+    tokens: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=lambda: {"user": 0, "movie": 0, "rating": 0})
+
+    def next_id(self, kind: str) -> int:
+        self.ids[kind] += 1
+        return self.ids[kind]
+
+
+class FakeUsers:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def get(self, user_id: int) -> User | None:
+        found = self._s.users.get(user_id)
+        return found[0] if found else None
+
+    def credentials(self, username: str) -> tuple[User, str] | None:
+        return next((entry for entry in self._s.users.values() if entry[0].username == username), None)
+
+    def list(self) -> Sequence[User]:
+        return [self._s.users[k][0] for k in sorted(self._s.users)]
+
+    def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
+        if self.credentials(username):
+            raise UsernameTaken(username)
+        user = User(self._s.next_id("user"), username, is_admin)
+        self._s.users[user.id] = (user, password_hash)
+        return user
+
+    def rename(self, user_id: int, username: str) -> None:
+        if any(u.username == username and u.id != user_id for u, _ in self._s.users.values()):
+            raise UsernameTaken(username)
+        user, pw = self._s.users[user_id]
+        self._s.users[user_id] = (User(user.id, username, user.is_admin), pw)
+
+    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        self._s.users[user_id] = (self._s.users[user_id][0], password_hash)
+
+    def set_admin(self, user_id: int, is_admin: bool) -> None:
+        user, pw = self._s.users[user_id]
+        self._s.users[user_id] = (User(user.id, user.username, is_admin), pw)
+
+    def delete(self, user_id: int) -> None:
+        assert not any(r.user_id == user_id for r in self._s.ratings.values()), "FK: ratings"
+        assert not any(uid == user_id for uid, _ in self._s.tokens.values()), "FK: tokens"
+        del self._s.users[user_id]
+
+
+class FakeMovies:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def get(self, movie_id: int) -> Movie | None:
+        return self._s.movies.get(movie_id)
+
+    def list(self) -> Sequence[Movie]:
+        return [self._s.movies[k] for k in sorted(self._s.movies)]
+
+    def add(self, fields: MovieFields) -> Movie:
+        assert fields.title is not None
+        movie = Movie(
+            self._s.next_id("movie"), fields.title, fields.description or "", fields.image_path
+        )
+        self._s.movies[movie.id] = movie
+        return movie
+
+    def update(self, movie_id: int, fields: MovieFields) -> None:
+        old = self._s.movies[movie_id]
+        self._s.movies[movie_id] = Movie(
+            old.id,
+            fields.title if fields.title is not None else old.title,
+            fields.description if fields.description is not None else old.description,
+            fields.image_path if fields.image_path_given else old.image_path,
+            old.ratings,
+        )
+
+    def delete(self, movie_id: int) -> None:
+        assert not any(r.movie_id == movie_id for r in self._s.ratings.values()), "FK: ratings"
+        del self._s.movies[movie_id]
+
+    def adjust_ratings(self, movie_id: int, count_delta: int, total_delta: int) -> None:
+        old = self._s.movies[movie_id]
+        summary = RatingSummary(old.ratings.count + count_delta, old.ratings.total + total_delta)
+        self._s.movies[movie_id] = Movie(old.id, old.title, old.description, old.image_path, summary)
+
+
+class FakeRatings:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def get(self, rating_id: int, *, for_update: bool = False) -> Rating | None:
+        return self._s.ratings.get(rating_id)
+
+    def find(self, user_id: int, movie_id: int, *, for_update: bool = False) -> Rating | None:
+        return next(
+            (r for r in self._s.ratings.values() if (r.user_id, r.movie_id) == (user_id, movie_id)),
+            None,
+        )
+
+    def list(
+        self, *, movie_id: int | None = None, user_id: int | None = None, for_update: bool = False
+    ) -> Sequence[Rating]:
+        return [
+            r
+            for _, r in sorted(self._s.ratings.items())
+            if (movie_id is None or r.movie_id == movie_id)
+            and (user_id is None or r.user_id == user_id)
+        ]
+
+    def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
+        if self.find(user_id, movie_id):
+            raise DuplicateRating(f"{user_id}/{movie_id}")
+        assert user_id in self._s.users and movie_id in self._s.movies, "FK"
+        rating = Rating(self._s.next_id("rating"), user_id, movie_id, stars)
+        self._s.ratings[rating.id] = rating
+        return rating
+
+    def set_stars(self, rating_id: int, stars: Stars) -> None:
+        old = self._s.ratings[rating_id]
+        self._s.ratings[rating_id] = Rating(old.id, old.user_id, old.movie_id, stars)
+
+    def delete(self, rating_id: int) -> None:
+        del self._s.ratings[rating_id]
+
+
+class FakeTokens:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def add(self, digest: str, user_id: int, created_at: datetime) -> None:
+        self._s.tokens[digest] = (user_id, created_at)
+
+    def user_for(self, digest: str) -> User | None:
+        found = self._s.tokens.get(digest)
+        return self._s.users[found[0]][0] if found else None
+
+    def delete(self, digest: str) -> None:
+        self._s.tokens.pop(digest, None)
+
+    def delete_for_user(self, user_id: int, *, keep: str | None = None) -> None:
+        for digest in [d for d, (uid, _) in self._s.tokens.items() if uid == user_id and d != keep]:
+            del self._s.tokens[digest]
+
+
+class FakeRepositories:
+    def __init__(self, state: _State) -> None:
+        self.users = FakeUsers(state)
+        self.movies = FakeMovies(state)
+        self.ratings = FakeRatings(state)
+        self.tokens = FakeTokens(state)
+
+
+class InMemoryDatabase:
+    """A unit of work over dicts: a writing block that raises leaves no trace."""
+
+    def __init__(self) -> None:
+        self.state = _State()
+        self.commits = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[FakeRepositories]:
+        yield FakeRepositories(copy.deepcopy(self.state))
+
+    @contextmanager
+    def writing(self) -> Iterator[FakeRepositories]:
+        draft = copy.deepcopy(self.state)
+        yield FakeRepositories(draft)
+        self.state = draft
+        self.commits += 1
+
+
+class FakeHasher:
+    """Reversible 'hashing' that is fast; counts verifications to test timing equality."""
+
+    def __init__(self) -> None:
+        self.verifications = 0
+
+    def hash(self, password: str) -> str:
+        return "fake$" + password
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.verifications += 1
+        return password_hash == "fake$" + password
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return not password_hash.startswith("fake$")
+
+
+class CountingTokenIssuer:
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def new_key(self) -> str:
+        return f"{next(self._counter):040x}"
+
+    def digest(self, key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+
+class FixedClock:
+    def __init__(self) -> None:
+        self.current = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+@dataclass
+class App:
+    """The core wired to fakes: what a unit test drives."""
+
+    db: InMemoryDatabase
+    hasher: FakeHasher
+    accounts: Accounts
+    movies: Movies
+    ratings: Ratings
+
+
+def make_app() -> App:
+    db, hasher = InMemoryDatabase(), FakeHasher()
+    return App(
+        db=db,
+        hasher=hasher,
+        accounts=Accounts(db, hasher, CountingTokenIssuer(), FixedClock()),
+        movies=Movies(db),
+        ratings=Ratings(db),
+    )
