@@ -34,6 +34,7 @@ def build_container(settings: Settings, overrides: dict[type, Any] | None = None
                 settings.database_url,
                 pool_size=settings.db_pool_size,
                 connect_timeout=settings.db_connect_timeout,
+                schema=settings.db_schema,
             )
         ),
     )

@@ -59,7 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _engine(settings: Settings) -> Engine:
     from adapters.sql import make_engine
 
-    return make_engine(settings.database_url, pool_size=1, connect_timeout=settings.db_connect_timeout)
+    return make_engine(
+        settings.database_url,
+        pool_size=1,
+        connect_timeout=settings.db_connect_timeout,
+        schema=settings.db_schema,
+    )
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:

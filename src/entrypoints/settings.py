@@ -23,6 +23,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
     secret_key: str = DEV_SECRET_KEY
+    db_schema: str | None = None
     db_pool_size: int = 5
     db_connect_timeout: int = 5
 
@@ -51,6 +52,7 @@ class Settings:
                 if origin.strip()
             ),
             secret_key=get("SECRET_KEY", DEV_SECRET_KEY),
+            db_schema=get("DB_SCHEMA", "") or None,
             db_pool_size=_positive_int("MOVIERATER_DB_POOL_SIZE", get("DB_POOL_SIZE", "5")),
             db_connect_timeout=_positive_int(
                 "MOVIERATER_DB_CONNECT_TIMEOUT", get("DB_CONNECT_TIMEOUT", "5")

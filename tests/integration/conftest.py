@@ -68,9 +68,9 @@ class Server:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited early:\n{self.log.read_text()}")
             try:
-                requests.get(self.base_url + "/api/movies/", timeout=1)
+                requests.get(self.base_url + "/api/movies/", timeout=5)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         raise AssertionError(f"server did not start:\n{self.log.read_text()}")
 

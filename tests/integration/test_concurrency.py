@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import func, select
 
 from adapters.sql.tables import movies, ratings
-from tests.integration.conftest import Client, run_cli, wipe
+from tests.integration.conftest import Client, Server, run_cli, wipe
 
 SEED_PASSWORD = "bench-password-1"
 
@@ -111,3 +111,35 @@ def test_first_rating_race_ends_with_one_rating_and_no_error(server, engine) -> 
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(ratings)) == 1
     assert_summaries_match_recount(engine)
+
+
+def test_two_app_instances_sharing_one_database_lose_nothing(server, engine, database_url, tmp_path) -> None:
+    clients, movie_ids = _seeded_clients(server, engine, users=16, movie_count=3)
+    second = Server(database_url, tmp_path)  # another gunicorn, its own 2 workers and pools
+    try:
+        # half the users talk to the first instance, half to the second
+        for client in clients[::2]:
+            client.base_url = second.base_url
+        failures: list[str] = []
+
+        def rater(index: int) -> None:
+            rng = random.Random(1000 + index)
+            for _ in range(15):
+                movie_id = rng.choice(movie_ids)
+                response = clients[index].post(
+                    f"/api/movies/{movie_id}/rate_movie/", json={"stars": rng.randint(1, 5)}
+                )
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code} {response.text}")
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(rater, range(16)))
+        assert failures == []
+        assert_summaries_match_recount(engine)
+        # both instances report the same, correct numbers
+        first_view = clients[1].get("/api/movies/").json()
+        second_view = clients[0].get("/api/movies/").json()
+        assert first_view == second_view
+        assert sum(m["no_of_ratings"] for m in first_view) > 0
+    finally:
+        second.stop()

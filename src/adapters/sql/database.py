@@ -22,14 +22,29 @@ from movierater_core.errors import ServiceUnavailable
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def make_engine(url: str, *, pool_size: int = 5, connect_timeout: int = 5, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    connect_timeout: int = 5,
+    schema: str | None = None,
+    **kwargs: Any,
+) -> Engine:
     """An engine tuned for the backend named by ``url``.
 
     SQLite gets WAL mode and a busy timeout so that several gunicorn workers can write,
     and ``BEGIN IMMEDIATE`` for write transactions so writers queue instead of failing.
     Server databases get a bounded connect timeout and pre-ping, so a restarted server
-    is noticed and reconnected to without restarting the app.
+    is noticed and reconnected to without restarting the app. ``schema`` puts every
+    table in that schema (as the original's ``movie_rater_api`` on Azure SQL).
     """
+    engine = _make_engine(url, pool_size=pool_size, connect_timeout=connect_timeout, **kwargs)
+    if schema:
+        engine = engine.execution_options(schema_translate_map={None: schema})
+    return engine
+
+
+def _make_engine(url: str, *, pool_size: int, connect_timeout: int, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import TextIO
 
 from alembic import command
 from alembic.config import Config
@@ -11,28 +12,44 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 
-def _config(engine: Engine) -> Config:
+def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(resources.files("adapters.sql") / "migrations"))
     return config
 
 
+def _schema(engine: Engine) -> str | None:
+    """The schema that ``make_engine(schema=...)`` maps the tables into, if any."""
+    mapping = engine.get_execution_options().get("schema_translate_map") or {}
+    return mapping.get(None)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision``; running it again is a no-op."""
-    config = _config(engine)
+    config = _config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
+        config.attributes["schema"] = _schema(engine)
         command.upgrade(config, revision)
+
+
+def render_sql(url: str, output: TextIO) -> None:
+    """Write the SQL of every migration, for the dialect of ``url``, without connecting."""
+    config = _config()
+    config.output_buffer = output
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head", sql=True)
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        context = MigrationContext.configure(conn, opts={"version_table_schema": _schema(engine)})
+        return context.get_current_revision()
 
 
-def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(_config(engine)).get_current_head()
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def is_up_to_date(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision(engine)
+    return current_revision(engine) == head_revision()

@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("rating_sum", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_movies"),
         sa.CheckConstraint(
-            "rating_count >= 0 AND rating_sum >= rating_count", name="ck_movies_summary_sane"
+            "rating_count >= 0 AND rating_sum >= rating_count", name=op.f("ck_movies_summary_sane")
         ),
     )
     op.create_table(
@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_ratings_user_id_users"),
         sa.ForeignKeyConstraint(["movie_id"], ["movies.id"], name="fk_ratings_movie_id_movies"),
         sa.UniqueConstraint("user_id", "movie_id", name="uq_ratings_user_id_movie_id"),
-        sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_ratings_stars_range"),
+        sa.CheckConstraint("stars BETWEEN 1 AND 5", name=op.f("ck_ratings_stars_range")),
     )
     op.create_index("ix_ratings_movie_id", "ratings", ["movie_id"])
     op.create_table(
