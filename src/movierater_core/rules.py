@@ -161,18 +161,18 @@ def parse_username(value: object) -> str:
 def common_passwords() -> frozenset[str]:
     """Django's list of 20,000 common passwords (BSD licence, see data/NOTICE)."""
     data = resources.files("movierater_core").joinpath("data/common-passwords.txt.gz").read_bytes()
-    return frozenset(gzip.decompress(data).decode().split())
+    return frozenset(line.strip() for line in gzip.decompress(data).decode().splitlines())
 
 
 def password_problems(password: str, username: str | None) -> list[str]:
     """Why ``password`` is refused (Django's four default validators); empty when it is fine."""
-    problems = []
+    problems = []  # in the order of Django's default validators
+    if username and _too_similar(password, username):
+        problems.append("The password is too similar to the username.")
     if len(password) < PASSWORD_MIN:
         problems.append(
             f"This password is too short. It must contain at least {PASSWORD_MIN} characters."
         )
-    if username and _too_similar(password, username):
-        problems.append("The password is too similar to the username.")
     if password.lower().strip() in common_passwords():
         problems.append("This password is too common.")
     if password.isdigit():
@@ -182,11 +182,9 @@ def password_problems(password: str, username: str | None) -> list[str]:
 
 def _too_similar(password: str, username: str) -> bool:
     # Django's UserAttributeSimilarityValidator: the whole name or any word of it.
-    lowered = password.lower()
-    parts = {username, *re.split(r"\W+", username)} - {""}
-    return any(
-        difflib.SequenceMatcher(a=lowered, b=part.lower()).quick_ratio() >= 0.7 for part in parts
-    )
+    lowered, name = password.lower(), username.lower()
+    parts = {name, *re.split(r"\W+", name)} - {""}
+    return any(difflib.SequenceMatcher(a=lowered, b=part).quick_ratio() >= 0.7 for part in parts)
 
 
 def parse_password(value: object, *, username: str | None) -> str:
