@@ -9,13 +9,24 @@ from typing import Any
 
 import punq
 
+from pathlib import Path
+
 from adapters.clock import SystemClock
+from adapters.images import PillowInspector
 from adapters.passwords import Argon2Hasher
 from adapters.sql import SqlDatabase, make_engine
+from adapters.storage_local import LocalImageStorage
 from adapters.tokens import RandomTokenIssuer
 from entrypoints.settings import Settings
-from movierater_core.ports import Clock, Database, PasswordHasher, TokenIssuer
-from movierater_core.use_cases import Accounts, Movies, Ratings
+from movierater_core.ports import (
+    Clock,
+    Database,
+    ImageInspector,
+    ImageStorage,
+    PasswordHasher,
+    TokenIssuer,
+)
+from movierater_core.use_cases import Accounts, Movies, Ratings, Uploads, UploadSettings
 
 
 def build_container(settings: Settings, overrides: dict[type, Any] | None = None) -> punq.Container:
@@ -41,6 +52,25 @@ def build_container(settings: Settings, overrides: dict[type, Any] | None = None
     provide(PasswordHasher, Argon2Hasher)
     provide(TokenIssuer, RandomTokenIssuer)
     provide(Clock, SystemClock)
-    for use_case in (Accounts, Movies, Ratings):
+    provide(ImageStorage, lambda: make_storage(settings))
+    provide(ImageInspector, PillowInspector)
+    container.register(UploadSettings, instance=UploadSettings(url_ttl=settings.upload_url_ttl))
+    for use_case in (Accounts, Uploads, Movies, Ratings):
         container.register(use_case, scope=punq.Scope.singleton)
     return container
+
+
+def make_storage(settings: Settings) -> Any:
+    """The configured ImageStorage adapter; boto3 is imported only when S3 is configured."""
+    if settings.storage == "s3":
+        from adapters.storage_s3 import S3ImageStorage
+
+        return S3ImageStorage(
+            bucket=settings.s3_bucket,
+            region=settings.s3_region,
+            endpoint_url=settings.s3_endpoint_url,
+            prefix=settings.s3_prefix,
+            public_base_url=settings.s3_public_base_url,
+            acl=settings.s3_acl,
+        )
+    return LocalImageStorage(Path(settings.media_dir), settings.public_url, settings.secret_key)

@@ -67,6 +67,24 @@ def _engine(settings: Settings) -> Engine:
     )
 
 
+def _schema_ready_engine(settings: Settings) -> Engine | None:
+    """An engine on an up-to-date schema. The embedded default (SQLite) is migrated on the
+    spot so that it just works; a server database must have been migrated (once, not by
+    every instance), else this says so and returns None."""
+    from adapters.sql.migrate import is_up_to_date, upgrade
+
+    engine = _engine(settings)
+    if settings.embedded:
+        upgrade(engine)
+    elif not is_up_to_date(engine):
+        print(
+            "movierater: the database schema is not up to date: run `movierater migrate` once",
+            file=sys.stderr,
+        )
+        return None
+    return engine
+
+
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.sql.migrate import current_revision, upgrade
 
@@ -77,15 +95,8 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from adapters.sql.migrate import is_up_to_date, upgrade
-    engine = _engine(settings)
-    if settings.embedded:
-        upgrade(engine)  # the embedded default just works
-    elif not is_up_to_date(engine):
-        print(
-            "movierater: the database schema is not up to date: run `movierater migrate` once",
-            file=sys.stderr,
-        )
+    engine = _schema_ready_engine(settings)
+    if engine is None:
         return 2
     engine.dispose()  # workers open their own after forking
     command = [
@@ -97,6 +108,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     ]  # fmt: skip
     if args.access_log:
         command += ["--access-logfile", "-"]
+    # Local uploads are reached through this server unless told otherwise.
+    reachable_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    os.environ.setdefault("MOVIERATER_PUBLIC_URL", f"http://{reachable_host}:{args.port}")
     sys.stdout.flush()
     os.execv(sys.executable, command)
     return 0  # not reached
@@ -124,6 +138,10 @@ def _createsuperuser(settings: Settings, args: argparse.Namespace) -> int:
                 break
             for problem in problems:
                 print(f"Error: {problem}", file=sys.stderr)
+    engine = _schema_ready_engine(settings)
+    if engine is None:
+        return 2
+    engine.dispose()
     accounts = build_container(settings).resolve(Accounts)
     try:
         user = accounts.register({"username": args.username, "password": password}, is_admin=True)
@@ -148,10 +166,13 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     if args.ratings_per_movie > args.users:
         print("movierater: --ratings-per-movie cannot exceed --users", file=sys.stderr)
         return 2
+    engine = _schema_ready_engine(settings)
+    if engine is None:
+        return 2
     total = args.users + args.movies + args.movies * args.ratings_per_movie
     with tqdm(total=total, unit="rows", desc="seeding", file=sys.stderr) as bar:
         added = seed(
-            _engine(settings),
+            engine,
             movie_count=args.movies,
             user_count=args.users,
             ratings_per_movie=args.ratings_per_movie,

@@ -11,6 +11,7 @@ from attrs import frozen
 DEFAULT_DATABASE_URL = "sqlite:///movierater.db"
 DEFAULT_CORS_ORIGINS = ("http://localhost:4200",)
 DEV_SECRET_KEY = "insecure-development-key"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 class SettingsError(Exception):
@@ -26,6 +27,16 @@ class Settings:
     db_schema: str | None = None
     db_pool_size: int = 5
     db_connect_timeout: int = 5
+    storage: str = "local"
+    media_dir: str = "media"
+    public_url: str = DEFAULT_PUBLIC_URL
+    upload_url_ttl: int = 3600
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_endpoint_url: str | None = None
+    s3_prefix: str = "media/movies/"
+    s3_public_base_url: str | None = None
+    s3_acl: str | None = None
 
     @property
     def production(self) -> bool:
@@ -57,6 +68,16 @@ class Settings:
             db_connect_timeout=_positive_int(
                 "MOVIERATER_DB_CONNECT_TIMEOUT", get("DB_CONNECT_TIMEOUT", "5")
             ),
+            storage=get("STORAGE", "local").lower(),
+            media_dir=get("MEDIA_DIR", "media"),
+            public_url=get("PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),
+            upload_url_ttl=_positive_int("MOVIERATER_UPLOAD_URL_TTL", get("UPLOAD_URL_TTL", "3600")),
+            s3_bucket=get("S3_BUCKET", ""),
+            s3_region=get("S3_REGION", "us-east-1"),
+            s3_endpoint_url=get("S3_ENDPOINT_URL", "") or None,
+            s3_prefix=get("S3_PREFIX", "media/movies/"),
+            s3_public_base_url=(get("S3_PUBLIC_BASE_URL", "") or None),
+            s3_acl=get("S3_ACL", "") or None,
         )
         settings.check()
         return settings
@@ -67,6 +88,12 @@ class Settings:
             raise SettingsError(
                 "MOVIERATER_ENV must be development, production or test, not " + repr(self.env)
             )
+        if self.storage not in ("local", "s3"):
+            raise SettingsError(f"MOVIERATER_STORAGE must be local or s3, not {self.storage!r}")
+        if self.storage == "s3" and not self.s3_bucket:
+            raise SettingsError("MOVIERATER_S3_BUCKET must be set when MOVIERATER_STORAGE=s3")
+        if self.s3_prefix and not self.s3_prefix.endswith("/"):
+            raise SettingsError("MOVIERATER_S3_PREFIX must end with '/'")
         if not self.production:
             return
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:

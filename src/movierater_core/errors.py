@@ -56,6 +56,15 @@ class PermissionDenied(DomainError):
     detail = "You do not have permission to perform this action."
 
 
+class RateLimited(DomainError):
+    """Too many requests of one kind; ``retry_after`` seconds until the next is allowed."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        self.detail = detail
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+
 class UsernameTaken(DomainError):
     """Raised by a user repository when a username is already in use."""
 

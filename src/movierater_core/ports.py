@@ -6,12 +6,15 @@ implement them in memory. The core never imports an adapter.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
+from attrs import frozen
+
 from movierater_core.model import Movie, MovieFields, Rating, Stars, User
+from movierater_core.uploads import ImageInfo, UploadTicket
 
 
 class UserRepository(Protocol):
@@ -94,6 +97,42 @@ class TokenRepository(Protocol):
         ...
 
 
+class UploadGrantRepository(Protocol):
+    """Upload URLs granted per user, for the hourly limit (stored, so it holds across processes)."""
+
+    def lock_user(self, user_id: int) -> None:
+        """Serialize grant decisions for one user until the transaction ends."""
+        ...
+
+    def granted_since(self, user_id: int, since: datetime) -> Sequence[datetime]:
+        """When the user was granted upload URLs at or after ``since``, oldest first."""
+        ...
+
+    def add(self, user_id: int, object_name: str, granted_at: datetime) -> None: ...
+
+    def forget_before(self, user_id: int, before: datetime) -> None:
+        """Drop grants too old to count any more."""
+        ...
+
+    def delete_for_user(self, user_id: int) -> None: ...
+
+
+class ImageRepository(Protocol):
+    """Uploaded objects that passed the content check, by object name."""
+
+    def is_verified(self, name: str) -> bool: ...
+
+    def mark_verified(self, name: str, verified_at: datetime) -> None:
+        """Idempotent."""
+        ...
+
+    def forget(self, name: str) -> None: ...
+
+    def referenced_image_paths(self) -> Sequence[str]:
+        """Every movie's imagePath that is set."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of one transaction."""
 
@@ -108,6 +147,12 @@ class Repositories(Protocol):
 
     @property
     def tokens(self) -> TokenRepository: ...
+
+    @property
+    def grants(self) -> UploadGrantRepository: ...
+
+    @property
+    def images(self) -> ImageRepository: ...
 
 
 class Database(Protocol):
@@ -147,4 +192,53 @@ class TokenIssuer(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
+        ...
+
+
+@frozen
+class StoredObject:
+    name: str
+    modified: datetime
+
+
+class ImageStorage(Protocol):
+    """Where poster bytes live (S3, a local directory). Objects are named by the core;
+    adapters put them under their own prefix and say how clients reach them.
+
+    Every method may raise :class:`~movierater_core.errors.ServiceUnavailable`.
+    """
+
+    def presign_upload(
+        self, name: str, *, content_type: str, size: int | None, sha256: str | None, expires_in: int
+    ) -> UploadTicket:
+        """A URL the client sends the bytes to directly. Storage itself must refuse another
+        content type, another size than ``size`` (or over the maximum when ``size`` is None),
+        bytes whose SHA-256 is not ``sha256``, use after ``expires_in`` seconds, and
+        overwriting an existing object."""
+        ...
+
+    def key(self, name: str) -> str:
+        """Where storage keeps the object (e.g. the S3 key, with the configured prefix)."""
+        ...
+
+    def public_url(self, name: str) -> str: ...
+
+    def name_for_url(self, url: str) -> str | None:
+        """The object name if ``url`` points into this storage, else None (an external URL)."""
+        ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def read_head(self, name: str, limit: int) -> bytes | None:
+        """At most the first ``limit`` bytes (a ranged read); None if there is no such object."""
+        ...
+
+    def delete(self, name: str) -> None: ...
+
+    def list_objects(self) -> Iterable[StoredObject]: ...
+
+
+class ImageInspector(Protocol):
+    def inspect(self, head: bytes) -> ImageInfo | None:
+        """Format and dimensions read from the first bytes of a file; None if it is not an image."""
         ...

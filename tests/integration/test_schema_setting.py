@@ -21,7 +21,7 @@ def test_tables_live_in_the_configured_schema(tmp_path) -> None:
         env = {"MOVIERATER_DATABASE_URL": url, "MOVIERATER_DB_SCHEMA": "movie_rater_api"}
         run_cli("migrate", env=env)
         again = run_cli("migrate", env=env)
-        assert "revision 0001 (head)" in again.stdout
+        assert "(head)" in again.stdout
         inspector = inspect(engine)
         assert {"users", "movies", "ratings", "tokens", "alembic_version"} <= set(
             inspector.get_table_names(schema="movie_rater_api")

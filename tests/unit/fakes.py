@@ -9,14 +9,16 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from movierater_core.errors import DuplicateRating, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
-from movierater_core.use_cases import Accounts, Movies, Ratings
+from movierater_core.ports import StoredObject
+from movierater_core.uploads import ImageInfo, UploadTicket
+from movierater_core.use_cases import Accounts, Movies, Ratings, Uploads, UploadSettings
 
 
 @dataclass
@@ -25,6 +27,8 @@ class _State:
     movies: dict[int, Movie] = field(default_factory=dict)
     ratings: dict[int, Rating] = field(default_factory=dict)
     tokens: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    grants: list[tuple[int, str, datetime]] = field(default_factory=list)
+    verified: set[str] = field(default_factory=set)
     ids: dict[str, int] = field(default_factory=lambda: {"user": 0, "movie": 0, "rating": 0})
 
     def next_id(self, kind: str) -> int:
@@ -168,12 +172,51 @@ class FakeTokens:
             del self._s.tokens[digest]
 
 
+class FakeGrants:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def lock_user(self, user_id: int) -> None:
+        pass  # the fake database runs one transaction at a time
+
+    def granted_since(self, user_id: int, since: datetime) -> Sequence[datetime]:
+        return sorted(at for uid, _, at in self._s.grants if uid == user_id and at >= since)
+
+    def add(self, user_id: int, object_name: str, granted_at: datetime) -> None:
+        self._s.grants.append((user_id, object_name, granted_at))
+
+    def forget_before(self, user_id: int, before: datetime) -> None:
+        self._s.grants = [g for g in self._s.grants if not (g[0] == user_id and g[2] < before)]
+
+    def delete_for_user(self, user_id: int) -> None:
+        self._s.grants = [g for g in self._s.grants if g[0] != user_id]
+
+
+class FakeImages:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def is_verified(self, name: str) -> bool:
+        return name in self._s.verified
+
+    def mark_verified(self, name: str, verified_at: datetime) -> None:
+        self._s.verified.add(name)
+
+    def forget(self, name: str) -> None:
+        self._s.verified.discard(name)
+
+    def referenced_image_paths(self) -> Sequence[str]:
+        return [m.image_path for m in self._s.movies.values() if m.image_path]
+
+
 class FakeRepositories:
     def __init__(self, state: _State) -> None:
         self.users = FakeUsers(state)
         self.movies = FakeMovies(state)
         self.ratings = FakeRatings(state)
         self.tokens = FakeTokens(state)
+        self.grants = FakeGrants(state)
+        self.images = FakeImages(state)
 
 
 class InMemoryDatabase:
@@ -234,6 +277,64 @@ class FixedClock:
         self.current += timedelta(seconds=seconds)
 
 
+class FakeStorage:
+    """Objects in a dict; 'uploading' is putting bytes in it directly."""
+
+    BASE = "https://posters.example/media/movies/"
+
+    def __init__(self, clock: FixedClock) -> None:
+        self.objects: dict[str, tuple[bytes, datetime]] = {}
+        self.tickets: list[tuple[str, dict[str, object]]] = []
+        self._clock = clock
+
+    def presign_upload(
+        self, name: str, *, content_type: str, size: int | None, sha256: str | None, expires_in: int
+    ) -> UploadTicket:
+        self.tickets.append(
+            (name, {"content_type": content_type, "size": size, "sha256": sha256, "expires_in": expires_in})
+        )
+        return UploadTicket(url=f"https://upload.example/{name}", method="PUT", headers={"Content-Type": content_type}, fields={})
+
+    def put(self, name: str, data: bytes) -> None:
+        self.objects[name] = (data, self._clock.now())
+
+    def key(self, name: str) -> str:
+        return "media/movies/" + name
+
+    def public_url(self, name: str) -> str:
+        return self.BASE + name
+
+    def name_for_url(self, url: str) -> str | None:
+        return url[len(self.BASE) :] if url.startswith(self.BASE) else None
+
+    def exists(self, name: str) -> bool:
+        return name in self.objects
+
+    def read_head(self, name: str, limit: int) -> bytes | None:
+        found = self.objects.get(name)
+        return found[0][:limit] if found else None
+
+    def delete(self, name: str) -> None:
+        self.objects.pop(name, None)
+
+    def list_objects(self) -> Iterable[StoredObject]:
+        return [StoredObject(name, modified) for name, (_, modified) in self.objects.items()]
+
+
+class FakeInspector:
+    """Understands one made-up header: b"IMG:<FORMAT>:<width>x<height>"."""
+
+    def inspect(self, head: bytes) -> ImageInfo | None:
+        if not head.startswith(b"IMG:"):
+            return None
+        try:
+            fmt, dims = head[4:].split(b":", 1)
+            width, height = dims.split(b"x", 1)
+            return ImageInfo(fmt.decode(), int(width), int(height.split(b"\n")[0]))
+        except ValueError:
+            return None
+
+
 @dataclass
 class App:
     """The core wired to fakes: what a unit test drives."""
@@ -243,14 +344,22 @@ class App:
     accounts: Accounts
     movies: Movies
     ratings: Ratings
+    uploads: Uploads
+    storage: FakeStorage
+    clock: FixedClock
 
 
 def make_app() -> App:
-    db, hasher = InMemoryDatabase(), FakeHasher()
+    db, hasher, clock = InMemoryDatabase(), FakeHasher(), FixedClock()
+    storage = FakeStorage(clock)
+    uploads = Uploads(db, storage, FakeInspector(), clock, UploadSettings(url_ttl=3600))
     return App(
         db=db,
         hasher=hasher,
-        accounts=Accounts(db, hasher, CountingTokenIssuer(), FixedClock()),
-        movies=Movies(db),
+        accounts=Accounts(db, hasher, CountingTokenIssuer(), clock),
+        movies=Movies(db, uploads),
         ratings=Ratings(db),
+        uploads=uploads,
+        storage=storage,
+        clock=clock,
     )

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.errors import is_unique_violation
-from adapters.sql.tables import movies, ratings, tokens, users
+from adapters.sql.tables import images, movies, ratings, tokens, upload_grants, users
 from movierater_core.errors import DuplicateRating, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 
@@ -236,6 +236,75 @@ class SqlTokens:
         self._conn.execute(query)
 
 
+class SqlUploadGrants:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def lock_user(self, user_id: int) -> None:
+        # Row lock on the user: concurrent grant decisions for one user run one at a time
+        # (SQLite: the write transaction's BEGIN IMMEDIATE already serializes them).
+        self._conn.execute(
+            select(users.c.id)
+            .where(users.c.id == user_id)
+            .with_for_update()
+            .with_hint(users, "WITH (UPDLOCK, ROWLOCK)", "mssql")
+        )
+
+    def granted_since(self, user_id: int, since: datetime) -> Sequence[datetime]:
+        return list(
+            self._conn.scalars(
+                select(upload_grants.c.granted_at)
+                .where(upload_grants.c.user_id == user_id, upload_grants.c.granted_at >= since)
+                .order_by(upload_grants.c.granted_at)
+            )
+        )
+
+    def add(self, user_id: int, object_name: str, granted_at: datetime) -> None:
+        self._conn.execute(
+            insert(upload_grants).values(
+                user_id=user_id, object_name=object_name, granted_at=granted_at
+            )
+        )
+
+    def forget_before(self, user_id: int, before: datetime) -> None:
+        self._conn.execute(
+            delete(upload_grants).where(
+                upload_grants.c.user_id == user_id, upload_grants.c.granted_at < before
+            )
+        )
+
+    def delete_for_user(self, user_id: int) -> None:
+        self._conn.execute(delete(upload_grants).where(upload_grants.c.user_id == user_id))
+
+
+class SqlImages:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def is_verified(self, name: str) -> bool:
+        return self._conn.execute(select(images.c.name).where(images.c.name == name)).first() is not None
+
+    def mark_verified(self, name: str, verified_at: datetime) -> None:
+        if not self.is_verified(name):
+            try:
+                with self._conn.begin_nested():  # a concurrent check may have marked it
+                    self._conn.execute(insert(images).values(name=name, verified_at=verified_at))
+            except IntegrityError:
+                pass
+
+    def forget(self, name: str) -> None:
+        self._conn.execute(delete(images).where(images.c.name == name))
+
+    def referenced_image_paths(self) -> Sequence[str]:
+        return list(
+            self._conn.scalars(
+                select(movies.c.image_path).where(
+                    movies.c.image_path.is_not(None), movies.c.image_path != ""
+                )
+            )
+        )
+
+
 class SqlRepositories:
     """The repositories of one transaction (the core's ``Repositories`` port)."""
 
@@ -245,3 +314,5 @@ class SqlRepositories:
         self.movies = SqlMovies(conn)
         self.ratings = SqlRatings(conn)
         self.tokens = SqlTokens(conn)
+        self.grants = SqlUploadGrants(conn)
+        self.images = SqlImages(conn)

@@ -10,7 +10,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +21,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
+
+from adapters.sql.types import UtcDateTime
 
 # Stable constraint names, so that migrations can refer to them on every backend.
 metadata = MetaData(
@@ -45,7 +46,7 @@ users = Table(
     Column("username", _username_type, nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("is_admin", Boolean(create_constraint=False), nullable=False, default=False),
-    Column("date_joined", DateTime(timezone=True), nullable=False),
+    Column("date_joined", UtcDateTime, nullable=False),
 )
 
 movies = Table(
@@ -78,6 +79,25 @@ tokens = Table(
     metadata,
     Column("digest", String(64), primary_key=True),  # SHA-256 hex of the key, never the key
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     Index(None, "user_id"),
+)
+
+# Upload URLs granted, for the per-user hourly limit (pruned as they age out).
+upload_grants = Table(
+    "upload_grants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("object_name", String(80), nullable=False),
+    Column("granted_at", UtcDateTime, nullable=False),
+    Index(None, "user_id", "granted_at"),
+)
+
+# Uploaded objects that passed the content check (so a hash can be deduplicated).
+images = Table(
+    "images",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("verified_at", UtcDateTime, nullable=False),
 )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import falcon
 import punq
 
-from entrypoints.http import errors, resources
+from adapters.storage_local import LocalImageStorage
+from entrypoints.http import errors, resources, uploads
 from entrypoints.http.auth import Authentication
 from entrypoints.settings import Settings
-from movierater_core.use_cases import Accounts, Movies, Ratings
+from movierater_core.ports import ImageStorage
+from movierater_core.use_cases import Accounts, Movies, Ratings, Uploads
 
 _ID = "int(min=1, max=2147483647)"  # ids are 32-bit everywhere; others are not found
 
@@ -18,6 +20,8 @@ def create_app(container: punq.Container) -> falcon.App:
     accounts: Accounts = container.resolve(Accounts)
     movies: Movies = container.resolve(Movies)
     ratings: Ratings = container.resolve(Ratings)
+    upload_grants: Uploads = container.resolve(Uploads)
+    storage = container.resolve(ImageStorage)
 
     app = falcon.App(
         middleware=[
@@ -40,4 +44,8 @@ def create_app(container: punq.Container) -> falcon.App:
     app.add_route(f"/api/movies/{{movie_id:{_ID}}}/rate_movie", resources.RateMovie(ratings))
     app.add_route("/api/ratings", resources.RatingList(ratings))
     app.add_route(f"/api/ratings/{{rating_id:{_ID}}}", resources.RatingDetail(ratings))
+    app.add_route("/api/movies/get_upload_url", uploads.UploadUrl(upload_grants))
+    if isinstance(storage, LocalImageStorage):  # with S3, bytes never pass through the app
+        app.add_route("/uploads/{name}", uploads.LocalUpload(storage))
+        app.add_route("/media/movies/{name}", uploads.LocalMedia(storage))
     return app

@@ -14,6 +14,7 @@ from movierater_core.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    RateLimited,
     ServiceUnavailable,
     StarsMissing,
     ValidationError,
@@ -59,6 +60,11 @@ def _unavailable(
     send(resp, {"detail": exc.detail}, 503)
 
 
+def _rate_limited(req: falcon.Request, resp: falcon.Response, exc: RateLimited, _p: Any) -> None:
+    resp.set_header("Retry-After", str(exc.retry_after))
+    send(resp, {"detail": exc.detail}, 429)
+
+
 def _busy(req: falcon.Request, resp: falcon.Response, exc: ConcurrencyConflict, _p: Any) -> None:
     # Only after the use case's retries ran out: the database is overloaded.
     resp.set_header("Retry-After", "1")
@@ -90,4 +96,5 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(NotFound, _not_found)
     app.add_error_handler(ServiceUnavailable, _unavailable)
     app.add_error_handler(ConcurrencyConflict, _busy)
+    app.add_error_handler(RateLimited, _rate_limited)
     app.set_error_serializer(_serialize_http_error)

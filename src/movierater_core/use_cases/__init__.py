@@ -3,5 +3,6 @@
 from movierater_core.use_cases.accounts import Accounts
 from movierater_core.use_cases.movies import Movies
 from movierater_core.use_cases.ratings import Ratings
+from movierater_core.use_cases.uploads import Uploads, UploadSettings
 
-__all__ = ["Accounts", "Movies", "Ratings"]
+__all__ = ["Accounts", "Movies", "Ratings", "UploadSettings", "Uploads"]

@@ -188,6 +188,7 @@ class Accounts:
                     repos.ratings.delete(rating.id)
                     repos.movies.adjust_ratings(rating.movie_id, -1, -rating.stars.value)
                 repos.tokens.delete_for_user(user_id)
+                repos.grants.delete_for_user(user_id)
                 repos.users.delete(user_id)
 
         retrying(work)

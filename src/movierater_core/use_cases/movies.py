@@ -15,6 +15,7 @@ from movierater_core.rules import (
     parse_title,
 )
 from movierater_core.use_cases._common import require_admin, retrying
+from movierater_core.use_cases.uploads import Uploads
 
 
 def parse_movie(data: object, *, partial: bool) -> MovieFields:
@@ -41,8 +42,9 @@ def parse_movie(data: object, *, partial: bool) -> MovieFields:
 
 
 class Movies:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, uploads: Uploads) -> None:
         self._db = db
+        self._uploads = uploads
 
     def list_movies(self, actor: User) -> Sequence[Movie]:
         with self._db.reading() as repos:
@@ -58,12 +60,17 @@ class Movies:
     def create_movie(self, actor: User, data: object) -> Movie:
         require_admin(actor)
         fields = parse_movie(data, partial=False)
+        self._uploads.check_poster(fields.image_path)
         with self._db.writing() as repos:
             return repos.movies.add(fields)
 
     def update_movie(self, actor: User, movie_id: int, data: object, *, partial: bool) -> Movie:
         require_admin(actor)
         fields = parse_movie(data, partial=partial)
+        with self._db.reading() as repos:
+            if repos.movies.get(movie_id) is None:
+                raise NotFound
+        self._uploads.check_poster(fields.image_path)
         with self._db.writing() as repos:
             if repos.movies.get(movie_id) is None:
                 raise NotFound
