@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from entrypoints.settings import Settings, SettingsError
@@ -46,13 +47,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed.add_argument("--ratings-per-movie", type=int, default=5)
     seed.add_argument("--password", required=True, help="the password of every seeded user")
 
+    gc = verbs.add_parser("gc-uploads", help="delete uploaded images that no movie uses")
+    gc.add_argument(
+        "--older-than",
+        type=_duration,
+        default=_duration("24h"),
+        help="only objects older than this (e.g. 30m, 24h, 7d; default 24h), so that "
+        "uploads still on their way to a movie are spared",
+    )
+
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         print(f"movierater: {exc}", file=sys.stderr)
         return 2
-    handler = {"serve": _serve, "migrate": _migrate, "createsuperuser": _createsuperuser, "seed": _seed}
+    handler = {
+        "serve": _serve,
+        "migrate": _migrate,
+        "createsuperuser": _createsuperuser,
+        "seed": _seed,
+        "gc-uploads": _gc_uploads,
+    }
     return handler[args.verb](settings, args)
 
 
@@ -180,6 +196,29 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
             progress=bar.update,
         )
     print(f"Added {added['users']} users, {added['movies']} movies, {added['ratings']} ratings.")
+    return 0
+
+
+def _duration(text: str) -> timedelta:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 30m, 24h or 7d")
+    return timedelta(seconds=int(number) * units[unit])
+
+
+def _gc_uploads(settings: Settings, args: argparse.Namespace) -> int:
+    from entrypoints.bootstrap import build_container
+    from movierater_core.use_cases import Uploads
+
+    engine = _schema_ready_engine(settings)
+    if engine is None:
+        return 2
+    engine.dispose()
+    removed = build_container(settings).resolve(Uploads).collect_garbage(args.older_than)
+    for name in removed:
+        print(f"removed {name}")
+    print(f"Removed {len(removed)} unused upload(s).")
     return 0
 
 

@@ -143,3 +143,26 @@ def test_two_app_instances_sharing_one_database_lose_nothing(server, engine, dat
         assert sum(m["no_of_ratings"] for m in first_view) > 0
     finally:
         second.stop()
+
+
+def test_upload_rate_limit_holds_exactly_across_two_app_instances(server, engine, database_url, tmp_path) -> None:
+    clients, _ = _seeded_clients(server, engine, users=1, movie_count=0)
+    second = Server(database_url, tmp_path, MOVIERATER_MEDIA_DIR=str(tmp_path / "media"))
+    try:
+        first_client = clients[0]
+        second_client = Client(second.base_url, first_client.token)
+        barrier = threading.Barrier(12)
+
+        def ask(i: int) -> int:
+            client = first_client if i % 2 else second_client
+            barrier.wait()
+            return client.post(
+                "/api/movies/get_upload_url/",
+                json={"filename": f"p{i}.png", "contentType": "image/png", "fileSize": 1000},
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            statuses = sorted(pool.map(ask, range(12)))
+        assert statuses == [200] * 10 + [429] * 2
+    finally:
+        second.stop()

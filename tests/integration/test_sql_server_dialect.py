@@ -7,6 +7,7 @@ original's ``movie_rater_api``), and the documented connection strings build eng
 
 from __future__ import annotations
 
+import contextlib
 import io
 from datetime import datetime, timezone
 from typing import Any
@@ -26,7 +27,7 @@ def test_every_migration_renders_for_sql_server() -> None:
     out = io.StringIO()
     render_sql("mssql+pyodbc://", out)
     sql = out.getvalue()
-    for table in ("users", "movies", "ratings", "tokens"):
+    for table in ("users", "movies", "ratings", "tokens", "upload_grants", "images"):
         assert f"CREATE TABLE {table}" in sql
     assert "username NVARCHAR(150) NOT NULL" in sql  # Unicode survives on SQL Server
     assert "title NVARCHAR(150) NOT NULL" in sql
@@ -74,6 +75,9 @@ class RecordingConnection:
         self.statements.append(sql)
         return _Result()
 
+    def begin_nested(self) -> Any:
+        return contextlib.nullcontext()
+
     def scalars(self, statement: ClauseElement) -> list[Any]:
         self.execute(statement)
         return []
@@ -110,15 +114,26 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.tokens.delete("d" * 64)
     repos.tokens.delete_for_user(1)
     repos.tokens.delete_for_user(1, keep="d" * 64)
+    repos.grants.lock_user(1)
+    repos.grants.granted_since(1, now)
+    repos.grants.add(1, "a" * 64 + ".png", now)
+    repos.grants.forget_before(1, now)
+    repos.grants.delete_for_user(1)
+    repos.images.is_verified("a" * 64 + ".png")
+    repos.images.mark_verified("a" * 64 + ".png", now)
+    repos.images.forget("a" * 64 + ".png")
+    repos.images.referenced_image_paths()
     recount_summaries(conn)
 
 
 def test_every_adapter_statement_compiles_for_sql_server() -> None:
     conn = RecordingConnection()
     _exercise_every_repository_method(conn)
-    assert len(conn.statements) == 29
+    assert len(conn.statements) == 39
     locked = [s for s in conn.statements if "UPDLOCK" in s]
-    assert len(locked) == 3 and all("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked)
+    assert len(locked) == 4
+    assert sum("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3
+    assert sum("FROM users WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 1
     assert "FOR UPDATE" not in "\n".join(conn.statements)  # T-SQL has none
     adjust = next(s for s in conn.statements if "rating_sum=" in s.replace(" ", "") and "UPDATE movies" in s)
     assert "rating_sum=(movies.rating_sum+" in adjust.replace(" ", "")
@@ -130,7 +145,7 @@ def test_statements_go_into_the_configured_schema() -> None:
     for sql in conn.statements:
         bare = sql.replace("movie_rater_api.", "")
         assert bare != sql, sql
-        for table in ("users", "movies", "ratings", "tokens"):
+        for table in ("users", "movies", "ratings", "tokens", "upload_grants", "images"):
             assert f"FROM {table} " not in sql and f"INTO {table} " not in sql, sql
     assert any("FROM movie_rater_api.ratings WITH (UPDLOCK, ROWLOCK)" in s for s in conn.statements)
     assert any("UPDATE movie_rater_api.movies" in s for s in conn.statements)

@@ -18,6 +18,7 @@ from movierater_core.uploads import (
     HEAD_BYTES,
     UploadTicket,
     image_problem,
+    is_object_name,
     parse_upload_request,
 )
 
@@ -121,10 +122,12 @@ class Uploads:
         """Delete stored objects no movie uses that are older than ``older_than``."""
         cutoff = self._clock.now() - older_than
         with self._db.reading() as repos:
+            # By name alone, whatever host the URL was stored with (the public URL may
+            # have changed since): when in doubt, keep the object.
             referenced = {
                 name
                 for path in repos.images.referenced_image_paths()
-                if (name := self._storage.name_for_url(path)) is not None
+                if is_object_name(name := path.rstrip("/").rsplit("/", 1)[-1])
             }
         removed = []
         for stored in self._storage.list_objects():

@@ -1,0 +1,184 @@
+"""The ImageStorage port on S3 (or an S3-compatible service) with boto3.
+
+The API never touches image bytes here: clients upload straight to S3 with presigned
+requests, and S3 enforces what was signed. A PUT signs Content-Type, Content-Length,
+``x-amz-checksum-sha256`` (when the hash is known) and ``If-None-Match: *`` (no
+overwrite); without a size, a POST policy signs the type and ``content-length-range``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from movierater_core.errors import ServiceUnavailable
+from movierater_core.ports import StoredObject
+from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_name
+
+T = TypeVar("T")
+log = logging.getLogger("movierater.storage")
+UNAVAILABLE = "The image storage is unavailable right now. Try again shortly."
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3ImageStorage:
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        region: str,
+        endpoint_url: str | None = None,
+        prefix: str = "media/movies/",
+        public_base_url: str | None = None,
+        acl: str | None = None,
+        client: Any = None,
+    ) -> None:
+        self._bucket = bucket
+        self._prefix = prefix
+        self._acl = acl
+        self._s3 = client or boto3.client(
+            "s3",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=Config(
+                signature_version="s3v4",
+                # S3-compatible services and the emulator want path-style addressing.
+                s3={"addressing_style": "path" if endpoint_url else "auto"},
+                # Only the checksums we ask for: presigned URLs must sign exactly those.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                connect_timeout=5,
+                read_timeout=10,
+                retries={"max_attempts": 2, "mode": "standard"},
+            ),
+        )
+        if public_base_url:
+            self._base = public_base_url.rstrip("/")
+        elif endpoint_url:
+            self._base = f"{endpoint_url.rstrip('/')}/{bucket}"
+        else:
+            self._base = f"https://{bucket}.s3.{region}.amazonaws.com"
+
+    # ---- naming ----------------------------------------------------------------------------
+
+    def key(self, name: str) -> str:
+        return self._prefix + name
+
+    def public_url(self, name: str) -> str:
+        return f"{self._base}/{quote(self.key(name))}"
+
+    def name_for_url(self, url: str) -> str | None:
+        start = f"{self._base}/{quote(self._prefix)}"
+        if not url.startswith(start):
+            return None
+        name = url[len(start) :]
+        return name if is_object_name(name) else None
+
+    # ---- uploads ---------------------------------------------------------------------------
+
+    def presign_upload(
+        self, name: str, *, content_type: str, size: int | None, sha256: str | None, expires_in: int
+    ) -> UploadTicket:
+        if size is not None:
+            params: dict[str, Any] = {
+                "Bucket": self._bucket,
+                "Key": self.key(name),
+                "ContentType": content_type,
+                "ContentLength": size,
+                "IfNoneMatch": "*",
+            }
+            headers = {"Content-Type": content_type, "If-None-Match": "*"}
+            if sha256:
+                checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
+                params["ChecksumSHA256"] = checksum
+                headers["x-amz-checksum-sha256"] = checksum
+            if self._acl:
+                params["ACL"] = self._acl
+                headers["x-amz-acl"] = self._acl
+            url = self._call(
+                lambda: self._s3.generate_presigned_url(
+                    "put_object", Params=params, ExpiresIn=expires_in
+                )
+            )
+            return UploadTicket(url=url, method="PUT", headers=headers, fields={})
+        fields = {"Content-Type": content_type}
+        conditions: list[Any] = [
+            ["content-length-range", 1, MAX_UPLOAD_BYTES],
+            {"Content-Type": content_type},
+        ]
+        if self._acl:
+            fields["acl"] = self._acl
+            conditions.append({"acl": self._acl})
+        post = self._call(
+            lambda: self._s3.generate_presigned_post(
+                self._bucket,
+                self.key(name),
+                Fields=fields,
+                Conditions=conditions,
+                ExpiresIn=expires_in,
+            )
+        )
+        return UploadTicket(url=post["url"], method="POST", headers={}, fields=post["fields"])
+
+    # ---- stored objects --------------------------------------------------------------------
+
+    def exists(self, name: str) -> bool:
+        try:
+            self._call(lambda: self._s3.head_object(Bucket=self._bucket, Key=self.key(name)))
+        except _Missing:
+            return False
+        return True
+
+    def read_head(self, name: str, limit: int) -> bytes | None:
+        try:
+            response = self._call(
+                lambda: self._s3.get_object(
+                    Bucket=self._bucket, Key=self.key(name), Range=f"bytes=0-{limit - 1}"
+                )
+            )
+        except _Missing:
+            return None
+        data: bytes = self._call(lambda: response["Body"].read(limit))
+        return data
+
+    def delete(self, name: str) -> None:
+        self._call(lambda: self._s3.delete_object(Bucket=self._bucket, Key=self.key(name)))
+
+    def list_objects(self) -> Iterable[StoredObject]:
+        def collect() -> list[StoredObject]:
+            found = []
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=self._prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    name = item["Key"][len(self._prefix) :]
+                    if is_object_name(name):
+                        found.append(StoredObject(name, item["LastModified"]))
+            return found
+
+        return self._call(collect)
+
+    def _call(self, operation: Callable[[], T]) -> T:
+        """Run a boto3 call: a missing object raises _Missing, an unreachable service 503."""
+        try:
+            return operation()
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in _MISSING:
+                raise _Missing from exc
+            log.error("S3 refused a request: %s", exc)  # e.g. no such bucket, access denied
+            raise ServiceUnavailable(UNAVAILABLE) from exc
+        except BotoCoreError as exc:  # connection refused, timeouts, DNS
+            raise ServiceUnavailable(UNAVAILABLE) from exc
+
+
+class _Missing(Exception):
+    pass
