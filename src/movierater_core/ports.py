@@ -104,14 +104,14 @@ class UploadGrantRepository(Protocol):
         """Serialize grant decisions for one user until the transaction ends."""
         ...
 
-    def granted_since(self, user_id: int, since: datetime) -> Sequence[datetime]:
-        """When the user was granted upload URLs at or after ``since``, oldest first."""
+    def granted_after(self, user_id: int, start: datetime) -> Sequence[datetime]:
+        """When the user was granted upload URLs strictly after ``start``, oldest first."""
         ...
 
     def add(self, user_id: int, object_name: str, granted_at: datetime) -> None: ...
 
-    def forget_before(self, user_id: int, before: datetime) -> None:
-        """Drop grants too old to count any more."""
+    def forget_until(self, user_id: int, end: datetime) -> None:
+        """Drop grants at or before ``end``: too old to count any more."""
         ...
 
     def delete_for_user(self, user_id: int) -> None: ...

@@ -179,14 +179,14 @@ class FakeGrants:
     def lock_user(self, user_id: int) -> None:
         pass  # the fake database runs one transaction at a time
 
-    def granted_since(self, user_id: int, since: datetime) -> Sequence[datetime]:
-        return sorted(at for uid, _, at in self._s.grants if uid == user_id and at >= since)
+    def granted_after(self, user_id: int, start: datetime) -> Sequence[datetime]:
+        return sorted(at for uid, _, at in self._s.grants if uid == user_id and at > start)
 
     def add(self, user_id: int, object_name: str, granted_at: datetime) -> None:
         self._s.grants.append((user_id, object_name, granted_at))
 
-    def forget_before(self, user_id: int, before: datetime) -> None:
-        self._s.grants = [g for g in self._s.grants if not (g[0] == user_id and g[2] < before)]
+    def forget_until(self, user_id: int, end: datetime) -> None:
+        self._s.grants = [g for g in self._s.grants if not (g[0] == user_id and g[2] <= end)]
 
     def delete_for_user(self, user_id: int) -> None:
         self._s.grants = [g for g in self._s.grants if g[0] != user_id]

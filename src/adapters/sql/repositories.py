@@ -250,11 +250,11 @@ class SqlUploadGrants:
             .with_hint(users, "WITH (UPDLOCK, ROWLOCK)", "mssql")
         )
 
-    def granted_since(self, user_id: int, since: datetime) -> Sequence[datetime]:
+    def granted_after(self, user_id: int, start: datetime) -> Sequence[datetime]:
         return list(
             self._conn.scalars(
                 select(upload_grants.c.granted_at)
-                .where(upload_grants.c.user_id == user_id, upload_grants.c.granted_at >= since)
+                .where(upload_grants.c.user_id == user_id, upload_grants.c.granted_at > start)
                 .order_by(upload_grants.c.granted_at)
             )
         )
@@ -266,10 +266,10 @@ class SqlUploadGrants:
             )
         )
 
-    def forget_before(self, user_id: int, before: datetime) -> None:
+    def forget_until(self, user_id: int, end: datetime) -> None:
         self._conn.execute(
             delete(upload_grants).where(
-                upload_grants.c.user_id == user_id, upload_grants.c.granted_at < before
+                upload_grants.c.user_id == user_id, upload_grants.c.granted_at <= end
             )
         )
 

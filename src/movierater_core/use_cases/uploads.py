@@ -65,7 +65,7 @@ class Uploads:
         name = request.object_name(secrets.token_hex(16))
         if request.sha256 is not None and self._already_stored(name):
             with self._db.reading() as repos:
-                recent = repos.grants.granted_since(actor.id, self._window_start())
+                recent = repos.grants.granted_after(actor.id, self._window_start())
             return UploadOffer(
                 name=name,
                 key=self._storage.key(name),
@@ -75,18 +75,12 @@ class Uploads:
                 deduplicated=True,
                 expires_in=None,
             )
-        ticket = self._storage.presign_upload(
-            name,
-            content_type=request.content_type,
-            size=request.size,
-            sha256=request.sha256,
-            expires_in=self._settings.url_ttl,
-        )
+        # A grant counts for exactly one hour: (now - 1 h, now].
         now, since = self._clock.now(), self._window_start()
         with self._db.writing() as repos:
             repos.grants.lock_user(actor.id)  # concurrent requests queue here: no overshoot
-            repos.grants.forget_before(actor.id, since)
-            recent = repos.grants.granted_since(actor.id, since)
+            repos.grants.forget_until(actor.id, since)
+            recent = repos.grants.granted_after(actor.id, since)
             if len(recent) >= GRANTS_PER_HOUR:
                 wait = recent[0] + timedelta(seconds=GRANT_WINDOW_SECONDS) - now
                 raise RateLimited(
@@ -95,6 +89,13 @@ class Uploads:
                     retry_after=max(1, math.ceil(wait.total_seconds())),
                 )
             repos.grants.add(actor.id, name, now)
+        ticket = self._storage.presign_upload(  # signing is local work: it cannot fail here
+            name,
+            content_type=request.content_type,
+            size=request.size,
+            sha256=request.sha256,
+            expires_in=self._settings.url_ttl,
+        )
         return UploadOffer(
             name=name,
             key=self._storage.key(name),
