@@ -159,6 +159,9 @@ class LocalImageStorage:
         if path is not None:
             path.unlink(missing_ok=True)
 
+    def mark_in_use(self, name: str) -> None:
+        """Nothing to do: strays here are found by ``gc-uploads`` alone."""
+
     def list_objects(self) -> Iterable[StoredObject]:
         if not self.root.is_dir():
             return []

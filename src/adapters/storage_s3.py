@@ -2,8 +2,9 @@
 
 The API never touches image bytes here: clients upload straight to S3 with presigned
 requests, and S3 enforces what was signed. A PUT signs Content-Type, Content-Length,
-``x-amz-checksum-sha256`` (when the hash is known) and ``If-None-Match: *`` (no
-overwrite); without a size, a POST policy signs the type and ``content-length-range``.
+``x-amz-checksum-sha256`` (when the hash is known), ``If-None-Match: *`` (no overwrite)
+and the ``pending`` tag; without a size, a POST policy signs the type, the tag and
+``content-length-range``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ from movierater_core.ports import StoredObject
 from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_name
 
 T = TypeVar("T")
+# Every upload starts tagged; the content check removes the tag. A bucket lifecycle rule
+# on this tag expires uploads that never became a poster (see the README).
+PENDING_TAG = "movierater=pending"
+PENDING_TAGGING_XML = (
+    "<Tagging><TagSet><Tag><Key>movierater</Key><Value>pending</Value></Tag></TagSet></Tagging>"
+)
 log = logging.getLogger("movierater.storage")
 UNAVAILABLE = "The image storage is unavailable right now. Try again shortly."
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -93,8 +100,13 @@ class S3ImageStorage:
                 "ContentType": content_type,
                 "ContentLength": size,
                 "IfNoneMatch": "*",
+                "Tagging": PENDING_TAG,
             }
-            headers = {"Content-Type": content_type, "If-None-Match": "*"}
+            headers = {
+                "Content-Type": content_type,
+                "If-None-Match": "*",
+                "x-amz-tagging": PENDING_TAG,
+            }
             if sha256:
                 checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
                 params["ChecksumSHA256"] = checksum
@@ -108,10 +120,11 @@ class S3ImageStorage:
                 )
             )
             return UploadTicket(url=url, method="PUT", headers=headers, fields={})
-        fields = {"Content-Type": content_type}
+        fields = {"Content-Type": content_type, "tagging": PENDING_TAGGING_XML}
         conditions: list[Any] = [
             ["content-length-range", 1, MAX_UPLOAD_BYTES],
             {"Content-Type": content_type},
+            {"tagging": PENDING_TAGGING_XML},
         ]
         if self._acl:
             fields["acl"] = self._acl
@@ -150,6 +163,9 @@ class S3ImageStorage:
 
     def delete(self, name: str) -> None:
         self._call(lambda: self._s3.delete_object(Bucket=self._bucket, Key=self.key(name)))
+
+    def mark_in_use(self, name: str) -> None:
+        self._call(lambda: self._s3.delete_object_tagging(Bucket=self._bucket, Key=self.key(name)))
 
     def list_objects(self) -> Iterable[StoredObject]:
         def collect() -> list[StoredObject]:

@@ -235,6 +235,11 @@ class ImageStorage(Protocol):
 
     def delete(self, name: str) -> None: ...
 
+    def mark_in_use(self, name: str) -> None:
+        """The object passed the content check: lift what marks it as a stray upload
+        (on S3, the ``pending`` tag that a lifecycle rule expires)."""
+        ...
+
     def list_objects(self) -> Iterable[StoredObject]: ...
 
 

@@ -285,6 +285,7 @@ class FakeStorage:
     def __init__(self, clock: FixedClock) -> None:
         self.objects: dict[str, tuple[bytes, datetime]] = {}
         self.tickets: list[tuple[str, dict[str, object]]] = []
+        self.in_use: set[str] = set()
         self._clock = clock
 
     def presign_upload(
@@ -316,6 +317,9 @@ class FakeStorage:
 
     def delete(self, name: str) -> None:
         self.objects.pop(name, None)
+
+    def mark_in_use(self, name: str) -> None:
+        self.in_use.add(name)
 
     def list_objects(self) -> Iterable[StoredObject]:
         return [StoredObject(name, modified) for name, (_, modified) in self.objects.items()]

@@ -162,6 +162,7 @@ class Uploads:
             with self._db.writing() as repos:
                 repos.images.forget(name)
             return problem
+        self._storage.mark_in_use(name)
         with self._db.writing() as repos:
             repos.images.mark_verified(name, self._clock.now())
         return None
