@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlencode
@@ -166,7 +166,7 @@ class LocalImageStorage:
         if not self.root.is_dir():
             return []
         return [
-            StoredObject(entry.name, datetime.fromtimestamp(entry.stat().st_mtime, timezone.utc))
+            StoredObject(entry.name, datetime.fromtimestamp(entry.stat().st_mtime, UTC))
             for entry in self.root.iterdir()
             if entry.is_file() and is_object_name(entry.name)
         ]

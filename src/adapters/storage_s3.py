@@ -115,9 +115,7 @@ class S3ImageStorage:
                 params["ACL"] = self._acl
                 headers["x-amz-acl"] = self._acl
             url = self._call(
-                lambda: self._s3.generate_presigned_url(
-                    "put_object", Params=params, ExpiresIn=expires_in
-                )
+                lambda: self._s3.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
             )
             return UploadTicket(url=url, method="PUT", headers=headers, fields={})
         fields = {"Content-Type": content_type, "tagging": PENDING_TAGGING_XML}

@@ -5,11 +5,10 @@ Tests build the same container with fakes by passing them in ``overrides``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import punq
-
-from pathlib import Path
 
 from adapters.clock import SystemClock
 from adapters.images import PillowInspector

@@ -25,9 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = verbs.add_parser("serve", help="run the HTTP API under gunicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument(
-        "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
-    )
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     serve.add_argument("--access-log", action="store_true", help="gunicorn access log on stdout")
 
     verbs.add_parser("migrate", help="bring the database schema up to date")
@@ -116,12 +114,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     engine.dispose()  # workers open their own after forking
     command = [
-        sys.executable, "-m", "gunicorn", "entrypoints.wsgi:app",
-        "--bind", f"{args.host}:{args.port}",
-        "--workers", str(args.workers),
-        "--graceful-timeout", "20",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "entrypoints.wsgi:app",
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--graceful-timeout",
+        "20",
         "--no-control-socket",  # several instances may run on one machine
-    ]  # fmt: skip
+    ]
     if args.access_log:
         command += ["--access-logfile", "-"]
     # Local uploads are reached through this server unless told otherwise.

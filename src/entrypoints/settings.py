@@ -65,9 +65,7 @@ class Settings:
             secret_key=get("SECRET_KEY", DEV_SECRET_KEY),
             db_schema=get("DB_SCHEMA", "") or None,
             db_pool_size=_positive_int("MOVIERATER_DB_POOL_SIZE", get("DB_POOL_SIZE", "5")),
-            db_connect_timeout=_positive_int(
-                "MOVIERATER_DB_CONNECT_TIMEOUT", get("DB_CONNECT_TIMEOUT", "5")
-            ),
+            db_connect_timeout=_positive_int("MOVIERATER_DB_CONNECT_TIMEOUT", get("DB_CONNECT_TIMEOUT", "5")),
             storage=get("STORAGE", "local").lower(),
             media_dir=get("MEDIA_DIR", "media"),
             public_url=get("PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),

@@ -150,8 +150,9 @@ _USERNAME = re.compile(r"[\w.@+-]+")
 
 
 def parse_username(value: object) -> str:
-    """Django's rule: 1..150 letters, digits and ``@.+-_`` (Unicode letters and digits count)."""
-    text = parse_text(value, max_length=USERNAME_MAX, allow_blank=False, strip=False)
+    """Django's rule: 1..150 letters, digits and ``@.+-_`` (Unicode letters and digits count),
+    after trimming surrounding whitespace as DRF does."""
+    text = parse_text(value, max_length=USERNAME_MAX, allow_blank=False)
     if _USERNAME.fullmatch(text) is None:
         raise Invalid(INVALID_USERNAME)
     return text
@@ -170,9 +171,7 @@ def password_problems(password: str, username: str | None) -> list[str]:
     if username and _too_similar(password, username):
         problems.append("The password is too similar to the username.")
     if len(password) < PASSWORD_MIN:
-        problems.append(
-            f"This password is too short. It must contain at least {PASSWORD_MIN} characters."
-        )
+        problems.append(f"This password is too short. It must contain at least {PASSWORD_MIN} characters.")
     if password.lower().strip() in common_passwords():
         problems.append("This password is too common.")
     if password.isdigit():

@@ -102,7 +102,9 @@ def parse_upload_request(data: object) -> UploadRequest:
         if extension not in allowed:
             form.fail(
                 "filename",
-                f"The file extension must match {content_type}: " + " or ".join(f".{e}" for e in allowed) + ".",
+                f"The file extension must match {content_type}: "
+                + " or ".join(f".{e}" for e in allowed)
+                + ".",
             )
     if sha256 is not MISSING and size is MISSING and "fileSize" not in form.errors:
         form.fail("fileSize", "This field is required when fileHash is given.")

@@ -55,7 +55,7 @@ def fresh_database(backend: str, tmp_dir: Path) -> Iterator[str]:
     name = f"movierater_test_{uuid.uuid4().hex[:12]}"
     server_url = PG_SERVER if backend == "postgresql" else MARIADB_SERVER
     try:
-        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        admin = create_engine(server_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name}"))
     except Exception as exc:  # any driver or connection failure means: not available

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, delete
 
-from adapters.sql.tables import movies, ratings, tokens, users
+from adapters.sql.tables import images, movies, ratings, tokens, upload_grants, users
 from tests.integration.backends import fresh_database, selected_backends
 
 MOVIERATER = [sys.executable, "-m", "entrypoints.cli"]
@@ -25,7 +26,9 @@ ADMIN_PASSWORD = "admin-passphrase-1"
 USER_PASSWORD = "user-passphrase-1"
 
 
-def run_cli(*args: str, env: dict[str, str], check: bool = True, **kw: Any) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str], check: bool = True, **kw: Any
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [*MOVIERATER, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120, **kw
     )
@@ -135,14 +138,14 @@ def server(database_url: str, backend: str, tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Any]:
-    eng = create_engine(database_url)
+    eng = create_engine(database_url, pool_pre_ping=True)  # survives the outage test
     yield eng
     eng.dispose()
 
 
 def wipe(engine: Any) -> None:
     with engine.begin() as conn:
-        for table in (tokens, ratings, movies, users):
+        for table in (tokens, ratings, upload_grants, images, movies, users):
             conn.execute(delete(table))
 
 
@@ -163,9 +166,7 @@ def sign_up(base_url: str, username: str | None = None, password: str = USER_PAS
         base_url + "/api/users/", json={"username": username, "password": password}, timeout=30
     )
     assert created.status_code == 201, created.text
-    login = requests.post(
-        base_url + "/auth/", json={"username": username, "password": password}, timeout=30
-    )
+    login = requests.post(base_url + "/auth/", json={"username": username, "password": password}, timeout=30)
     assert login.status_code == 200, login.text
     return Client(base_url, login.json()["token"], created.json()["id"])
 
@@ -185,14 +186,21 @@ def admin(api: Client, server: Server) -> Client:
     """An admin made the only way admins are made: the CLI."""
     name = f"admin{next(_names)}"
     run_cli(
-        "createsuperuser", "--username", name, "--noinput",
+        "createsuperuser",
+        "--username",
+        name,
+        "--noinput",
         env={**server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
-    )  # fmt: skip
+    )
     login = requests.post(
         api.base_url + "/auth/", json={"username": name, "password": ADMIN_PASSWORD}, timeout=30
     )
     assert login.status_code == 200, login.text
-    me = [u for u in Client(api.base_url, login.json()["token"]).get("/api/users/").json() if u["username"] == name]
+    me = [
+        u
+        for u in Client(api.base_url, login.json()["token"]).get("/api/users/").json()
+        if u["username"] == name
+    ]
     return Client(api.base_url, login.json()["token"], me[0]["id"])
 
 
@@ -201,3 +209,58 @@ def movie(admin: Client) -> dict[str, Any]:
     created = admin.post("/api/movies/", json={"title": "Alien", "description": "In space."})
     assert created.status_code == 201, created.text
     return dict(created.json())
+
+
+# ---- a shared world: one admin, two users and a movie per server, reused across tests
+# (each test makes its own movies) to keep argon2 hashing off the suite's critical path.
+
+
+@dataclass
+class World:
+    anon: Client
+    user: Client
+    other_user: Client
+    admin: Client
+    movie_id: int
+
+    def alive(self) -> bool:
+        return (
+            self.admin.get(f"/api/movies/{self.movie_id}/").status_code == 200
+            and self.user.get(f"/api/users/{self.user.user_id}/").status_code == 200
+            and self.other_user.get(f"/api/users/{self.other_user.user_id}/").status_code == 200
+        )
+
+    def new_movie(self, **fields: Any) -> dict[str, Any]:
+        body = {"title": "Alien", "description": "In space.", **fields}
+        created = self.admin.post("/api/movies/", json=body)
+        assert created.status_code == 201, created.text
+        return dict(created.json())
+
+
+_worlds: dict[str, World] = {}
+
+
+@pytest.fixture
+def world(server: Server) -> World:
+    cached = _worlds.get(server.base_url)
+    if cached is not None and cached.alive():
+        return cached
+    name = f"world-admin{next(_names)}"
+    run_cli(
+        "createsuperuser",
+        "--username",
+        name,
+        "--noinput",
+        env={**server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
+    )
+    key = requests.post(
+        server.base_url + "/auth/", json={"username": name, "password": ADMIN_PASSWORD}, timeout=30
+    ).json()["token"]
+    admin = Client(server.base_url, key)
+    admin.user_id = next(u["id"] for u in admin.get("/api/users/").json() if u["username"] == name)
+    user = sign_up(server.base_url, f"world-user{next(_names)}")
+    other_user = sign_up(server.base_url, f"world-user{next(_names)}")
+    created = admin.post("/api/movies/", json={"title": "Fixture", "description": "shared"})
+    assert created.status_code == 201, created.text
+    _worlds[server.base_url] = World(Client(server.base_url), user, other_user, admin, created.json()["id"])
+    return _worlds[server.base_url]

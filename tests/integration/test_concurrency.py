@@ -18,9 +18,17 @@ SEED_PASSWORD = "bench-password-1"
 def _seeded_clients(server, engine, users: int, movie_count: int) -> tuple[list[Client], list[int]]:
     wipe(engine)
     run_cli(
-        "seed", "--movies", str(movie_count), "--users", str(users), "--ratings-per-movie", "0",
-        "--password", SEED_PASSWORD, env=server.env,
-    )  # fmt: skip
+        "seed",
+        "--movies",
+        str(movie_count),
+        "--users",
+        str(users),
+        "--ratings-per-movie",
+        "0",
+        "--password",
+        SEED_PASSWORD,
+        env=server.env,
+    )
     clients = []
     for i in range(users):
         login = requests.post(
@@ -38,7 +46,9 @@ def assert_summaries_match_recount(engine) -> None:
         recount = {
             movie_id: (count, total)
             for movie_id, count, total in conn.execute(
-                select(ratings.c.movie_id, func.count(), func.sum(ratings.c.stars)).group_by(ratings.c.movie_id)
+                select(ratings.c.movie_id, func.count(), func.sum(ratings.c.stars)).group_by(
+                    ratings.c.movie_id
+                )
             )
         }
         stored = {
@@ -70,7 +80,9 @@ def test_32_concurrent_raters_lose_no_update(server, engine) -> None:
                 expected = 204
                 rated.discard(movie_id)
             else:
-                response = client.post(f"/api/movies/{movie_id}/rate_movie/", json={"stars": rng.randint(1, 5)})
+                response = client.post(
+                    f"/api/movies/{movie_id}/rate_movie/", json={"stars": rng.randint(1, 5)}
+                )
                 expected = 200
                 rated.add(movie_id)
             if response.status_code != expected:
@@ -86,7 +98,9 @@ def test_32_concurrent_raters_lose_no_update(server, engine) -> None:
     with engine.connect() as conn:
         for movie_id in movie_ids:
             count, total = conn.execute(
-                select(func.count(), func.coalesce(func.sum(ratings.c.stars), 0)).where(ratings.c.movie_id == movie_id)
+                select(func.count(), func.coalesce(func.sum(ratings.c.stars), 0)).where(
+                    ratings.c.movie_id == movie_id
+                )
             ).one()
             assert listed[movie_id]["no_of_ratings"] == count
             assert listed[movie_id]["ave_ratings"] == (int(total) / count if count else 0)
@@ -145,7 +159,9 @@ def test_two_app_instances_sharing_one_database_lose_nothing(server, engine, dat
         second.stop()
 
 
-def test_upload_rate_limit_holds_exactly_across_two_app_instances(server, engine, database_url, tmp_path) -> None:
+def test_upload_rate_limit_holds_exactly_across_two_app_instances(
+    server, engine, database_url, tmp_path
+) -> None:
     clients, _ = _seeded_clients(server, engine, users=1, movie_count=0)
     second = Server(database_url, tmp_path, MOVIERATER_MEDIA_DIR=str(tmp_path / "media"))
     try:

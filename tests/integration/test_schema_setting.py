@@ -27,13 +27,28 @@ def test_tables_live_in_the_configured_schema(tmp_path) -> None:
             inspector.get_table_names(schema="movie_rater_api")
         )
         assert inspector.get_table_names(schema="public") == []
-        run_cli("seed", "--movies", "3", "--users", "4", "--ratings-per-movie", "2", "--password", "schema-pass-1", env=env)
+        run_cli(
+            "seed",
+            "--movies",
+            "3",
+            "--users",
+            "4",
+            "--ratings-per-movie",
+            "2",
+            "--password",
+            "schema-pass-1",
+            env=env,
+        )
         server = Server(url, tmp_path, MOVIERATER_DB_SCHEMA="movie_rater_api")
         try:
             token = requests.post(
-                server.base_url + "/auth/", json={"username": "user1", "password": "schema-pass-1"}, timeout=30
+                server.base_url + "/auth/",
+                json={"username": "user1", "password": "schema-pass-1"},
+                timeout=30,
             ).json()["token"]
-            listed = requests.get(server.base_url + "/api/movies/", headers={"Authorization": f"Token {token}"}, timeout=30)
+            listed = requests.get(
+                server.base_url + "/api/movies/", headers={"Authorization": f"Token {token}"}, timeout=30
+            )
             assert listed.status_code == 200
             assert [m["no_of_ratings"] for m in listed.json()] == [2, 2, 2]
         finally:

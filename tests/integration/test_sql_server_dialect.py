@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -85,7 +85,7 @@ class RecordingConnection:
 
 def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos = SqlRepositories(conn)  # type: ignore[arg-type]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     repos.users.get(1)
     repos.users.credentials("alice")
     repos.users.list()
@@ -97,7 +97,9 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.movies.get(1)
     repos.movies.list()
     repos.movies.add(MovieFields(title="Alien", description="", image_path=None))
-    repos.movies.update(1, MovieFields(title="T", description="D", image_path="https://x.y/z.jpg", image_path_given=True))
+    repos.movies.update(
+        1, MovieFields(title="T", description="D", image_path="https://x.y/z.jpg", image_path_given=True)
+    )
     repos.movies.delete(1)
     repos.movies.adjust_ratings(1, 1, 5)
     repos.ratings.get(1)
@@ -157,8 +159,13 @@ def test_statements_go_into_the_configured_schema() -> None:
         (
             "mssql+pyodbc://app:secret@myserver.database.windows.net:1433/movierater"
             "?driver=ODBC+Driver+18+for+SQL+Server&Encrypt=yes&TrustServerCertificate=no",
-            ["DRIVER={ODBC Driver 18 for SQL Server}", "Server=myserver.database.windows.net,1433",
-             "Database=movierater", "Encrypt=yes", "TrustServerCertificate=no"],
+            [
+                "DRIVER={ODBC Driver 18 for SQL Server}",
+                "Server=myserver.database.windows.net,1433",
+                "Database=movierater",
+                "Encrypt=yes",
+                "TrustServerCertificate=no",
+            ],
         ),
         (
             "mssql+pyodbc://app:secret@sqlhost:1433/movierater?driver=FreeTDS&TDS_Version=7.4",
@@ -167,7 +174,11 @@ def test_statements_go_into_the_configured_schema() -> None:
         (
             "mssql+pyodbc:///?odbc_connect=Driver%3D%7BODBC+Driver+18+for+SQL+Server%7D%3B"
             "Server%3Dtcp%3Amyserver.database.windows.net%2C1433%3BDatabase%3Dmovierater%3BEncrypt%3Dyes",
-            ["Driver={ODBC Driver 18 for SQL Server}", "Server=tcp:myserver.database.windows.net,1433", "Encrypt=yes"],
+            [
+                "Driver={ODBC Driver 18 for SQL Server}",
+                "Server=tcp:myserver.database.windows.net,1433",
+                "Encrypt=yes",
+            ],
         ),
     ],
 )

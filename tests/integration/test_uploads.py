@@ -43,8 +43,13 @@ def png(width: int = 40, height: int = 30, seed: int = 0) -> bytes:
 def s3_client() -> Any:
     import boto3
 
-    return boto3.client("s3", endpoint_url=S3_ENDPOINT, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+    return boto3.client(
+        "s3",
+        endpoint_url=S3_ENDPOINT,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def _s3_env(tmp_path: Any) -> dict[str, str]:
@@ -74,10 +79,16 @@ class Deployment:
         run_cli("migrate", env={"MOVIERATER_DATABASE_URL": url})
         self.server = Server(url, tmp_path, **env)
         self.base_url = self.server.base_url
-        run_cli("createsuperuser", "--username", "admin", "--noinput",
-                env={**self.server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD})  # fmt: skip
-        token = requests.post(self.base_url + "/auth/", json={"username": "admin", "password": ADMIN_PASSWORD},
-                              timeout=30).json()["token"]  # fmt: skip
+        run_cli(
+            "createsuperuser",
+            "--username",
+            "admin",
+            "--noinput",
+            env={**self.server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
+        )
+        token = requests.post(
+            self.base_url + "/auth/", json={"username": "admin", "password": ADMIN_PASSWORD}, timeout=30
+        ).json()["token"]
         self.admin = Client(self.base_url, token)
         created = self.admin.post("/api/movies/", json={"title": "Poster test"})
         assert created.status_code == 201, created.text
@@ -88,7 +99,9 @@ class Deployment:
 
 
 @pytest.fixture(scope="module", params=["local", "s3"])
-def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
     dep = Deployment(request.param, tmp_path_factory.mktemp(f"uploads-{request.param}"))
     yield dep
     dep.server.stop()
@@ -106,15 +119,24 @@ def ask(client: Client, data: bytes | None = None, **body: Any) -> requests.Resp
     if data is not None:
         payload |= {"fileSize": len(data), "fileHash": hashlib.sha256(data).hexdigest()}
     payload |= body
-    return client.post("/api/movies/get_upload_url/", json={k: v for k, v in payload.items() if v is not None})
+    return client.post(
+        "/api/movies/get_upload_url/", json={k: v for k, v in payload.items() if v is not None}
+    )
 
 
 def send(offer: dict[str, Any], data: bytes, headers: dict[str, str] | None = None) -> requests.Response:
     """Upload as a client would: PUT with the given headers, or the form POST with its fields."""
     if offer["method"] == "PUT":
-        return requests.put(offer["upload_url"], data=data, headers=headers if headers is not None else offer["headers"], timeout=60)
+        return requests.put(
+            offer["upload_url"],
+            data=data,
+            headers=headers if headers is not None else offer["headers"],
+            timeout=60,
+        )
     content_type = offer["fields"].get("Content-Type", "application/octet-stream")
-    return requests.post(offer["upload_url"], data=offer["fields"], files={"file": ("f", data, content_type)}, timeout=60)
+    return requests.post(
+        offer["upload_url"], data=offer["fields"], files={"file": ("f", data, content_type)}, timeout=60
+    )
 
 
 def tags(deployment: Deployment, key: str) -> list[dict[str, str]]:
@@ -129,13 +151,25 @@ def set_poster(client: Client, movie_id: int, url: str) -> requests.Response:
 # ---- the happy paths -----------------------------------------------------------------------
 
 
-def test_upload_then_use_as_poster_then_fetch_the_same_bytes(deployment: Deployment, uploader: Client) -> None:
+def test_upload_then_use_as_poster_then_fetch_the_same_bytes(
+    deployment: Deployment, uploader: Client
+) -> None:
     data = png(seed=1)
     granted = ask(uploader, data)
     assert granted.status_code == 200, granted.text
     offer = granted.json()
-    assert set(offer) == {"upload_url", "method", "headers", "fields", "key", "public_url", "max_size_mb",
-                          "uploads_remaining", "deduplicated", "expires_in"}  # fmt: skip
+    assert set(offer) == {
+        "upload_url",
+        "method",
+        "headers",
+        "fields",
+        "key",
+        "public_url",
+        "max_size_mb",
+        "uploads_remaining",
+        "deduplicated",
+        "expires_in",
+    }
     assert offer["method"] == "PUT" and offer["max_size_mb"] == 5 and offer["deduplicated"] is False
     assert offer["expires_in"] == 3600 and offer["uploads_remaining"] == 9
     assert offer["key"] == "media/movies/" + hashlib.sha256(data).hexdigest() + ".png"  # content-addressed
@@ -186,15 +220,20 @@ def test_dedup_of_a_verified_upload_needs_no_upload_at_all(deployment: Deploymen
 
 def test_external_urls_stay_allowed(deployment: Deployment) -> None:
     response = set_poster(deployment.admin, deployment.movie_id, "https://images.example.org/alien.jpg")
-    assert response.status_code == 200 and response.json()["imagePath"] == "https://images.example.org/alien.jpg"
+    assert (
+        response.status_code == 200 and response.json()["imagePath"] == "https://images.example.org/alien.jpg"
+    )
 
 
 # ---- each layer, attacked --------------------------------------------------------------------
 
 
 def test_layer1_authentication(deployment: Deployment) -> None:
-    response = requests.post(deployment.base_url + "/api/movies/get_upload_url/",
-                             json={"filename": "a.png", "contentType": "image/png", "fileSize": 10}, timeout=30)  # fmt: skip
+    response = requests.post(
+        deployment.base_url + "/api/movies/get_upload_url/",
+        json={"filename": "a.png", "contentType": "image/png", "fileSize": 10},
+        timeout=30,
+    )
     assert response.status_code == 401
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
@@ -239,7 +278,9 @@ def test_layer4_type(deployment: Deployment, uploader: Client) -> None:
         refused = ask(uploader, None, filename="a.png", contentType=content_type, fileSize=10)
         assert refused.status_code == 400 and "contentType" in refused.json()
     assert ask(uploader, None, filename="noextension", fileSize=10).status_code == 400
-    assert ask(uploader, None, filename="photo.JPEG", contentType="image/jpeg", fileSize=10).status_code == 200
+    assert (
+        ask(uploader, None, filename="photo.JPEG", contentType="image/jpeg", fileSize=10).status_code == 200
+    )
     data = png(seed=5)
     offer = ask(uploader, data).json()
     other_type = send(offer, data, headers={**offer["headers"], "Content-Type": "text/html"})
@@ -273,7 +314,9 @@ def test_layer5_own_url_that_was_never_uploaded(deployment: Deployment, uploader
     assert refused.json() == {"imagePath": ["The uploaded image was not found: upload the file first."]}
 
 
-def test_layer6_tampered_bytes_never_land_and_nothing_is_overwritten(deployment: Deployment, uploader: Client) -> None:
+def test_layer6_tampered_bytes_never_land_and_nothing_is_overwritten(
+    deployment: Deployment, uploader: Client
+) -> None:
     data = png(seed=7)
     offer = ask(uploader, data).json()
     assert "poster" not in offer["key"]  # never the user's filename
@@ -305,9 +348,13 @@ def test_gc_uploads_removes_only_unreferenced_objects(deployment: Deployment, up
     assert send(used_offer, used).status_code in (200, 201)
     assert send(stray_offer, stray).status_code in (200, 201)
     assert set_poster(deployment.admin, deployment.movie_id, used_offer["public_url"]).status_code == 200
-    kept = run_cli("gc-uploads", "--older-than", "24h", env=deployment.env(), cwd=deployment.server.log.parent)
+    kept = run_cli(
+        "gc-uploads", "--older-than", "24h", env=deployment.env(), cwd=deployment.server.log.parent
+    )
     assert "Removed 0 unused upload(s)." in kept.stdout
-    swept = run_cli("gc-uploads", "--older-than", "0s", env=deployment.env(), cwd=deployment.server.log.parent)
+    swept = run_cli(
+        "gc-uploads", "--older-than", "0s", env=deployment.env(), cwd=deployment.server.log.parent
+    )
     assert stray_offer["key"].rsplit("/", 1)[1] in swept.stdout
     assert used_offer["key"].rsplit("/", 1)[1] not in swept.stdout
     assert requests.get(used_offer["public_url"], timeout=30).content == used

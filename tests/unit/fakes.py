@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from movierater_core.errors import DuplicateRating, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
@@ -88,9 +88,7 @@ class FakeMovies:
 
     def add(self, fields: MovieFields) -> Movie:
         assert fields.title is not None
-        movie = Movie(
-            self._s.next_id("movie"), fields.title, fields.description or "", fields.image_path
-        )
+        movie = Movie(self._s.next_id("movie"), fields.title, fields.description or "", fields.image_path)
         self._s.movies[movie.id] = movie
         return movie
 
@@ -133,8 +131,7 @@ class FakeRatings:
         return [
             r
             for _, r in sorted(self._s.ratings.items())
-            if (movie_id is None or r.movie_id == movie_id)
-            and (user_id is None or r.user_id == user_id)
+            if (movie_id is None or r.movie_id == movie_id) and (user_id is None or r.user_id == user_id)
         ]
 
     def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
@@ -268,7 +265,7 @@ class CountingTokenIssuer:
 
 class FixedClock:
     def __init__(self) -> None:
-        self.current = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self.current = datetime(2026, 1, 1, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self.current
@@ -294,7 +291,12 @@ class FakeStorage:
         self.tickets.append(
             (name, {"content_type": content_type, "size": size, "sha256": sha256, "expires_in": expires_in})
         )
-        return UploadTicket(url=f"https://upload.example/{name}", method="PUT", headers={"Content-Type": content_type}, fields={})
+        return UploadTicket(
+            url=f"https://upload.example/{name}",
+            method="PUT",
+            headers={"Content-Type": content_type},
+            fields={},
+        )
 
     def put(self, name: str, data: bytes) -> None:
         self.objects[name] = (data, self._clock.now())

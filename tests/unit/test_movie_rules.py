@@ -12,7 +12,6 @@ from movierater_core import rules
 from movierater_core.errors import NotFound, PermissionDenied, ValidationError
 from movierater_core.model import MovieFields, RatingSummary, User
 from movierater_core.use_cases.movies import parse_movie
-
 from tests.unit.fakes import App, make_app
 
 SIMPLE = settings(max_examples=200, deadline=None)
@@ -26,7 +25,11 @@ TEXT_CHARS = st.one_of(
     st.characters(),
 )
 NON_STRINGS = st.one_of(
-    st.integers(), st.floats(), st.booleans(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=2)
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
 )
 
 
@@ -122,10 +125,10 @@ def test_parse_movie_errors(body: object, errors: dict[str, list[str]]) -> None:
     assert caught.value.errors == errors
 
 
-def test_parse_movie_put_defaults_and_patch_leaves_absent_fields() -> None:
-    assert parse_movie({"title": " Alien "}, partial=False) == MovieFields(
-        title="Alien", description="", image_path=None, image_path_given=True
-    )
+def test_parse_movie_leaves_absent_fields_alone_on_put_and_patch() -> None:
+    # As DRF: a field a PUT leaves out is not changed (the Angular client's PUT sends
+    # title and description only, and must not erase the poster).
+    assert parse_movie({"title": " Alien "}, partial=False) == MovieFields(title="Alien")
     assert parse_movie({}, partial=True) == MovieFields()
     assert parse_movie({"imagePath": None}, partial=True) == MovieFields(
         image_path=None, image_path_given=True
@@ -215,7 +218,11 @@ def test_invalid_urls_refused(value: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [(5, "Not a valid string."), (["http://a.com"], "Not a valid string."), ("http://a.com/\x00", "Null characters are not allowed.")],
+    [
+        (5, "Not a valid string."),
+        (["http://a.com"], "Not a valid string."),
+        ("http://a.com/\x00", "Null characters are not allowed."),
+    ],
 )
 def test_image_path_type_errors(value: object, message: str) -> None:
     with pytest.raises(rules.Invalid) as caught:
@@ -297,13 +304,19 @@ def test_put_without_title_is_required_error() -> None:
     assert app.db.state == before
 
 
-def test_put_replaces_every_field() -> None:
+def test_put_changes_the_fields_it_names_and_keeps_the_others() -> None:
     app, admin, _ = _world()
     movie = app.movies.create_movie(
         admin, {"title": "Alien", "description": "d", "imagePath": "http://a.com/x.png"}
     )
     updated = app.movies.update_movie(admin, movie.id, {"title": "Aliens"}, partial=False)
-    assert (updated.title, updated.description, updated.image_path) == ("Aliens", "", None)
+    assert (updated.title, updated.description, updated.image_path) == ("Aliens", "d", "http://a.com/x.png")
+    cleared = app.movies.update_movie(
+        admin, movie.id, {"title": "Aliens", "description": "", "imagePath": None}, partial=False
+    )
+    assert (cleared.description, cleared.image_path) == ("", None)
+    created = app.movies.create_movie(admin, {"title": "Bare"})
+    assert (created.description, created.image_path) == ("", None)
 
 
 FIELD_VALUES = st.fixed_dictionaries(

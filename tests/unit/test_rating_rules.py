@@ -15,9 +15,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from tests.unit.fakes import App, make_app
 from movierater_core.errors import NotFound, PermissionDenied, StarsMissing, ValidationError
 from movierater_core.model import RatingSummary, User
+from tests.unit.fakes import App, make_app
 
 N_USERS = 3
 N_MOVIES = 3
@@ -272,9 +272,7 @@ class RatingMachine(RuleBasedStateMachine):
         assert sorted(listed, key=lambda r: r.id) == sorted(state.ratings.values(), key=lambda r: r.id)
 
 
-RatingMachine.TestCase.settings = settings(
-    max_examples=60, stateful_step_count=30, deadline=None
-)
+RatingMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 TestRatingRules = RatingMachine.TestCase
 
 

@@ -25,7 +25,6 @@ from movierater_core.uploads import (
     parse_upload_request,
 )
 from movierater_core.use_cases.uploads import NOT_UPLOADED
-
 from tests.unit.fakes import App, make_app
 
 SIMPLE = settings(max_examples=300, deadline=None)
@@ -95,8 +94,28 @@ def expected_error_fields(data: dict[str, object]) -> set[str]:
 # ---- strategies --------------------------------------------------------------------------
 
 EXTENSIONS = st.sampled_from(
-    ["jpg", "JPG", "jpeg", "JpEg", "png", "PNG", "webp", "gif", "GIF", "svg", "html", "bmp",
-     "tiff", "exe", "php", "jpg ", "png\x00", "", "jp", "pngx"]
+    [
+        "jpg",
+        "JPG",
+        "jpeg",
+        "JpEg",
+        "png",
+        "PNG",
+        "webp",
+        "gif",
+        "GIF",
+        "svg",
+        "html",
+        "bmp",
+        "tiff",
+        "exe",
+        "php",
+        "jpg ",
+        "png\x00",
+        "",
+        "jp",
+        "pngx",
+    ]
 )
 STEMS = st.one_of(
     st.sampled_from(["poster", "../../etc/passwd", "a b", "x.png", "évasion", "", " ", "\x00evil", "C:\\x"]),
@@ -117,16 +136,40 @@ def filenames(draw: st.DrawFn) -> object:
         length = draw(st.integers(FILENAME_MAX - 3, FILENAME_MAX + 3))
         return "a" * (length - len(ext) - 1) + "." + ext
     if kind == 7:
-        return draw(st.sampled_from(["", "   ", "png", "noextension", ".png", "png.", "a.png.exe", "a.exe.png"]))
+        return draw(
+            st.sampled_from(["", "   ", "png", "noextension", ".png", "png.", "a.png.exe", "a.exe.png"])
+        )
     if kind == 8:
-        return draw(st.one_of(st.none(), st.integers(), st.floats(), st.booleans(), st.lists(st.text(max_size=2), max_size=2)))
+        return draw(
+            st.one_of(
+                st.none(),
+                st.integers(),
+                st.floats(),
+                st.booleans(),
+                st.lists(st.text(max_size=2), max_size=2),
+            )
+        )
     return draw(st.text(max_size=20))
 
 
 CONTENT_TYPES = st.one_of(
     st.sampled_from(list(TYPES)),
-    st.sampled_from(["IMAGE/PNG", "Image/Jpeg", " image/gif ", "image/webp\n", "image/jpg", "image/svg+xml",
-                     "text/html", "", "  ", "image/png\x00", "image/png; charset=x", "application/octet-stream"]),
+    st.sampled_from(
+        [
+            "IMAGE/PNG",
+            "Image/Jpeg",
+            " image/gif ",
+            "image/webp\n",
+            "image/jpg",
+            "image/svg+xml",
+            "text/html",
+            "",
+            "  ",
+            "image/png\x00",
+            "image/png; charset=x",
+            "application/octet-stream",
+        ]
+    ),
     st.none(),
     st.integers(),
     st.text(max_size=12),
@@ -149,8 +192,11 @@ HASHES = st.one_of(
     st.text(st.sampled_from(HEX), min_size=64, max_size=64),
     st.text(st.sampled_from("0123456789abcdef"), min_size=64, max_size=64),
     st.text(st.sampled_from(HEX), min_size=62, max_size=66),
-    st.builds(lambda h, bad: h[:30] + bad + h[31:], st.text(st.sampled_from(HEX), min_size=64, max_size=64),
-              st.sampled_from(["g", "G", "z", " ", "-", "\x00", "é"])),
+    st.builds(
+        lambda h, bad: h[:30] + bad + h[31:],
+        st.text(st.sampled_from(HEX), min_size=64, max_size=64),
+        st.sampled_from(["g", "G", "z", " ", "-", "\x00", "é"]),
+    ),
     st.builds(lambda h: f" {h}\n", st.text(st.sampled_from(HEX), min_size=64, max_size=64)),
     st.none(),
     st.integers(),
@@ -207,7 +253,9 @@ def valid_bodies(draw: st.DrawFn) -> dict[str, object]:
 @SIMPLE
 @given(upload_bodies())
 @example({"filename": "a.png", "contentType": "image/png"})
-@example({"filename": "a.JPEG", "contentType": "IMAGE/JPEG", "fileSize": MAX_UPLOAD_BYTES, "fileHash": "A" * 64})
+@example(
+    {"filename": "a.JPEG", "contentType": "IMAGE/JPEG", "fileSize": MAX_UPLOAD_BYTES, "fileHash": "A" * 64}
+)
 @example({"filename": "a.jpg", "contentType": "image/jpeg", "fileSize": MAX_UPLOAD_BYTES + 1})
 @example({"filename": "a.jpg", "contentType": "image/jpeg", "fileSize": 0})
 @example({"filename": "a.jpg", "contentType": "image/jpeg", "fileSize": True})
@@ -303,7 +351,9 @@ RANDOM_HEX = st.text(st.sampled_from("0123456789abcdef"), min_size=32, max_size=
 
 @SIMPLE
 @given(valid_bodies(), RANDOM_HEX, st.text(min_size=1, max_size=20).filter(lambda s: "\x00" not in s))
-def test_object_name_never_uses_the_filename(data: dict[str, object], random_hex: str, other_stem: str) -> None:
+def test_object_name_never_uses_the_filename(
+    data: dict[str, object], random_hex: str, other_stem: str
+) -> None:
     request = parse_upload_request(data)
     name = request.object_name(random_hex)
     if request.sha256 is not None:
@@ -320,7 +370,9 @@ def test_object_name_never_uses_the_filename(data: dict[str, object], random_hex
     assert not any(ch in name for ch in "/\\ \x00") and ".." not in name
 
 
-@pytest.mark.parametrize("name", ["a" * 64 + ".jpg", "0" * 32 + ".png", "f" * 32 + ".webp", "9" * 64 + ".gif"])
+@pytest.mark.parametrize(
+    "name", ["a" * 64 + ".jpg", "0" * 32 + ".png", "f" * 32 + ".webp", "9" * 64 + ".gif"]
+)
 def test_is_object_name_accepts_names_we_hand_out(name: str) -> None:
     assert is_object_name(name)
 
@@ -427,7 +479,9 @@ def _hashed(sha256: str = HASH, size: int = 13) -> dict[str, object]:
 
 def test_ten_grants_per_hour_then_rate_limited_with_retry_after() -> None:
     app, _, alice = _world()
-    remaining = [app.uploads.request_upload_url(alice, _png(i)).uploads_remaining for i in range(GRANTS_PER_HOUR)]
+    remaining = [
+        app.uploads.request_upload_url(alice, _png(i)).uploads_remaining for i in range(GRANTS_PER_HOUR)
+    ]
     assert remaining == list(range(GRANTS_PER_HOUR - 1, -1, -1))  # 9, 8, ..., 0
     with pytest.raises(RateLimited) as caught:
         app.uploads.request_upload_url(alice, _png(99))
@@ -493,7 +547,13 @@ def test_sliding_window_one_second_past_the_hour() -> None:
 def test_ticket_signed_with_type_size_hash_and_ttl() -> None:
     app, _, alice = _world()
     offer = app.uploads.request_upload_url(
-        alice, {"filename": " My Poster.JPEG ", "contentType": "Image/JPEG", "fileSize": 1234, "fileHash": "AB" * 32}
+        alice,
+        {
+            "filename": " My Poster.JPEG ",
+            "contentType": "Image/JPEG",
+            "fileSize": 1234,
+            "fileHash": "AB" * 32,
+        },
     )
     assert offer.name == "ab" * 32 + ".jpg"
     assert offer.ticket is not None and not offer.deduplicated
@@ -558,7 +618,9 @@ def test_unverified_valid_object_with_the_hash_is_verified_and_deduplicated() ->
     assert app.db.state.grants == []
 
 
-@pytest.mark.parametrize("content", [b"<html>evil</html>", b"IMG:JPEG:10x10", b"IMG:PNG:0x10", b"IMG:PNG:20001x5"])
+@pytest.mark.parametrize(
+    "content", [b"<html>evil</html>", b"IMG:JPEG:10x10", b"IMG:PNG:0x10", b"IMG:PNG:20001x5"]
+)
 def test_unverified_invalid_object_with_the_hash_is_deleted_and_a_ticket_granted(content: bytes) -> None:
     app, _, alice = _world()
     name = HASH + ".png"
@@ -591,7 +653,9 @@ def test_same_hash_other_type_is_another_object() -> None:
     assert offer.name == HASH + ".gif" and not offer.deduplicated and offer.ticket is not None
 
 
-@pytest.mark.parametrize("url", [None, "", "https://img.example/alien.jpg", "https://posters.example/other/x.png"])
+@pytest.mark.parametrize(
+    "url", [None, "", "https://img.example/alien.jpg", "https://posters.example/other/x.png"]
+)
 def test_check_poster_ignores_external_urls(url: str | None) -> None:
     app, _, _ = _world()
     app.storage.put("c" * 32 + ".png", b"junk")
@@ -613,7 +677,11 @@ def test_check_poster_missing_object() -> None:
         ("e" * 32 + ".png", b"<svg onload=alert(1)>", "The uploaded file is not a valid PNG image."),
         ("e" * 32 + ".jpg", b"IMG:PNG:10x10", "The uploaded file is not a valid JPEG image."),
         ("e" * 32 + ".gif", b"IMG:GIF:0x10", "The image must be between 1 and 20000 pixels on each side."),
-        ("e" * 32 + ".webp", b"IMG:WEBP:10x20001", "The image must be between 1 and 20000 pixels on each side."),
+        (
+            "e" * 32 + ".webp",
+            b"IMG:WEBP:10x20001",
+            "The image must be between 1 and 20000 pixels on each side.",
+        ),
     ],
 )
 def test_check_poster_invalid_content_is_deleted(name: str, content: bytes, message: str) -> None:
@@ -675,13 +743,17 @@ def test_collect_garbage_removes_only_old_unreferenced_objects() -> None:
     removed_old = "c" * 32 + ".png"  # old and unused
     removed_verified = "d" * 32 + ".gif"  # old, verified, unused
     for name, content in (
-        (kept_old, b"IMG:PNG:5x5"), (kept_other_host, b"IMG:JPEG:5x5"),
-        (removed_old, b"IMG:PNG:5x5"), (removed_verified, b"IMG:GIF:5x5"),
+        (kept_old, b"IMG:PNG:5x5"),
+        (kept_other_host, b"IMG:JPEG:5x5"),
+        (removed_old, b"IMG:PNG:5x5"),
+        (removed_verified, b"IMG:GIF:5x5"),
     ):
         app.storage.put(name, content)
     app.uploads.check_poster(app.storage.public_url(removed_verified))
     app.movies.create_movie(admin, {"title": "Alien", "imagePath": app.storage.public_url(kept_old)})
-    app.movies.create_movie(admin, {"title": "Heat", "imagePath": "https://cdn.example/posters/" + kept_other_host})
+    app.movies.create_movie(
+        admin, {"title": "Heat", "imagePath": "https://cdn.example/posters/" + kept_other_host}
+    )
     app.clock.advance(12 * 3600)
     young = "e" * 32 + ".png"  # unused but only 12 hours old at collection time
     app.storage.put(young, b"junk")

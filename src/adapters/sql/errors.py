@@ -24,10 +24,7 @@ UNAVAILABLE = "The database is unavailable right now. Try again shortly."
 def is_unique_violation(exc: IntegrityError) -> bool:
     """True for a duplicate key; other integrity errors (foreign keys) are not."""
     text = str(exc.orig).lower()
-    return any(
-        word in text
-        for word in ("unique", "duplicate", "23505", "1062", "2627", "2601")
-    )
+    return any(word in text for word in ("unique", "duplicate", "23505", "1062", "2627", "2601"))
 
 
 def translate(exc: DBAPIError, dialect: str) -> DomainError | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, delete, insert, select, update
@@ -78,7 +78,7 @@ class SqlUsers:
                     username=username,
                     password_hash=password_hash,
                     is_admin=is_admin,
-                    date_joined=datetime.now(timezone.utc),
+                    date_joined=datetime.now(UTC),
                 )
             )
         except IntegrityError as exc:
@@ -96,9 +96,7 @@ class SqlUsers:
             raise
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
-        self._conn.execute(
-            update(users).where(users.c.id == user_id).values(password_hash=password_hash)
-        )
+        self._conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
 
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         self._conn.execute(update(users).where(users.c.id == user_id).values(is_admin=is_admin))
@@ -170,9 +168,7 @@ class SqlRatings:
         return _rating(row) if row else None
 
     def find(self, user_id: int, movie_id: int, *, for_update: bool = False) -> Rating | None:
-        query = select(*_RATING_COLUMNS).where(
-            ratings.c.user_id == user_id, ratings.c.movie_id == movie_id
-        )
+        query = select(*_RATING_COLUMNS).where(ratings.c.user_id == user_id, ratings.c.movie_id == movie_id)
         row = self._conn.execute(_locked(query) if for_update else query).first()
         return _rating(row) if row else None
 
@@ -214,9 +210,7 @@ class SqlTokens:
         self._conn = conn
 
     def add(self, digest: str, user_id: int, created_at: datetime) -> None:
-        self._conn.execute(
-            insert(tokens).values(digest=digest, user_id=user_id, created_at=created_at)
-        )
+        self._conn.execute(insert(tokens).values(digest=digest, user_id=user_id, created_at=created_at))
 
     def user_for(self, digest: str) -> User | None:
         row = self._conn.execute(
@@ -261,16 +255,12 @@ class SqlUploadGrants:
 
     def add(self, user_id: int, object_name: str, granted_at: datetime) -> None:
         self._conn.execute(
-            insert(upload_grants).values(
-                user_id=user_id, object_name=object_name, granted_at=granted_at
-            )
+            insert(upload_grants).values(user_id=user_id, object_name=object_name, granted_at=granted_at)
         )
 
     def forget_until(self, user_id: int, end: datetime) -> None:
         self._conn.execute(
-            delete(upload_grants).where(
-                upload_grants.c.user_id == user_id, upload_grants.c.granted_at <= end
-            )
+            delete(upload_grants).where(upload_grants.c.user_id == user_id, upload_grants.c.granted_at <= end)
         )
 
     def delete_for_user(self, user_id: int) -> None:
@@ -298,9 +288,7 @@ class SqlImages:
     def referenced_image_paths(self) -> Sequence[str]:
         return list(
             self._conn.scalars(
-                select(movies.c.image_path).where(
-                    movies.c.image_path.is_not(None), movies.c.image_path != ""
-                )
+                select(movies.c.image_path).where(movies.c.image_path.is_not(None), movies.c.image_path != "")
             )
         )
 

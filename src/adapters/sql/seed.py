@@ -8,7 +8,7 @@ purpose); movies are ``Movie 0..Movie {N-1}``; movie *m* gets ratings from users
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, insert, select, update
@@ -32,7 +32,7 @@ def seed(
     if ratings_per_movie > user_count:
         raise ValueError("ratings per movie cannot exceed the number of users")
     added = {"users": 0, "movies": 0, "ratings": 0}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         known = set(conn.scalars(select(users.c.username)))
         new_users = [

@@ -25,9 +25,7 @@ def create_app(container: punq.Container) -> falcon.App:
 
     app = falcon.App(
         middleware=[
-            falcon.CORSMiddleware(
-                allow_origins=list(settings.cors_origins), expose_headers=["Retry-After"]
-            ),
+            falcon.CORSMiddleware(allow_origins=list(settings.cors_origins), expose_headers=["Retry-After"]),
             Authentication(accounts),
         ]
     )
@@ -36,6 +34,7 @@ def create_app(container: punq.Container) -> falcon.App:
     app.req_options.auto_parse_qs_csv = False
     errors.install(app)
 
+    app.add_route("/api", resources.ApiRoot())
     app.add_route("/auth", resources.Login(accounts))
     app.add_route("/api/users", resources.UserList(accounts))
     app.add_route(f"/api/users/{{user_id:{_ID}}}", resources.UserDetail(accounts))

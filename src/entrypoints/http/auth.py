@@ -42,6 +42,8 @@ class Authentication:
         req.context.token_key = None
         if resource is None or req.method == "OPTIONS":
             return
+        if not hasattr(resource, f"on_{req.method.lower()}"):
+            return  # Falcon answers 405 for a method the route lacks, as DRF does
         if req.method in getattr(resource, "public_methods", ()):
             return
         key = presented_key(req)

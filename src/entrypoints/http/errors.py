@@ -38,9 +38,7 @@ def _stars_missing(req: falcon.Request, resp: falcon.Response, exc: StarsMissing
     send(resp, {"message": exc.message}, 400)
 
 
-def _not_authenticated(
-    req: falcon.Request, resp: falcon.Response, exc: NotAuthenticated, _p: Any
-) -> None:
+def _not_authenticated(req: falcon.Request, resp: falcon.Response, exc: NotAuthenticated, _p: Any) -> None:
     resp.set_header("WWW-Authenticate", "Token")
     send(resp, {"detail": exc.detail}, 401)
 
@@ -53,9 +51,7 @@ def _not_found(req: falcon.Request, resp: falcon.Response, exc: NotFound, _p: An
     send(resp, {"detail": exc.detail}, 404)
 
 
-def _unavailable(
-    req: falcon.Request, resp: falcon.Response, exc: ServiceUnavailable, _p: Any
-) -> None:
+def _unavailable(req: falcon.Request, resp: falcon.Response, exc: ServiceUnavailable, _p: Any) -> None:
     resp.set_header("Retry-After", str(exc.retry_after))
     send(resp, {"detail": exc.detail}, 503)
 

@@ -11,6 +11,14 @@ Req = falcon.Request
 Resp = falcon.Response
 
 
+class ApiRoot:
+    """``/api/``: links to the collections, as DRF's DefaultRouter served."""
+
+    def on_get(self, req: Req, resp: Resp) -> None:
+        base = f"{req.prefix}/api/"
+        send(resp, {name: f"{base}{name}/" for name in ("users", "movies", "ratings")})
+
+
 class Login:
     """``/auth/``: POST exchanges credentials for a token, DELETE revokes the token used."""
 
@@ -84,9 +92,7 @@ class MovieDetail:
         send(resp, movie_json(self._movies.get_movie(req.context.user, movie_id)))
 
     def on_put(self, req: Req, resp: Resp, movie_id: int, partial: bool = False) -> None:
-        movie = self._movies.update_movie(
-            req.context.user, movie_id, read_json(req), partial=partial
-        )
+        movie = self._movies.update_movie(req.context.user, movie_id, read_json(req), partial=partial)
         send(resp, movie_json(movie))
 
     def on_patch(self, req: Req, resp: Resp, movie_id: int) -> None:

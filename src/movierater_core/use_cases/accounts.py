@@ -35,9 +35,7 @@ _TOKEN_KEY = re.compile(r"[0-9A-Za-z]{1,128}")
 class Accounts:
     """Use cases about users and their credentials."""
 
-    def __init__(
-        self, db: Database, hasher: PasswordHasher, tokens: TokenIssuer, clock: Clock
-    ) -> None:
+    def __init__(self, db: Database, hasher: PasswordHasher, tokens: TokenIssuer, clock: Clock) -> None:
         self._db = db
         self._hasher = hasher
         self._tokens = tokens
@@ -50,9 +48,7 @@ class Accounts:
         form = Form(data)
         username = form.take("username", parse_username, required=True)
         name_for_policy = username if isinstance(username, str) else None
-        password = form.take(
-            "password", lambda v: parse_password(v, username=name_for_policy), required=True
-        )
+        password = form.take("password", lambda v: parse_password(v, username=name_for_policy), required=True)
         form.finish()
         assert isinstance(username, str) and isinstance(password, str)
         password_hash = self._hasher.hash(password)  # slow on purpose: outside the transaction
@@ -69,9 +65,9 @@ class Accounts:
         tell which usernames exist; both failures give the same answer.
         """
         form = Form(data)
-        username = form.take(
+        username = form.take(  # trimmed, as DRF's login serializer does
             "username",
-            lambda v: parse_text(v, max_length=USERNAME_MAX, allow_blank=False, strip=False),
+            lambda v: parse_text(v, max_length=USERNAME_MAX, allow_blank=False),
             required=True,
         )
         password = form.take(
@@ -89,9 +85,7 @@ class Accounts:
         user, password_hash = found
         if not self._hasher.verify(password_hash, password):
             raise ValidationError.single("non_field_errors", BAD_CREDENTIALS)
-        rehashed = (
-            self._hasher.hash(password) if self._hasher.needs_rehash(password_hash) else None
-        )
+        rehashed = self._hasher.hash(password) if self._hasher.needs_rehash(password_hash) else None
         key = self._tokens.new_key()
         with self._db.writing() as repos:
             if rehashed is not None:
@@ -155,11 +149,7 @@ class Accounts:
         )
         form.finish()
         password_hash = self._hasher.hash(password) if isinstance(password, str) else None
-        keep = (
-            self._tokens.digest(current_key)
-            if current_key is not None and actor.id == user_id
-            else None
-        )
+        keep = self._tokens.digest(current_key) if current_key is not None and actor.id == user_id else None
         try:
             with self._db.writing() as repos:
                 if repos.users.get(user_id) is None:

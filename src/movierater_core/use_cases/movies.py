@@ -19,20 +19,13 @@ from movierater_core.use_cases.uploads import Uploads
 
 
 def parse_movie(data: object, *, partial: bool) -> MovieFields:
-    """Validate a movie body. On create/PUT the title is required; description and
-    imagePath are optional (description defaults to empty, imagePath to none)."""
+    """Validate a movie body. POST and PUT need the title; a field left out is left as it
+    is (on create: description empty, no image), as DRF's serializers do."""
     form = Form(data)
     title = form.take("title", parse_title, required=not partial)
     description = form.take("description", parse_description, required=False)
     image_path = form.take("imagePath", parse_image_path, required=False)
     form.finish()
-    if not partial:
-        return MovieFields(
-            title=title,  # type: ignore[arg-type]
-            description="" if description is MISSING else description,  # type: ignore[arg-type]
-            image_path=None if image_path is MISSING else image_path,  # type: ignore[arg-type]
-            image_path_given=True,
-        )
     return MovieFields(
         title=None if title is MISSING else title,  # type: ignore[arg-type]
         description=None if description is MISSING else description,  # type: ignore[arg-type]

@@ -42,9 +42,7 @@ class Ratings:
                 if existing is not None:
                     if existing.stars != stars:
                         repos.ratings.set_stars(existing.id, stars)
-                        repos.movies.adjust_ratings(
-                            movie_id, 0, stars.value - existing.stars.value
-                        )
+                        repos.movies.adjust_ratings(movie_id, 0, stars.value - existing.stars.value)
                     return Rating(existing.id, actor.id, movie_id, stars), False
                 try:
                     rating = repos.ratings.add(actor.id, movie_id, stars)

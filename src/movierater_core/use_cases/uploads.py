@@ -84,8 +84,7 @@ class Uploads:
             if len(recent) >= GRANTS_PER_HOUR:
                 wait = recent[0] + timedelta(seconds=GRANT_WINDOW_SECONDS) - now
                 raise RateLimited(
-                    f"Upload limit reached: {GRANTS_PER_HOUR} upload URLs per hour. "
-                    "Try again later.",
+                    f"Upload limit reached: {GRANTS_PER_HOUR} upload URLs per hour. Try again later.",
                     retry_after=max(1, math.ceil(wait.total_seconds())),
                 )
             repos.grants.add(actor.id, name, now)
