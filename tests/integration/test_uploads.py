@@ -359,3 +359,21 @@ def test_gc_uploads_removes_only_unreferenced_objects(deployment: Deployment, up
     assert used_offer["key"].rsplit("/", 1)[1] not in swept.stdout
     assert requests.get(used_offer["public_url"], timeout=30).content == used
     assert requests.get(stray_offer["public_url"], timeout=30).status_code in (403, 404)
+
+
+def test_layer8_only_a_correctly_signed_url_can_write(deployment: Deployment, uploader: Client) -> None:
+    data = png(seed=11)
+    offer = ask(uploader, data).json()
+    url = offer["upload_url"]
+    signature = "signature=" if deployment.kind == "local" else "X-Amz-Signature="
+    head, _, tail = url.partition(signature)
+    forged_signature = head + signature + ("0" * 64) + tail[64:]
+    assert requests.put(forged_signature, data=data, headers=offer["headers"], timeout=30).status_code == 403
+    # stretch what was signed: a longer expiry (S3) or the expiry time itself (local)
+    stretched = url.replace("X-Amz-Expires=3600", "X-Amz-Expires=604800").replace("expires=", "expires=9")
+    assert stretched != url
+    assert requests.put(stretched, data=data, headers=offer["headers"], timeout=30).status_code == 403
+    if deployment.kind == "local":  # LocalStack accepts unsigned writes; real S3 and we do not
+        unsigned = url.split("?", 1)[0]
+        assert requests.put(unsigned, data=data, headers=offer["headers"], timeout=30).status_code == 403
+    assert send(offer, data).status_code in (200, 201)  # the genuine URL still works

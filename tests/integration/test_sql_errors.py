@@ -1,0 +1,72 @@
+"""Lost races on real databases: a genuine deadlock is recognised as a ConcurrencyConflict
+and the retry turns it into success for both sides."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import update
+
+from adapters.sql import SqlDatabase, make_engine
+from adapters.sql.tables import movies
+from movierater_core.errors import ConcurrencyConflict
+from movierater_core.model import MovieFields
+from movierater_core.use_cases._common import retrying
+from tests.integration.conftest import wipe
+
+
+def test_a_deadlock_is_retried_until_both_transactions_succeed(database_url, engine, backend) -> None:
+    wipe(engine)
+    db = SqlDatabase(make_engine(database_url, connect_timeout=5))
+    with db.writing() as repos:
+        first = repos.movies.add(MovieFields(title="A"))
+        second = repos.movies.add(MovieFields(title="B"))
+    both_hold_one = threading.Barrier(2, timeout=5)
+    attempts = {"ab": 0, "ba": 0}
+    conflicts: list[str] = []
+
+    def transfer(order: str, one: int, other: int) -> None:
+        def work() -> None:
+            attempts[order] += 1
+            try:
+                with db.writing() as repos:
+                    conn = repos.connection
+                    conn.execute(
+                        update(movies)
+                        .where(movies.c.id == one)
+                        .values(rating_count=movies.c.rating_count + 1, rating_sum=movies.c.rating_sum + 1)
+                    )
+                    if attempts[order] == 1:
+                        try:
+                            both_hold_one.wait()  # each holds one row and wants the other's
+                        except threading.BrokenBarrierError:
+                            pass  # SQLite: the other writer is still waiting for BEGIN
+                    conn.execute(
+                        update(movies)
+                        .where(movies.c.id == other)
+                        .values(rating_count=movies.c.rating_count + 1, rating_sum=movies.c.rating_sum + 1)
+                    )
+            except ConcurrencyConflict:
+                conflicts.append(order)
+                raise
+
+        retrying(work)
+
+    threads = [
+        threading.Thread(target=transfer, args=("ab", first.id, second.id)),
+        threading.Thread(target=transfer, args=("ba", second.id, first.id)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with db.reading() as repos:
+        counts = [repos.movies.get(first.id).ratings.count, repos.movies.get(second.id).ratings.count]
+    db.dispose()
+    assert counts == [2, 2]  # both transfers applied exactly once
+    if backend in ("postgresql", "mariadb"):
+        # the servers detect the deadlock, kill one side, and the retry completes it
+        assert len(conflicts) == 1 and sum(attempts.values()) == 3
+    else:
+        # SQLite's BEGIN IMMEDIATE queues writers, so they never deadlock
+        assert conflicts == [] and sum(attempts.values()) == 2
