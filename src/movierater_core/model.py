@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from attrs import field, frozen, validators
+from attrs import field, frozen
 
 MIN_STARS = 1
 MAX_STARS = 5
@@ -33,11 +33,12 @@ class RatingSummary:
     applied as deltas by storage, and the average is exact to compute.
     """
 
-    count: int = field(default=0, validator=validators.ge(0))
-    total: int = field(default=0, validator=validators.ge(0))
+    count: int = 0
+    total: int = 0
 
     def __attrs_post_init__(self) -> None:
-        if not MIN_STARS * self.count <= self.total <= MAX_STARS * self.count:
+        # One check for both fields (listing movies builds one summary per movie).
+        if not (self.count >= 0 and MIN_STARS * self.count <= self.total <= MAX_STARS * self.count):
             raise ValueError(f"total {self.total} impossible for {self.count} ratings")
 
     @property

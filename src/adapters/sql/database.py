@@ -90,7 +90,11 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("writing") else "BEGIN")
+        mode = conn.info.get("mode")
+        if mode == "write":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # writers queue here, never deadlock
+        elif mode != "read":  # reads run in autocommit: each statement sees committed data
+            conn.exec_driver_sql("BEGIN")  # migrations and other plain engine.begin()
 
 
 class SqlDatabase:
@@ -114,12 +118,12 @@ class SqlDatabase:
     def _transaction(self, *, writing: bool) -> Iterator[SqlRepositories]:
         try:
             with self.engine.connect() as conn:
-                conn.info["writing"] = writing
+                conn.info["mode"] = "write" if writing else "read"
                 try:
                     with conn.begin():
                         yield SqlRepositories(conn)
                 finally:
-                    conn.info.pop("writing", None)
+                    conn.info.pop("mode", None)
         except DBAPIError as exc:
             domain_error = translate(exc, self._dialect)
             if domain_error is None:
