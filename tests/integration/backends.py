@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 ALL_BACKENDS = ("sqlite", "postgresql", "mariadb")
@@ -52,11 +52,12 @@ def fresh_database(backend: str, tmp_dir: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_dir / 'movierater-test.db'}"
         return
-    name = f"movierater_test_{uuid.uuid4().hex[:12]}"
+    name = f"movierater_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     server_url = PG_SERVER if backend == "postgresql" else MARIADB_SERVER
     try:
         admin = create_engine(server_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         with admin.connect() as conn:
+            _drop_leftovers(conn, backend)
             conn.execute(text(f"CREATE DATABASE {name}"))
     except Exception as exc:  # any driver or connection failure means: not available
         unavailable(backend, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
@@ -65,8 +66,23 @@ def fresh_database(backend: str, tmp_dir: Path) -> Iterator[str]:
         yield url
     finally:
         with admin.connect() as conn:
-            if backend == "postgresql":
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            else:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            _drop(conn, backend, name)
         admin.dispose()
+
+
+def _drop(conn: Connection, backend: str, name: str) -> None:
+    force = " WITH (FORCE)" if backend == "postgresql" else ""
+    conn.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
+
+
+def _drop_leftovers(conn: Connection, backend: str) -> None:
+    """Drop test databases of runs that were killed before they could clean up: their
+    names carry the pid of a process that no longer exists."""
+    if backend == "postgresql":
+        names = conn.scalars(text("SELECT datname FROM pg_database WHERE datname LIKE 'movierater_test_%'"))
+    else:
+        names = conn.scalars(text("SHOW DATABASES LIKE 'movierater\\_test\\_%'"))
+    for name in list(names):
+        pid = name.split("_")[2]
+        if not pid.isdigit() or not os.path.exists(f"/proc/{pid}"):
+            _drop(conn, backend, name)

@@ -23,7 +23,7 @@ import requests
 from PIL import Image
 
 from tests.integration.backends import unavailable
-from tests.integration.conftest import ADMIN_PASSWORD, Client, Server, run_cli, sign_up
+from tests.integration.conftest import ADMIN_PASSWORD, Client, Server, free_port, run_cli, sign_up
 
 S3_ENDPOINT = os.environ.get("MOVIERATER_TEST_S3_ENDPOINT", "http://127.0.0.1:4566")
 AWS_ENV = {
@@ -377,3 +377,44 @@ def test_layer8_only_a_correctly_signed_url_can_write(deployment: Deployment, up
         unsigned = url.split("?", 1)[0]
         assert requests.put(unsigned, data=data, headers=offer["headers"], timeout=30).status_code == 403
     assert send(offer, data).status_code in (200, 201)  # the genuine URL still works
+
+
+def test_unreachable_storage_gives_503_and_everything_else_keeps_working(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'dead-s3.db'}"
+    run_cli("migrate", env={"MOVIERATER_DATABASE_URL": url})
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    server = Server(
+        url,
+        tmp_path,
+        MOVIERATER_STORAGE="s3",
+        MOVIERATER_S3_BUCKET="posters",
+        MOVIERATER_S3_ENDPOINT_URL=dead,
+        **AWS_ENV,
+    )
+    try:
+        client = sign_up(server.base_url)
+        data = png(seed=12)
+        down = ask(client, data)  # with a hash, the app asks storage whether it has it
+        assert down.status_code == 503
+        assert down.json() == {"detail": "The image storage is unavailable right now. Try again shortly."}
+        assert down.headers["Retry-After"].isdigit()
+        assert client.get("/api/movies/").status_code == 200
+        assert client.get("/api/users/").status_code == 200
+        run_cli(
+            "createsuperuser",
+            "--username",
+            "boss",
+            "--noinput",
+            env={**server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
+        )
+        boss_token = requests.post(
+            server.base_url + "/auth/", json={"username": "boss", "password": ADMIN_PASSWORD}, timeout=30
+        ).json()["token"]
+        boss = Client(server.base_url, boss_token)
+        poster = f"{dead}/posters/media/movies/{hashlib.sha256(data).hexdigest()}.png"
+        refused = boss.post("/api/movies/", json={"title": "Dark", "imagePath": poster})
+        assert refused.status_code == 503  # cannot check the poster: nothing is created
+        assert boss.get("/api/movies/").json() == []
+        assert boss.post("/api/movies/", json={"title": "Light"}).status_code == 201
+    finally:
+        server.stop()
