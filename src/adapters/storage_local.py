@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlencode
 
+from adapters.storage_urls import PrefixedObjectUrls
 from movierater_core.ports import StoredObject
 from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_name
 
@@ -34,29 +35,13 @@ class UploadRefused(Exception):
         super().__init__(detail)
 
 
-class LocalImageStorage:
+class LocalImageStorage(PrefixedObjectUrls):
     def __init__(
         self, media_dir: Path, public_url: str, secret_key: str, prefix: str = "media/movies/"
     ) -> None:
+        super().__init__(public_url, prefix)
         self.root = Path(media_dir) / prefix
-        self._base = public_url.rstrip("/")
-        self._prefix = prefix
         self._secret = hashlib.sha256(b"movierater-local-uploads:" + secret_key.encode()).digest()
-
-    # ---- naming ----------------------------------------------------------------------------
-
-    def key(self, name: str) -> str:
-        return self._prefix + name
-
-    def public_url(self, name: str) -> str:
-        return f"{self._base}/{self._prefix}{name}"
-
-    def name_for_url(self, url: str) -> str | None:
-        start = f"{self._base}/{self._prefix}"
-        if not url.startswith(start):
-            return None
-        name = url[len(start) :]
-        return name if is_object_name(name) else None
 
     def path(self, name: str) -> Path | None:
         """The file of an object, or None for a name we never hand out."""

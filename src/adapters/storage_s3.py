@@ -13,12 +13,12 @@ import base64
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.storage_urls import PrefixedObjectUrls
 from movierater_core.errors import ServiceUnavailable
 from movierater_core.ports import StoredObject
 from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_name
@@ -35,7 +35,7 @@ UNAVAILABLE = "The image storage is unavailable right now. Try again shortly."
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
-class S3ImageStorage:
+class S3ImageStorage(PrefixedObjectUrls):
     def __init__(
         self,
         *,
@@ -48,7 +48,6 @@ class S3ImageStorage:
         client: Any = None,
     ) -> None:
         self._bucket = bucket
-        self._prefix = prefix
         self._acl = acl
         self._s3 = client or boto3.client(
             "s3",
@@ -67,26 +66,12 @@ class S3ImageStorage:
             ),
         )
         if public_base_url:
-            self._base = public_base_url.rstrip("/")
+            base = public_base_url
         elif endpoint_url:
-            self._base = f"{endpoint_url.rstrip('/')}/{bucket}"
+            base = f"{endpoint_url.rstrip('/')}/{bucket}"
         else:
-            self._base = f"https://{bucket}.s3.{region}.amazonaws.com"
-
-    # ---- naming ----------------------------------------------------------------------------
-
-    def key(self, name: str) -> str:
-        return self._prefix + name
-
-    def public_url(self, name: str) -> str:
-        return f"{self._base}/{quote(self.key(name))}"
-
-    def name_for_url(self, url: str) -> str | None:
-        start = f"{self._base}/{quote(self._prefix)}"
-        if not url.startswith(start):
-            return None
-        name = url[len(start) :]
-        return name if is_object_name(name) else None
+            base = f"https://{bucket}.s3.{region}.amazonaws.com"
+        super().__init__(base, prefix)
 
     # ---- uploads ---------------------------------------------------------------------------
 

@@ -181,10 +181,9 @@ def other_user(api: Client) -> Client:
     return sign_up(api.base_url)
 
 
-@pytest.fixture
-def admin(api: Client, server: Server) -> Client:
-    """An admin made the only way admins are made: the CLI."""
-    name = f"admin{next(_names)}"
+def make_admin(server: Server, name: str | None = None) -> Client:
+    """An admin made the only way admins are made (the CLI), logged in through the API."""
+    name = name or f"admin{next(_names)}"
     run_cli(
         "createsuperuser",
         "--username",
@@ -193,15 +192,17 @@ def admin(api: Client, server: Server) -> Client:
         env={**server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
     )
     login = requests.post(
-        api.base_url + "/auth/", json={"username": name, "password": ADMIN_PASSWORD}, timeout=30
+        server.base_url + "/auth/", json={"username": name, "password": ADMIN_PASSWORD}, timeout=30
     )
     assert login.status_code == 200, login.text
-    me = [
-        u
-        for u in Client(api.base_url, login.json()["token"]).get("/api/users/").json()
-        if u["username"] == name
-    ]
-    return Client(api.base_url, login.json()["token"], me[0]["id"])
+    admin = Client(server.base_url, login.json()["token"])
+    admin.user_id = next(u["id"] for u in admin.get("/api/users/").json() if u["username"] == name)
+    return admin
+
+
+@pytest.fixture
+def admin(api: Client, server: Server) -> Client:
+    return make_admin(server)
 
 
 @pytest.fixture
@@ -245,19 +246,7 @@ def world(server: Server) -> World:
     cached = _worlds.get(server.base_url)
     if cached is not None and cached.alive():
         return cached
-    name = f"world-admin{next(_names)}"
-    run_cli(
-        "createsuperuser",
-        "--username",
-        name,
-        "--noinput",
-        env={**server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
-    )
-    key = requests.post(
-        server.base_url + "/auth/", json={"username": name, "password": ADMIN_PASSWORD}, timeout=30
-    ).json()["token"]
-    admin = Client(server.base_url, key)
-    admin.user_id = next(u["id"] for u in admin.get("/api/users/").json() if u["username"] == name)
+    admin = make_admin(server, f"world-admin{next(_names)}")
     user = sign_up(server.base_url, f"world-user{next(_names)}")
     other_user = sign_up(server.base_url, f"world-user{next(_names)}")
     created = admin.post("/api/movies/", json={"title": "Fixture", "description": "shared"})

@@ -23,7 +23,7 @@ import requests
 from PIL import Image
 
 from tests.integration.backends import unavailable
-from tests.integration.conftest import ADMIN_PASSWORD, Client, Server, free_port, run_cli, sign_up
+from tests.integration.conftest import Client, Server, free_port, make_admin, run_cli, sign_up
 
 S3_ENDPOINT = os.environ.get("MOVIERATER_TEST_S3_ENDPOINT", "http://127.0.0.1:4566")
 AWS_ENV = {
@@ -79,17 +79,7 @@ class Deployment:
         run_cli("migrate", env={"MOVIERATER_DATABASE_URL": url})
         self.server = Server(url, tmp_path, **env)
         self.base_url = self.server.base_url
-        run_cli(
-            "createsuperuser",
-            "--username",
-            "admin",
-            "--noinput",
-            env={**self.server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
-        )
-        token = requests.post(
-            self.base_url + "/auth/", json={"username": "admin", "password": ADMIN_PASSWORD}, timeout=30
-        ).json()["token"]
-        self.admin = Client(self.base_url, token)
+        self.admin = make_admin(self.server)
         created = self.admin.post("/api/movies/", json={"title": "Poster test"})
         assert created.status_code == 201, created.text
         self.movie_id = created.json()["id"]
@@ -400,17 +390,7 @@ def test_unreachable_storage_gives_503_and_everything_else_keeps_working(tmp_pat
         assert down.headers["Retry-After"].isdigit()
         assert client.get("/api/movies/").status_code == 200
         assert client.get("/api/users/").status_code == 200
-        run_cli(
-            "createsuperuser",
-            "--username",
-            "boss",
-            "--noinput",
-            env={**server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
-        )
-        boss_token = requests.post(
-            server.base_url + "/auth/", json={"username": "boss", "password": ADMIN_PASSWORD}, timeout=30
-        ).json()["token"]
-        boss = Client(server.base_url, boss_token)
+        boss = make_admin(server)
         poster = f"{dead}/posters/media/movies/{hashlib.sha256(data).hexdigest()}.png"
         refused = boss.post("/api/movies/", json={"title": "Dark", "imagePath": poster})
         assert refused.status_code == 503  # cannot check the poster: nothing is created
