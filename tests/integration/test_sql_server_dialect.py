@@ -57,6 +57,28 @@ class _Result:
         return self
 
 
+class _RecordingCursor:
+    def __init__(self, statements: list[str]) -> None:
+        self._statements = statements
+
+    def execute(self, sql: str, args: Any) -> None:
+        self._statements.append(sql)
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class _RecordingDBAPIConnection:
+    def __init__(self, statements: list[str]) -> None:
+        self._statements = statements
+
+    def cursor(self) -> _RecordingCursor:
+        return _RecordingCursor(self._statements)
+
+
 class RecordingConnection:
     """Stands in for a Connection: compiles each statement for SQL Server and keeps the SQL."""
 
@@ -74,6 +96,14 @@ class RecordingConnection:
             sql = str(statement.compile(dialect=self.dialect))
         self.statements.append(sql)
         return _Result()
+
+    def get_execution_options(self) -> dict[str, Any]:
+        return {"schema_translate_map": {None: self.schema}} if self.schema else {}
+
+    @property
+    def connection(self) -> Any:
+        """The DBAPI side, for the hot-path statements the adapter runs on the driver's cursor."""
+        return _RecordingDBAPIConnection(self.statements)
 
     def begin_nested(self) -> Any:
         return contextlib.nullcontext()

@@ -6,6 +6,8 @@ and in :mod:`.errors`; the repositories are plain portable Core statements.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -91,39 +93,83 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
         mode = conn.info.get("mode")
-        if mode == "write":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # writers queue here, never deadlock
+        if mode == "write":  # writers queue here, never deadlock (on the raw cursor: hot path)
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
         elif mode != "read":  # reads run in autocommit: each statement sees committed data
             conn.exec_driver_sql("BEGIN")  # migrations and other plain engine.begin()
 
 
+# A thread's read connection is kept between requests (checking one out of the pool
+# costs more than the read itself) but checked out afresh, with pre-ping, after idling
+# this long, so that a connection the server dropped meanwhile is not used.
+READER_IDLE_SECONDS = 5.0
+
+
 class SqlDatabase:
-    """Implements the core's ``Database`` port: one connection and transaction per block."""
+    """Implements the core's ``Database`` port.
+
+    Writes: one pooled connection and one transaction per block. Reads: this thread's
+    kept connection in autocommit mode, so each read sees committed data and no
+    transaction stays open between requests.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._dialect = engine.dialect.name
+        self._local = threading.local()
 
     @contextmanager
     def reading(self) -> Iterator[SqlRepositories]:
-        with self._transaction(writing=False) as repos:
-            yield repos
+        with self._translated():
+            conn = self._reader()
+            try:
+                yield SqlRepositories(conn)
+            except DBAPIError:
+                self._drop_reader()  # maybe broken: the next read checks out afresh
+                raise
+            finally:
+                if self._local.conn is conn:
+                    conn.rollback()  # ends SQLAlchemy's autobegun block; nothing to undo
+                    self._local.last_used = time.monotonic()
 
     @contextmanager
     def writing(self) -> Iterator[SqlRepositories]:
-        with self._transaction(writing=True) as repos:
-            yield repos
+        with self._translated(), self.engine.connect() as conn:
+            conn.info["mode"] = "write"
+            try:
+                with conn.begin():
+                    yield SqlRepositories(conn)
+            finally:
+                conn.info.pop("mode", None)
+
+    def _reader(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and (
+            conn.closed or conn.invalidated or time.monotonic() - self._local.last_used > READER_IDLE_SECONDS
+        ):
+            self._drop_reader()
+            conn = None
+        if conn is None:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            conn.info["mode"] = "read"
+            self._local.conn = conn
+            self._local.last_used = time.monotonic()
+        return conn
+
+    def _drop_reader(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.close()
+            except DBAPIError:
+                conn.invalidate()
 
     @contextmanager
-    def _transaction(self, *, writing: bool) -> Iterator[SqlRepositories]:
+    def _translated(self) -> Iterator[None]:
+        """Driver errors become the core's: lost races, an unavailable database."""
         try:
-            with self.engine.connect() as conn:
-                conn.info["mode"] = "write" if writing else "read"
-                try:
-                    with conn.begin():
-                        yield SqlRepositories(conn)
-                finally:
-                    conn.info.pop("mode", None)
+            yield
         except DBAPIError as exc:
             domain_error = translate(exc, self._dialect)
             if domain_error is None:
@@ -133,4 +179,5 @@ class SqlDatabase:
             raise ServiceUnavailable(UNAVAILABLE) from exc
 
     def dispose(self) -> None:
+        self._drop_reader()
         self.engine.dispose()

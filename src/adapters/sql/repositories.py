@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, delete, insert, selec
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.errors import is_unique_violation
+from adapters.sql.prepared import Prepared
 from adapters.sql.tables import images, movies, ratings, tokens, upload_grants, users
 from movierater_core.errors import DuplicateRating, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
@@ -37,20 +38,23 @@ def _locked(query: Select[Any]) -> Select[Any]:
 
 # The statements of the hot paths (authenticate, read movies, rate), built once: building
 # a statement per call costs more than running it on SQLite.
-_USER_BY_TOKEN = (
+_USER_BY_TOKEN = Prepared(
     select(*_USER_COLUMNS)
     .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
     .where(tokens.c.digest == bindparam("digest"))
 )
-_MOVIE_BY_ID = select(*_MOVIE_COLUMNS).where(movies.c.id == bindparam("movie_id"))
-_ALL_MOVIES = select(*_MOVIE_COLUMNS).order_by(movies.c.id)
-_RATING_OF = select(*_RATING_COLUMNS).where(
+_MOVIE_BY_ID = Prepared(select(*_MOVIE_COLUMNS).where(movies.c.id == bindparam("movie_id")))
+_ALL_MOVIES = Prepared(select(*_MOVIE_COLUMNS).order_by(movies.c.id))
+_RATING_OF_QUERY = select(*_RATING_COLUMNS).where(
     ratings.c.user_id == bindparam("user_id"), ratings.c.movie_id == bindparam("movie_id")
 )
-_RATING_OF_LOCKED = _locked(_RATING_OF)
+_RATING_OF = Prepared(_RATING_OF_QUERY)
+_RATING_OF_LOCKED = Prepared(_locked(_RATING_OF_QUERY))
 _INSERT_RATING = insert(ratings)
-_SET_STARS = update(ratings).where(ratings.c.id == bindparam("rating_id")).values(stars=bindparam("stars"))
-_ADJUST_SUMMARY = (
+_SET_STARS = Prepared(
+    update(ratings).where(ratings.c.id == bindparam("rating_id")).values(stars=bindparam("stars"))
+)
+_ADJUST_SUMMARY = Prepared(
     update(movies)
     .where(movies.c.id == bindparam("movie_id"))
     .values(
@@ -135,11 +139,11 @@ class SqlMovies:
         self._conn = conn
 
     def get(self, movie_id: int) -> Movie | None:
-        row = self._conn.execute(_MOVIE_BY_ID, {"movie_id": movie_id}).first()
-        return _movie(row) if row else None
+        rows = _MOVIE_BY_ID.rows(self._conn, {"movie_id": movie_id})
+        return _movie(rows[0]) if rows else None
 
     def list(self) -> Sequence[Movie]:
-        rows = self._conn.execute(_ALL_MOVIES).all()
+        rows = _ALL_MOVIES.rows(self._conn)
         return [_movie(row) for row in rows]
 
     def add(self, fields: MovieFields) -> Movie:
@@ -173,9 +177,8 @@ class SqlMovies:
         self._conn.execute(delete(movies).where(movies.c.id == movie_id))
 
     def adjust_ratings(self, movie_id: int, count_delta: int, total_delta: int) -> None:
-        self._conn.execute(
-            _ADJUST_SUMMARY,
-            {"movie_id": movie_id, "count_delta": count_delta, "total_delta": total_delta},
+        _ADJUST_SUMMARY.execute(
+            self._conn, {"movie_id": movie_id, "count_delta": count_delta, "total_delta": total_delta}
         )
 
 
@@ -190,8 +193,8 @@ class SqlRatings:
 
     def find(self, user_id: int, movie_id: int, *, for_update: bool = False) -> Rating | None:
         query = _RATING_OF_LOCKED if for_update else _RATING_OF
-        row = self._conn.execute(query, {"user_id": user_id, "movie_id": movie_id}).first()
-        return _rating(row) if row else None
+        rows = query.rows(self._conn, {"user_id": user_id, "movie_id": movie_id})
+        return _rating(rows[0]) if rows else None
 
     def list(
         self, *, movie_id: int | None = None, user_id: int | None = None, for_update: bool = False
@@ -220,7 +223,7 @@ class SqlRatings:
         return Rating(result.inserted_primary_key[0], user_id, movie_id, stars)
 
     def set_stars(self, rating_id: int, stars: Stars) -> None:
-        self._conn.execute(_SET_STARS, {"rating_id": rating_id, "stars": stars.value})
+        _SET_STARS.execute(self._conn, {"rating_id": rating_id, "stars": stars.value})
 
     def delete(self, rating_id: int) -> None:
         self._conn.execute(delete(ratings).where(ratings.c.id == rating_id))
@@ -234,8 +237,8 @@ class SqlTokens:
         self._conn.execute(insert(tokens).values(digest=digest, user_id=user_id, created_at=created_at))
 
     def user_for(self, digest: str) -> User | None:
-        row = self._conn.execute(_USER_BY_TOKEN, {"digest": digest}).first()
-        return _user(row) if row else None
+        rows = _USER_BY_TOKEN.rows(self._conn, {"digest": digest})
+        return _user(rows[0]) if rows else None
 
     def delete(self, digest: str) -> None:
         self._conn.execute(delete(tokens).where(tokens.c.digest == digest))

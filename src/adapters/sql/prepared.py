@@ -1,0 +1,66 @@
+"""Hot-path statements run on the driver's cursor, compiled once per dialect.
+
+On SQLite, SQLAlchemy's execution machinery costs several times the query itself; the
+statements of the hot paths (authenticate, read movies, rate) skip it. They run on the
+Connection's own DBAPI connection, so they take part in its transaction, and errors
+are wrapped exactly as SQLAlchemy would, so translation and invalidation of a broken
+connection work as for every other statement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+
+
+class Prepared:
+    def __init__(self, statement: Executable) -> None:
+        self._statement = statement
+        self._compiled: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None]] = {}
+
+    def rows(self, conn: Connection, params: dict[str, Any] | None = None) -> list[Any]:
+        """Run a SELECT; its rows as the driver returns them (tuple-like)."""
+        return self._run(conn, params, fetch=True)
+
+    def execute(self, conn: Connection, params: dict[str, Any] | None = None) -> None:
+        """Run an UPDATE or DELETE."""
+        self._run(conn, params, fetch=False)
+
+    def _run(self, conn: Connection, params: dict[str, Any] | None, *, fetch: bool) -> list[Any]:
+        dialect = conn.dialect
+        schemas = conn.get_execution_options().get("schema_translate_map")
+        key = (dialect.name, dialect.paramstyle, tuple(sorted(schemas.items(), key=str)) if schemas else ())
+        entry = self._compiled.get(key)
+        if entry is None:
+            entry = self._compiled[key] = self._compile(conn, schemas)
+        sql, order = entry
+        args: Any = tuple((params or {})[name] for name in order) if order is not None else (params or {})
+        raw = conn.connection
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall()) if fetch else []
+        except dialect.loaded_dbapi.Error as exc:
+            invalidated = dialect.is_disconnect(exc, raw, cursor)
+            if invalidated:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(
+                sql, args, exc, dialect.loaded_dbapi.Error, connection_invalidated=invalidated
+            ) from exc
+        finally:
+            cursor.close()
+
+    def _compile(
+        self, conn: Connection, schemas: dict[Any, Any] | None
+    ) -> tuple[str, tuple[str, ...] | None]:
+        if schemas:
+            compiled = self._statement.compile(  # type: ignore[attr-defined]
+                dialect=conn.dialect, schema_translate_map=schemas, render_schema_translate=True
+            )
+        else:
+            compiled = self._statement.compile(dialect=conn.dialect)
+        order = compiled.positiontup  # the parameter order for positional paramstyles
+        return str(compiled), (tuple(order) if order is not None else None)
