@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, UnidentifiedImageError
-
 from movierater_core.uploads import ImageInfo
 
 
@@ -14,6 +12,10 @@ class PillowInspector:
     """Parses only the header (no full decode), under Pillow's decompression-bomb limit."""
 
     def inspect(self, head: bytes) -> ImageInfo | None:
+        # Imported on first use: most worker processes never check an upload, and
+        # Pillow would add to every worker's resident memory.
+        from PIL import Image, UnidentifiedImageError
+
         try:
             with warnings.catch_warnings():
                 # Over MAX_IMAGE_PIXELS Pillow warns; twice over, it raises. Refuse both.

@@ -7,6 +7,7 @@ usernames compare case-sensitively on MariaDB (binary collation) as on the other
 from __future__ import annotations
 
 from sqlalchemy import (
+    VARCHAR,
     Boolean,
     CheckConstraint,
     Column,
@@ -20,7 +21,6 @@ from sqlalchemy import (
     Unicode,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import mysql
 
 from adapters.sql.types import UtcDateTime
 
@@ -35,9 +35,8 @@ metadata = MetaData(
     }
 )
 
-_username_type = Unicode(150).with_variant(
-    mysql.VARCHAR(150, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
-)
+# Generic VARCHAR with a collation, so that workers need not import the MySQL dialect.
+_username_type = Unicode(150).with_variant(VARCHAR(150, collation="utf8mb4_bin"), "mysql", "mariadb")
 
 users = Table(
     "users",

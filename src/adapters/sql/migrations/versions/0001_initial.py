@@ -9,6 +9,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
+# MySQL/MariaDB: full Unicode (emoji included) whatever the server's default charset.
+UTF8MB4 = {"mysql_charset": "utf8mb4", "mariadb_charset": "utf8mb4"}
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -29,6 +32,7 @@ def upgrade() -> None:
         sa.Column("date_joined", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_users"),
         sa.UniqueConstraint("username", name="uq_users_username"),
+        **UTF8MB4,
     )
     op.create_table(
         "movies",
@@ -42,6 +46,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "rating_count >= 0 AND rating_sum >= rating_count", name=op.f("ck_movies_summary_sane")
         ),
+        **UTF8MB4,
     )
     op.create_table(
         "ratings",
@@ -54,6 +59,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["movie_id"], ["movies.id"], name="fk_ratings_movie_id_movies"),
         sa.UniqueConstraint("user_id", "movie_id", name="uq_ratings_user_id_movie_id"),
         sa.CheckConstraint("stars BETWEEN 1 AND 5", name=op.f("ck_ratings_stars_range")),
+        **UTF8MB4,
     )
     op.create_index("ix_ratings_movie_id", "ratings", ["movie_id"])
     op.create_table(
@@ -63,6 +69,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("digest", name="pk_tokens"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_tokens_user_id_users"),
+        **UTF8MB4,
     )
     op.create_index("ix_tokens_user_id", "tokens", ["user_id"])
 

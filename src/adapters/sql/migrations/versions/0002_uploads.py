@@ -8,6 +8,9 @@ Create Date: 2026-11-26
 import sqlalchemy as sa
 from alembic import op
 
+# MySQL/MariaDB: full Unicode (emoji included) whatever the server's default charset.
+UTF8MB4 = {"mysql_charset": "utf8mb4", "mariadb_charset": "utf8mb4"}
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -23,6 +26,7 @@ def upgrade() -> None:
         sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_upload_grants"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_upload_grants_user_id_users"),
+        **UTF8MB4,
     )
     op.create_index("ix_upload_grants_user_id_granted_at", "upload_grants", ["user_id", "granted_at"])
     op.create_table(
@@ -30,6 +34,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(80), nullable=False),
         sa.Column("verified_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name="pk_images"),
+        **UTF8MB4,
     )
 
 
