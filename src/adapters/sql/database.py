@@ -1,7 +1,8 @@
 """The unit of work over SQLAlchemy: engines per backend, transactions, error translation.
 
 Everything that differs between SQLite, PostgreSQL, MariaDB and SQL Server lives here
-and in :mod:`.errors`; the repositories are plain portable Core statements.
+and in :mod:`.errors`; the repositories are portable Core statements (the hot ones
+precompiled per dialect by :mod:`.prepared`).
 """
 
 from __future__ import annotations
