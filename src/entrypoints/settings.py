@@ -31,6 +31,9 @@ class Settings:
     media_dir: str = "media"
     public_url: str = DEFAULT_PUBLIC_URL
     upload_url_ttl: int = 3600
+    token_ttl: int = 30 * 86400
+    https_only: bool = False
+    access_log: bool = True
     s3_bucket: str = ""
     s3_region: str = "us-east-1"
     s3_endpoint_url: str | None = None
@@ -70,6 +73,9 @@ class Settings:
             media_dir=get("MEDIA_DIR", "media"),
             public_url=get("PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),
             upload_url_ttl=_positive_int("MOVIERATER_UPLOAD_URL_TTL", get("UPLOAD_URL_TTL", "3600")),
+            token_ttl=_positive_int("MOVIERATER_TOKEN_TTL", get("TOKEN_TTL", str(30 * 86400))),
+            https_only=_flag("MOVIERATER_HTTPS_ONLY", get("HTTPS_ONLY", "0")),
+            access_log=_flag("MOVIERATER_ACCESS_LOG", get("ACCESS_LOG", "1")),
             s3_bucket=get("S3_BUCKET", ""),
             s3_region=get("S3_REGION", "us-east-1"),
             s3_endpoint_url=get("S3_ENDPOINT_URL", "") or None,
@@ -104,6 +110,14 @@ class Settings:
             )
         if "*" in self.cors_origins:
             raise SettingsError("MOVIERATER_CORS_ORIGINS must list origins, not '*', in production")
+
+
+def _flag(name: str, raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, not {raw!r}")
 
 
 def _positive_int(name: str, raw: str) -> int:

@@ -71,7 +71,7 @@ class Server:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited early:\n{self.log.read_text()}")
             try:
-                requests.get(self.base_url + "/api/movies/", timeout=5)
+                requests.get(self.base_url + "/api/movies/", timeout=5, allow_redirects=False)
                 return
             except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)

@@ -6,7 +6,7 @@ import falcon
 import punq
 
 from adapters.storage_local import LocalImageStorage
-from entrypoints.http import errors, resources, uploads
+from entrypoints.http import errors, middleware, resources, uploads
 from entrypoints.http.auth import Authentication
 from entrypoints.settings import Settings
 from movierater_core.ports import ImageStorage
@@ -23,8 +23,10 @@ def create_app(container: punq.Container) -> falcon.App:
     upload_grants: Uploads = container.resolve(Uploads)
     storage = container.resolve(ImageStorage)
 
+    access_log = middleware.AccessLog(2 if settings.access_log else None)
     app = falcon.App(
         middleware=[
+            middleware.RequestEnvelope(access_log, https_only=settings.https_only),
             falcon.CORSMiddleware(allow_origins=list(settings.cors_origins), expose_headers=["Retry-After"]),
             Authentication(accounts),
         ]
