@@ -25,7 +25,7 @@ from movierater_core.ports import (
     PasswordHasher,
     TokenIssuer,
 )
-from movierater_core.use_cases import Accounts, Movies, Ratings, Uploads, UploadSettings
+from movierater_core.use_cases import Accounts, AccountSettings, Movies, Ratings, Uploads, UploadSettings
 
 
 def build_container(settings: Settings, overrides: dict[type, Any] | None = None) -> punq.Container:
@@ -54,6 +54,7 @@ def build_container(settings: Settings, overrides: dict[type, Any] | None = None
     provide(ImageStorage, lambda: make_storage(settings))
     provide(ImageInspector, PillowInspector)
     container.register(UploadSettings, instance=UploadSettings(url_ttl=settings.upload_url_ttl))
+    container.register(AccountSettings, instance=AccountSettings(token_ttl=settings.token_ttl))
     for use_case in (Accounts, Uploads, Movies, Ratings):
         container.register(use_case, scope=punq.Scope.singleton)
     return container

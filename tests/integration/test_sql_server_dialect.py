@@ -143,6 +143,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.ratings.delete(1)
     repos.tokens.add("d" * 64, 1, now)
     repos.tokens.user_for("d" * 64)
+    repos.tokens.touch("d" * 64, now)
     repos.tokens.delete("d" * 64)
     repos.tokens.delete_for_user(1)
     repos.tokens.delete_for_user(1, keep="d" * 64)
@@ -161,7 +162,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
 def test_every_adapter_statement_compiles_for_sql_server() -> None:
     conn = RecordingConnection()
     _exercise_every_repository_method(conn)
-    assert len(conn.statements) == 39
+    assert len(conn.statements) == 40
     locked = [s for s in conn.statements if "UPDLOCK" in s]
     assert len(locked) == 4
     assert sum("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3

@@ -18,7 +18,7 @@ from movierater_core.errors import DuplicateRating, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 from movierater_core.ports import StoredObject
 from movierater_core.uploads import ImageInfo, UploadTicket
-from movierater_core.use_cases import Accounts, Movies, Ratings, Uploads, UploadSettings
+from movierater_core.use_cases import Accounts, AccountSettings, Movies, Ratings, Uploads, UploadSettings
 
 
 @dataclass
@@ -157,9 +157,13 @@ class FakeTokens:
     def add(self, digest: str, user_id: int, created_at: datetime) -> None:
         self._s.tokens[digest] = (user_id, created_at)
 
-    def user_for(self, digest: str) -> User | None:
+    def user_for(self, digest: str) -> tuple[User, datetime | None] | None:
         found = self._s.tokens.get(digest)
-        return self._s.users[found[0]][0] if found else None
+        return (self._s.users[found[0]][0], found[1]) if found else None
+
+    def touch(self, digest: str, used_at: datetime) -> None:
+        if digest in self._s.tokens:
+            self._s.tokens[digest] = (self._s.tokens[digest][0], used_at)
 
     def delete(self, digest: str) -> None:
         self._s.tokens.pop(digest, None)
@@ -362,7 +366,7 @@ def make_app() -> App:
     return App(
         db=db,
         hasher=hasher,
-        accounts=Accounts(db, hasher, CountingTokenIssuer(), clock),
+        accounts=Accounts(db, hasher, CountingTokenIssuer(), clock, AccountSettings(token_ttl=30 * 86400)),
         movies=Movies(db, uploads),
         ratings=Ratings(db),
         uploads=uploads,

@@ -559,3 +559,41 @@ def test_set_admin_promotes_and_demotes() -> None:
     assert app.accounts.set_admin("alice", False) == alice
     with pytest.raises(NotFound):
         app.accounts.set_admin("nobody", True)
+
+
+# ---- token expiry --------------------------------------------------------------------------
+
+
+def _signed_in(app: App) -> tuple[str, int]:
+    user = app.accounts.register({"username": "idle", "password": "a calm passphrase"})
+    return app.accounts.log_in({"username": "idle", "password": "a calm passphrase"}), user.id
+
+
+def test_a_token_expires_after_the_ttl_without_use() -> None:
+    app = make_app()
+    key, _ = _signed_in(app)
+    app.clock.advance(30 * 86400 + 1)
+    with pytest.raises(NotAuthenticated) as caught:
+        app.accounts.authenticate(key)
+    assert caught.value.detail == "Invalid token."
+    assert app.db.state.tokens == {}  # the expired token is gone, not just refused
+
+
+def test_each_use_slides_the_expiry() -> None:
+    app = make_app()
+    key, user_id = _signed_in(app)
+    for _ in range(5):  # 5 x 20 days: far past one TTL, but never 30 days idle
+        app.clock.advance(20 * 86400)
+        assert app.accounts.authenticate(key).id == user_id
+
+
+def test_a_use_is_recorded_at_most_every_ten_minutes() -> None:
+    app = make_app()
+    key, _ = _signed_in(app)
+    commits = app.db.commits
+    app.clock.advance(60)
+    app.accounts.authenticate(key)
+    assert app.db.commits == commits  # no write on a hot path
+    app.clock.advance(11 * 60)
+    app.accounts.authenticate(key)
+    assert app.db.commits == commits + 1

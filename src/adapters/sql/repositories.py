@@ -39,7 +39,7 @@ def _locked(query: Select[Any]) -> Select[Any]:
 # The statements of the hot paths (authenticate, read movies, rate), built once: building
 # a statement per call costs more than running it on SQLite.
 _USER_BY_TOKEN = Prepared(
-    select(*_USER_COLUMNS)
+    select(*_USER_COLUMNS, tokens.c.last_used)
     .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
     .where(tokens.c.digest == bindparam("digest"))
 )
@@ -234,11 +234,23 @@ class SqlTokens:
         self._conn = conn
 
     def add(self, digest: str, user_id: int, created_at: datetime) -> None:
-        self._conn.execute(insert(tokens).values(digest=digest, user_id=user_id, created_at=created_at))
+        self._conn.execute(
+            insert(tokens).values(
+                digest=digest, user_id=user_id, created_at=created_at, last_used=int(created_at.timestamp())
+            )
+        )
 
-    def user_for(self, digest: str) -> User | None:
+    def user_for(self, digest: str) -> tuple[User, datetime | None] | None:
         rows = _USER_BY_TOKEN.rows(self._conn, {"digest": digest})
-        return _user(rows[0]) if rows else None
+        if not rows:
+            return None
+        last_used = rows[0][3]
+        return _user(rows[0]), (datetime.fromtimestamp(last_used, UTC) if last_used is not None else None)
+
+    def touch(self, digest: str, used_at: datetime) -> None:
+        self._conn.execute(
+            update(tokens).where(tokens.c.digest == digest).values(last_used=int(used_at.timestamp()))
+        )
 
     def delete(self, digest: str) -> None:
         self._conn.execute(delete(tokens).where(tokens.c.digest == digest))

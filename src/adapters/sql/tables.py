@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     VARCHAR,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -79,6 +80,8 @@ tokens = Table(
     Column("digest", String(64), primary_key=True),  # SHA-256 hex of the key, never the key
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Seconds since the epoch (an integer reads the same on every driver, raw or not).
+    Column("last_used", BigInteger, nullable=True),
     Index(None, "user_id"),
 )
 

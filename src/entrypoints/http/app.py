@@ -8,6 +8,7 @@ import punq
 from adapters.storage_local import LocalImageStorage
 from entrypoints.http import errors, middleware, resources, uploads
 from entrypoints.http.auth import Authentication
+from entrypoints.http.openapi import OpenApiDocument
 from entrypoints.settings import Settings
 from movierater_core.ports import ImageStorage
 from movierater_core.use_cases import Accounts, Movies, Ratings, Uploads
@@ -49,4 +50,5 @@ def create_app(container: punq.Container) -> falcon.App:
     if isinstance(storage, LocalImageStorage):  # with S3, bytes never pass through the app
         app.add_route("/uploads/{name}", uploads.LocalUpload(storage))
         app.add_route("/media/movies/{name}", uploads.LocalMedia(storage))
+    app.add_route("/api/openapi.json", OpenApiDocument(local_storage=isinstance(storage, LocalImageStorage)))
     return app

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property
+
+from attrs import frozen
 
 from movierater_core.errors import (
     NotAuthenticated,
@@ -32,14 +35,32 @@ from movierater_core.use_cases._common import require_self_or_admin, retrying
 _TOKEN_KEY = re.compile(r"[0-9A-Za-z]{1,128}")
 
 
+@frozen
+class AccountSettings:
+    token_ttl: int = 30 * 86400  # seconds a token lives after its last use
+
+
+# A token's last use is recorded at most this often: a write on every request would
+# cost more than the request, and a day-long TTL does not need finer steps.
+TOUCH_INTERVAL = timedelta(minutes=10)
+
+
 class Accounts:
     """Use cases about users and their credentials."""
 
-    def __init__(self, db: Database, hasher: PasswordHasher, tokens: TokenIssuer, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        clock: Clock,
+        settings: AccountSettings,
+    ) -> None:
         self._db = db
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
+        self._ttl = timedelta(seconds=settings.token_ttl)
 
     # ---- registration and credentials ----------------------------------------------------
 
@@ -103,13 +124,26 @@ class Accounts:
             repos.tokens.delete(self._tokens.digest(key))
 
     def authenticate(self, key: str) -> User:
-        """The user a token key belongs to; :class:`NotAuthenticated` otherwise."""
+        """The user a token key belongs to; :class:`NotAuthenticated` otherwise.
+
+        A token expires when unused for the configured TTL; each use slides the expiry.
+        """
         if not _TOKEN_KEY.fullmatch(key):
             raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
+        digest = self._tokens.digest(key)
         with self._db.reading() as repos:
-            user = repos.tokens.user_for(self._tokens.digest(key))
-        if user is None:
+            found = repos.tokens.user_for(digest)
+        if found is None:
             raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
+        user, last_used = found
+        now = self._clock.now()
+        if last_used is not None and now - last_used > self._ttl:
+            with self._db.writing() as repos:
+                repos.tokens.delete(digest)
+            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
+        if last_used is None or now - last_used > TOUCH_INTERVAL:
+            with self._db.writing() as repos:
+                repos.tokens.touch(digest, now)
         return user
 
     # ---- managing users ------------------------------------------------------------------
