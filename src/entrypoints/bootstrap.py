@@ -54,7 +54,14 @@ def build_container(settings: Settings, overrides: dict[type, Any] | None = None
     provide(ImageStorage, lambda: make_storage(settings))
     provide(ImageInspector, PillowInspector)
     container.register(UploadSettings, instance=UploadSettings(url_ttl=settings.upload_url_ttl))
-    container.register(AccountSettings, instance=AccountSettings(token_ttl=settings.token_ttl))
+    container.register(
+        AccountSettings,
+        instance=AccountSettings(
+            token_ttl=settings.token_ttl,
+            login_failures_per_address=settings.login_failures_per_address,
+            registrations_per_address=settings.registrations_per_address,
+        ),
+    )
     for use_case in (Accounts, Uploads, Movies, Ratings):
         container.register(use_case, scope=punq.Scope.singleton)
     return container

@@ -34,6 +34,9 @@ class Settings:
     token_ttl: int = 30 * 86400
     https_only: bool = False
     access_log: bool = True
+    login_failures_per_address: int = 50
+    registrations_per_address: int = 20
+    trusted_proxies: tuple[str, ...] = ()
     s3_bucket: str = ""
     s3_region: str = "us-east-1"
     s3_endpoint_url: str | None = None
@@ -76,6 +79,13 @@ class Settings:
             token_ttl=_positive_int("MOVIERATER_TOKEN_TTL", get("TOKEN_TTL", str(30 * 86400))),
             https_only=_flag("MOVIERATER_HTTPS_ONLY", get("HTTPS_ONLY", "0")),
             access_log=_flag("MOVIERATER_ACCESS_LOG", get("ACCESS_LOG", "1")),
+            login_failures_per_address=_positive_int(
+                "MOVIERATER_LOGIN_FAILURES_PER_ADDRESS", get("LOGIN_FAILURES_PER_ADDRESS", "50")
+            ),
+            registrations_per_address=_positive_int(
+                "MOVIERATER_REGISTRATIONS_PER_ADDRESS", get("REGISTRATIONS_PER_ADDRESS", "20")
+            ),
+            trusted_proxies=tuple(p.strip() for p in get("TRUSTED_PROXIES", "").split(",") if p.strip()),
             s3_bucket=get("S3_BUCKET", ""),
             s3_region=get("S3_REGION", "us-east-1"),
             s3_endpoint_url=get("S3_ENDPOINT_URL", "") or None,

@@ -139,6 +139,18 @@ class ImageRepository(Protocol):
         ...
 
 
+class AttemptRepository(Protocol):
+    """Timestamps of throttled attempts (logins, registrations) by key."""
+
+    def since(self, key: str, start: datetime) -> Sequence[datetime]:
+        """Attempts strictly after ``start``, oldest first."""
+        ...
+
+    def add(self, key: str, at: datetime) -> None: ...
+
+    def forget_until(self, key: str, end: datetime) -> None: ...
+
+
 class Repositories(Protocol):
     """The repositories of one transaction."""
 
@@ -159,6 +171,9 @@ class Repositories(Protocol):
 
     @property
     def images(self) -> ImageRepository: ...
+
+    @property
+    def attempts(self) -> AttemptRepository: ...
 
 
 class Database(Protocol):

@@ -18,7 +18,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, delete
 
-from adapters.sql.tables import images, movies, ratings, tokens, upload_grants, users
+from adapters.sql.tables import attempts, images, movies, ratings, tokens, upload_grants, users
 from tests.integration.backends import fresh_database, selected_backends
 
 MOVIERATER = [sys.executable, "-m", "entrypoints.cli"]
@@ -52,6 +52,14 @@ class Server:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {"MOVIERATER_DATABASE_URL": database_url} if database_url else {}
+        # Every test signs up and logs in from 127.0.0.1: the per-address limits would
+        # throttle the suite itself. test_abuse_limits.py runs servers with the defaults.
+        self.env.update(
+            {
+                "MOVIERATER_REGISTRATIONS_PER_ADDRESS": "1000000",
+                "MOVIERATER_LOGIN_FAILURES_PER_ADDRESS": "1000000",
+            }
+        )
         self.env.update(env)
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_")}
         self.log = workdir / f"server-{self.port}.log"
@@ -145,7 +153,7 @@ def engine(database_url: str) -> Iterator[Any]:
 
 def wipe(engine: Any) -> None:
     with engine.begin() as conn:
-        for table in (tokens, ratings, upload_grants, images, movies, users):
+        for table in (tokens, ratings, upload_grants, images, attempts, movies, users):
             conn.execute(delete(table))
 
 

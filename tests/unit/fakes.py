@@ -29,6 +29,7 @@ class _State:
     tokens: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     grants: list[tuple[int, str, datetime]] = field(default_factory=list)
     verified: set[str] = field(default_factory=set)
+    attempts: list[tuple[str, datetime]] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=lambda: {"user": 0, "movie": 0, "rating": 0})
 
     def next_id(self, kind: str) -> int:
@@ -210,6 +211,20 @@ class FakeImages:
         return [m.image_path for m in self._s.movies.values() if m.image_path]
 
 
+class FakeAttempts:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def since(self, key: str, start: datetime) -> Sequence[datetime]:
+        return sorted(at for k, at in self._s.attempts if k == key and at > start)
+
+    def add(self, key: str, at: datetime) -> None:
+        self._s.attempts.append((key, at))
+
+    def forget_until(self, key: str, end: datetime) -> None:
+        self._s.attempts = [(k, at) for k, at in self._s.attempts if not (k == key and at <= end)]
+
+
 class FakeRepositories:
     def __init__(self, state: _State) -> None:
         self.users = FakeUsers(state)
@@ -218,6 +233,7 @@ class FakeRepositories:
         self.tokens = FakeTokens(state)
         self.grants = FakeGrants(state)
         self.images = FakeImages(state)
+        self.attempts = FakeAttempts(state)
 
 
 class InMemoryDatabase:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.errors import is_unique_violation
 from adapters.sql.prepared import Prepared
-from adapters.sql.tables import images, movies, ratings, tokens, upload_grants, users
+from adapters.sql.tables import attempts, images, movies, ratings, tokens, upload_grants, users
 from movierater_core.errors import DuplicateRating, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 
@@ -325,6 +325,26 @@ class SqlImages:
         )
 
 
+class SqlAttempts:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def since(self, key: str, start: datetime) -> Sequence[datetime]:
+        return list(
+            self._conn.scalars(
+                select(attempts.c.at)
+                .where(attempts.c.key == key, attempts.c.at > start)
+                .order_by(attempts.c.at)
+            )
+        )
+
+    def add(self, key: str, at: datetime) -> None:
+        self._conn.execute(insert(attempts).values(key=key, at=at))
+
+    def forget_until(self, key: str, end: datetime) -> None:
+        self._conn.execute(delete(attempts).where(attempts.c.key == key, attempts.c.at <= end))
+
+
 class SqlRepositories:
     """The repositories of one transaction (the core's ``Repositories`` port)."""
 
@@ -336,3 +356,4 @@ class SqlRepositories:
         self.tokens = SqlTokens(conn)
         self.grants = SqlUploadGrants(conn)
         self.images = SqlImages(conn)
+        self.attempts = SqlAttempts(conn)

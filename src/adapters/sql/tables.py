@@ -103,3 +103,13 @@ images = Table(
     Column("name", String(80), primary_key=True),
     Column("verified_at", UtcDateTime, nullable=False),
 )
+
+# Throttled attempts (failed logins, registrations) by a digest of kind and key.
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "key", "at"),
+)

@@ -27,7 +27,9 @@ def create_app(container: punq.Container) -> falcon.App:
     access_log = middleware.AccessLog(2 if settings.access_log else None)
     app = falcon.App(
         middleware=[
-            middleware.RequestEnvelope(access_log, https_only=settings.https_only),
+            middleware.RequestEnvelope(
+                access_log, https_only=settings.https_only, trusted_proxies=settings.trusted_proxies
+            ),
             falcon.CORSMiddleware(allow_origins=list(settings.cors_origins), expose_headers=["Retry-After"]),
             Authentication(accounts),
         ]

@@ -38,17 +38,20 @@ class RequestEnvelope:
     """Every request gets an id (a client's own ``X-Request-ID`` when well-formed), every
     response the security headers and that id, and the access log one line: method,
     route template (not the path: ids and signed query strings stay out), status and
-    duration, never a header, body, token or password. With ``https_only`` (behind a
+    duration, never a header, body, token or password. ``req.context.client`` is the
+    caller's address, for the abuse limits. With ``https_only`` (behind a
     TLS-terminating proxy that sets X-Forwarded-Proto) plain HTTP is redirected and HSTS
     is sent."""
 
-    def __init__(self, log: AccessLog, *, https_only: bool) -> None:
+    def __init__(self, log: AccessLog, *, https_only: bool, trusted_proxies: tuple[str, ...] = ()) -> None:
         self._log = log
         self._https_only = https_only
+        self._trusted = frozenset(trusted_proxies)
         self._headers = {**SECURITY_HEADERS, **({"Strict-Transport-Security": HSTS} if https_only else {})}
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
+        req.context.client = self._client_address(req)
         incoming = req.get_header("X-Request-ID")
         req.context.request_id = (
             incoming if incoming and _REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
@@ -71,6 +74,17 @@ class RequestEnvelope:
                 "route": req.uri_template or "(no route)",
                 "status": resp.status_code,
                 "duration_ms": round((time.perf_counter() - req.context.started) * 1000, 2),
-                "remote_addr": req.remote_addr,
+                "remote_addr": req.context.client,
             }
         )
+
+    def _client_address(self, req: falcon.Request) -> str:
+        """The caller's address: behind trusted proxies, the nearest untrusted hop of
+        X-Forwarded-For (an untrusted caller cannot choose its address this way)."""
+        address = req.remote_addr or ""
+        if address in self._trusted:
+            hops = [hop.strip() for hop in (req.get_header("X-Forwarded-For") or "").split(",")]
+            for hop in reversed(hops):
+                if hop and hop not in self._trusted:
+                    return hop
+        return address

@@ -331,7 +331,8 @@ def _responses() -> dict[str, Schema]:
         "ContentTooLarge": _error("The request body is larger than 1 MiB."),
         "UnsupportedMediaType": _error("The request body is not JSON (application/json or */*+json)."),
         "TooManyRequests": _error(
-            f"Upload limit reached: {GRANTS_PER_HOUR} upload URLs per user per rolling hour.",
+            "An abuse limit was reached (upload URLs per user, failed logins per username or address, "
+            "registrations per address): try again after Retry-After seconds.",
             **{"Retry-After": _retry_after()},
         ),
         "ServiceUnavailable": _error(
@@ -480,13 +481,15 @@ def _paths(local_storage: bool) -> dict[str, Schema]:
                 "logIn",
                 "Exchange credentials for a new token",
                 {"200": _ok(_schema("Token"), "A new token.")},
-                _BODY_ERRORS,
+                (*_BODY_ERRORS, "429"),
                 public=True,
                 body=_json_body(_schema("Credentials"), "The user's credentials."),
                 tag="auth",
                 description=(
                     "Wrong credentials give 400 "
-                    '{"non_field_errors": ["Unable to log in with provided credentials."]}.'
+                    '{"non_field_errors": ["Unable to log in with provided credentials."]}. '
+                    "Too many failures for a username (5 in 15 minutes) or from an address give 429, "
+                    "even with the right password."
                 ),
             ),
             "delete": _operation(
@@ -509,7 +512,7 @@ def _paths(local_storage: bool) -> dict[str, Schema]:
                 "register",
                 "Register (open to anyone)",
                 {"201": _ok(_schema("User"), "The new user.", user_links)},
-                _BODY_ERRORS,
+                (*_BODY_ERRORS, "429"),
                 public=True,
                 body=_json_body(_schema("UserWrite"), "The new user's username and password."),
                 tag="users",

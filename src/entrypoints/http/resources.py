@@ -28,7 +28,7 @@ class Login:
         self._accounts = accounts
 
     def on_post(self, req: Req, resp: Resp) -> None:
-        send(resp, {"token": self._accounts.log_in(read_json(req))})
+        send(resp, {"token": self._accounts.log_in(read_json(req), client=req.context.client)})
 
     def on_delete(self, req: Req, resp: Resp) -> None:
         self._accounts.log_out(req.context.token_key)
@@ -45,7 +45,7 @@ class UserList:
         send(resp, [user_json(u) for u in self._accounts.list_users(req.context.user)])
 
     def on_post(self, req: Req, resp: Resp) -> None:
-        send(resp, user_json(self._accounts.register(read_json(req))), 201)
+        send(resp, user_json(self._accounts.register(read_json(req), client=req.context.client)), 201)
 
 
 class UserDetail:

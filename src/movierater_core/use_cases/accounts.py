@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
+from typing import NoReturn
 
 from attrs import frozen
 
@@ -29,6 +30,7 @@ from movierater_core.rules import (
     parse_text,
     parse_username,
 )
+from movierater_core.throttling import Limit, Throttle
 from movierater_core.use_cases._common import require_self_or_admin, retrying
 
 # Longer than any key we issue (40) or import, short enough to refuse junk before a query.
@@ -38,6 +40,13 @@ _TOKEN_KEY = re.compile(r"[0-9A-Za-z]{1,128}")
 @frozen
 class AccountSettings:
     token_ttl: int = 30 * 86400  # seconds a token lives after its last use
+    login_failures_per_address: int = 50  # per 15 minutes, whatever the usernames
+    registrations_per_address: int = 20  # per hour
+
+
+# Failed logins for one username: 5 in 15 minutes, then every attempt is refused for the
+# rest of the window, even with the right password.
+LOGIN_FAILURES_PER_USERNAME = Limit("login-username", 5, timedelta(minutes=15))
 
 
 # A token's last use is recorded at most this often: a write on every request would
@@ -61,11 +70,21 @@ class Accounts:
         self._tokens = tokens
         self._clock = clock
         self._ttl = timedelta(seconds=settings.token_ttl)
+        self._throttle = Throttle(db, clock)
+        self._login_per_address = Limit(
+            "login-address", settings.login_failures_per_address, timedelta(minutes=15)
+        )
+        self._registrations_per_address = Limit(
+            "register-address", settings.registrations_per_address, timedelta(hours=1)
+        )
 
     # ---- registration and credentials ----------------------------------------------------
 
-    def register(self, data: object, *, is_admin: bool = False) -> User:
-        """Create a user from ``{username, password}``; the password must pass the policy."""
+    def register(self, data: object, *, is_admin: bool = False, client: str = "") -> User:
+        """Create a user from ``{username, password}``; the password must pass the policy.
+        ``client`` (the caller's address, if known) is limited in registrations per hour."""
+        if client:
+            self._throttle.check(self._registrations_per_address, client)
         form = Form(data)
         username = form.take("username", parse_username, required=True)
         name_for_policy = username if isinstance(username, str) else None
@@ -75,15 +94,20 @@ class Accounts:
         password_hash = self._hasher.hash(password)  # slow on purpose: outside the transaction
         try:
             with self._db.writing() as repos:
-                return repos.users.add(username, password_hash, is_admin=is_admin)
+                user = repos.users.add(username, password_hash, is_admin=is_admin)
         except UsernameTaken:
             raise ValidationError.single("username", USERNAME_TAKEN) from None
+        if client:
+            self._throttle.record(self._registrations_per_address, client)
+        return user
 
-    def log_in(self, data: object) -> str:
+    def log_in(self, data: object, *, client: str = "") -> str:
         """Check ``{username, password}`` and issue a new token key.
 
         An unknown username costs one hash verification too, so that timing does not
-        tell which usernames exist; both failures give the same answer.
+        tell which usernames exist; both failures give the same answer. Failures are
+        limited per username and per ``client`` address, the same way whether or not
+        the username exists.
         """
         form = Form(data)
         username = form.take(  # trimmed, as DRF's login serializer does
@@ -98,14 +122,17 @@ class Accounts:
         )
         form.finish()
         assert isinstance(username, str) and isinstance(password, str)
+        self._throttle.check(LOGIN_FAILURES_PER_USERNAME, username)
+        if client:
+            self._throttle.check(self._login_per_address, client)
         with self._db.reading() as repos:
             found = repos.users.credentials(username)
         if found is None:
             self._hasher.verify(self._dummy_hash, password)
-            raise ValidationError.single("non_field_errors", BAD_CREDENTIALS)
+            self._failed_login(username, client)
         user, password_hash = found
         if not self._hasher.verify(password_hash, password):
-            raise ValidationError.single("non_field_errors", BAD_CREDENTIALS)
+            self._failed_login(username, client)
         rehashed = self._hasher.hash(password) if self._hasher.needs_rehash(password_hash) else None
         key = self._tokens.new_key()
         with self._db.writing() as repos:
@@ -113,6 +140,12 @@ class Accounts:
                 repos.users.set_password_hash(user.id, rehashed)
             repos.tokens.add(self._tokens.digest(key), user.id, self._clock.now())
         return key
+
+    def _failed_login(self, username: str, client: str) -> NoReturn:
+        self._throttle.record(LOGIN_FAILURES_PER_USERNAME, username)
+        if client:
+            self._throttle.record(self._login_per_address, client)
+        raise ValidationError.single("non_field_errors", BAD_CREDENTIALS)
 
     @cached_property
     def _dummy_hash(self) -> str:

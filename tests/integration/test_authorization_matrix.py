@@ -1,0 +1,555 @@
+"""Who may do what: every route and method, as each of four actors.
+
+One table, one test per cell: anonymous, ``user`` (the owner of the targets where that
+matters), ``other_user`` and ``admin`` against every route of the API. Each case gets
+fresh targets (a movie, the owner's rating of it, and fresh users where the case acts on
+users or tokens) and snapshots every row of the database before and after the request:
+
+- a refused request (401, 403, 404, 405) must change nothing at all, in any column;
+- a read (GET) must change nothing either;
+- an allowed write must change exactly the rows it is about, and nothing else.
+
+The admin and two users per server are cached (as the ``world`` fixture does) so that
+argon2 hashing stays off the critical path; cases that change or delete users, or revoke
+tokens, sign up users of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from adapters.sql.tables import images, movies, ratings, tokens, upload_grants, users
+from tests.integration.conftest import (
+    ADMIN_PASSWORD,
+    USER_PASSWORD,
+    Client,
+    Server,
+    make_admin,
+    sign_up,
+)
+
+NO_CREDENTIALS = {"detail": "Authentication credentials were not provided."}
+FORBIDDEN = {"detail": "You do not have permission to perform this action."}
+NOT_FOUND = {"detail": "Not found."}
+NEW_PASSWORD = "renamed-passphrase-2"
+UPLOAD_REQUEST = {"filename": "a.png", "contentType": "image/png", "fileSize": 100}
+OWNER_STARS = 5
+
+ANON, USER, OTHER, ADMIN = "anonymous", "user", "other_user", "admin"
+ACTORS = (ANON, USER, OTHER, ADMIN)
+
+# Every table, keyed by its primary key: a snapshot holds every column of every row.
+TABLES = {
+    "users": (users, "id"),
+    "movies": (movies, "id"),
+    "ratings": (ratings, "id"),
+    "tokens": (tokens, "digest"),
+    "upload_grants": (upload_grants, "id"),
+    "images": (images, "name"),
+}
+
+_names = itertools.count()
+
+
+def fresh_name(kind: str = "authz") -> str:
+    return f"{kind}{next(_names)}-{uuid.uuid4().hex[:8]}"
+
+
+# ---- the matrix ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str  # a template: {owner}, {movie}, {rating}
+    actor: str
+    status: int
+    variant: str = ""  # "rated": the actor rates the movie before the request
+
+    @property
+    def id(self) -> str:
+        who = f"{self.actor} ({self.variant})" if self.variant else self.actor
+        return f"{self.method} {self.path} as {who} -> {self.status}"
+
+
+def row(method: str, path: str, anonymous: int, user: int, other_user: int, admin: int) -> list[Case]:
+    statuses = {ANON: anonymous, USER: user, OTHER: other_user, ADMIN: admin}
+    return [Case(method, path, actor, statuses[actor]) for actor in ACTORS]
+
+
+AUTH = "/auth/"
+API = "/api/"
+USERS = "/api/users/"
+OWNER = "/api/users/{owner}/"
+MOVIES = "/api/movies/"
+MOVIE = "/api/movies/{movie}/"
+RATE = "/api/movies/{movie}/rate_movie/"
+RATINGS = "/api/ratings/"
+RATING = "/api/ratings/{rating}/"
+UPLOAD_URL = "/api/movies/get_upload_url/"
+
+CASES: list[Case] = [
+    # the anonymous actor logs in with the owner's credentials
+    *row("POST", AUTH, 200, 200, 200, 200),
+    *row("DELETE", AUTH, 401, 204, 204, 204),
+    *row("GET", API, 401, 200, 200, 200),
+    *row("GET", USERS, 401, 200, 200, 200),
+    *row("POST", USERS, 201, 201, 201, 201),
+    *row("GET", OWNER, 401, 200, 403, 200),
+    *row("PUT", OWNER, 401, 200, 403, 200),
+    *row("PATCH", OWNER, 401, 200, 403, 200),
+    *row("DELETE", OWNER, 401, 204, 403, 204),
+    *row("GET", MOVIES, 401, 200, 200, 200),
+    *row("POST", MOVIES, 401, 403, 403, 201),
+    *row("GET", MOVIE, 401, 200, 200, 200),
+    *row("PUT", MOVIE, 401, 403, 403, 200),
+    *row("PATCH", MOVIE, 401, 403, 403, 200),
+    *row("DELETE", MOVIE, 401, 403, 403, 204),
+    *row("POST", RATE, 401, 200, 200, 200),
+    # the owner has rated the movie; the others have not, unless "rated"
+    *row("DELETE", RATE, 401, 204, 404, 404),
+    Case("DELETE", RATE, OTHER, 204, "rated"),
+    Case("DELETE", RATE, ADMIN, 204, "rated"),
+    *row("GET", RATINGS, 401, 200, 200, 200),
+    *row("GET", RATING, 401, 200, 200, 200),
+    *row("DELETE", RATING, 401, 204, 403, 204),  # the owner's rating
+    *(
+        case
+        for path in (RATINGS, RATING)
+        for method in ("POST", "PUT", "PATCH")
+        for case in row(method, path, 405, 405, 405, 405)
+    ),
+    *row("POST", UPLOAD_URL, 401, 200, 200, 200),
+]
+
+# Cases that change or delete users, or revoke tokens, get users of their own.
+USER_MUTATING = {("PUT", OWNER), ("PATCH", OWNER), ("DELETE", OWNER), ("DELETE", AUTH)}
+
+
+# ---- actors: a cached cast per server, fresh users where a case needs them ---------------
+
+
+@dataclass
+class Actor:
+    client: Client
+    username: str
+    password: str
+
+    @property
+    def id(self) -> int:
+        assert self.client.user_id is not None
+        return self.client.user_id
+
+
+def new_user(base_url: str) -> Actor:
+    name = fresh_name("authz-user")
+    return Actor(sign_up(base_url, name), name, USER_PASSWORD)
+
+
+def log_in(base_url: str, actor: Actor) -> Actor:
+    """The same account with a token of its own (so revoking it harms no other case)."""
+    resp = requests.post(
+        base_url + "/auth/", json={"username": actor.username, "password": actor.password}, timeout=30
+    )
+    assert resp.status_code == 200, resp.text
+    return Actor(Client(base_url, resp.json()["token"], actor.id), actor.username, actor.password)
+
+
+@dataclass
+class Cast:
+    admin: Actor
+    user: Actor
+    other_user: Actor
+
+    def alive(self) -> bool:
+        """Every cached token still works. Called before each case's snapshot, this also
+        lets the server record any use of these tokens that is due (tokens.last_used) before
+        the snapshot rather than inside the request under test."""
+        return all(
+            a.client.get(f"/api/users/{a.id}/").status_code == 200
+            for a in (self.admin, self.user, self.other_user)
+        )
+
+
+_casts: dict[str, Cast] = {}
+
+
+def cast_for(server: Server) -> Cast:
+    cached = _casts.get(server.base_url)
+    if cached is not None and cached.alive():
+        return cached
+    name = fresh_name("authz-admin")
+    admin = Actor(make_admin(server, name), name, ADMIN_PASSWORD)
+    _casts[server.base_url] = Cast(admin, new_user(server.base_url), new_user(server.base_url))
+    return _casts[server.base_url]
+
+
+@dataclass
+class Stage:
+    """One case's world: its actors, a fresh movie and the owner's rating of it."""
+
+    base_url: str
+    owner: Actor
+    other: Actor
+    admin: Actor
+    movie: dict[str, Any]
+    rating: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def actor(self, name: str) -> Actor | None:
+        return {ANON: None, USER: self.owner, OTHER: self.other, ADMIN: self.admin}[name]
+
+    def client(self, name: str) -> Client:
+        actor = self.actor(name)
+        return Client(self.base_url) if actor is None else actor.client
+
+    def path(self, template: str) -> str:
+        return template.format(owner=self.owner.id, movie=self.movie["id"], rating=self.rating["id"])
+
+
+def set_stage(server: Server, case: Case) -> Stage:
+    cast = cast_for(server)
+    base = server.base_url
+    owner, other, admin = cast.user, cast.other_user, cast.admin
+    if (case.method, case.path) in USER_MUTATING:
+        if case.path == OWNER or case.actor == USER:
+            owner = new_user(base)  # the target, or the one whose token is revoked
+        if case.path == AUTH and case.actor == OTHER:
+            other = new_user(base)
+        if case.path == AUTH and case.actor == ADMIN:
+            admin = log_in(base, admin)  # revoke a token of its own: the cached one survives
+    created = admin.client.post(MOVIES, json={"title": "Matrix", "description": "Fresh per case."})
+    assert created.status_code == 201, created.text
+    movie = created.json()
+    rated = owner.client.post(f"/api/movies/{movie['id']}/rate_movie/", json={"stars": OWNER_STARS})
+    assert rated.status_code == 200, rated.text
+    stage = Stage(base, owner, other, admin, movie, rated.json()["result"])
+    if case.variant == "rated":
+        actor = stage.actor(case.actor)
+        assert actor is not None
+        resp = actor.client.post(stage.path(RATE), json={"stars": 2})
+        assert resp.status_code == 200, resp.text
+        stage.extra["actor_rating"] = resp.json()["result"]
+    return stage
+
+
+def body_for(case: Case, stage: Stage) -> Any:
+    method, path = case.method, case.path
+    if (method, path) == ("POST", AUTH):
+        creds = stage.actor(case.actor) or stage.owner  # anonymous: the owner's credentials
+        return {"username": creds.username, "password": creds.password}
+    if (method, path) == ("POST", USERS):
+        stage.extra["new_username"] = fresh_name("authz-signup")
+        return {"username": stage.extra["new_username"], "password": USER_PASSWORD}
+    if (method, path) == ("PUT", OWNER):
+        stage.extra["new_username"] = fresh_name("authz-renamed")
+        return {"username": stage.extra["new_username"], "password": NEW_PASSWORD}
+    if (method, path) == ("PATCH", OWNER):
+        stage.extra["new_username"] = fresh_name("authz-renamed")
+        return {"username": stage.extra["new_username"]}
+    if (method, path) == ("POST", MOVIES):
+        return {"title": "Created", "description": "By the matrix."}
+    if (method, path) == ("PUT", MOVIE):
+        return {"title": "Replaced", "description": "Put."}
+    if (method, path) == ("PATCH", MOVIE):
+        return {"title": "Patched"}
+    if (method, path) == ("POST", RATE):
+        return {"stars": 3}
+    if (method, path) == ("POST", UPLOAD_URL):
+        return UPLOAD_REQUEST
+    if path in (RATINGS, RATING):
+        return {"stars": 1, "user": stage.owner.id, "movie": stage.movie["id"]}
+    return None
+
+
+# ---- snapshots ----------------------------------------------------------------------------
+
+Snapshot = dict[str, dict[Any, dict[str, Any]]]
+
+
+def snapshot(engine: Any) -> Snapshot:
+    """Every row of every table, every column, keyed by table and primary key."""
+    with engine.connect() as conn:
+        return {
+            name: {r._mapping[pk]: dict(r._mapping) for r in conn.execute(select(table))}
+            for name, (table, pk) in TABLES.items()
+        }
+
+
+@dataclass
+class Diff:
+    added: dict[str, set[Any]]
+    removed: dict[str, set[Any]]
+    changed: dict[str, set[Any]]
+
+    @classmethod
+    def of(cls, before: Snapshot, after: Snapshot) -> Diff:
+        added, removed, changed = {}, {}, {}
+        for name in TABLES:
+            old, new = before[name], after[name]
+            added[name] = set(new) - set(old)
+            removed[name] = set(old) - set(new)
+            changed[name] = {k for k in set(old) & set(new) if old[k] != new[k]}
+        return cls(added, removed, changed)
+
+    def summary(self, before: Snapshot, after: Snapshot) -> str:
+        lines = []
+        for name in TABLES:
+            for k in sorted(self.added[name], key=str):
+                lines.append(f"{name}: added {after[name][k]}")
+            for k in sorted(self.removed[name], key=str):
+                lines.append(f"{name}: removed {before[name][k]}")
+            for k in sorted(self.changed[name], key=str):
+                lines.append(f"{name}: changed {before[name][k]} -> {after[name][k]}")
+        return "\n".join(lines) or "(nothing changed)"
+
+
+class Changes:
+    """Asserts that a diff is exactly what a request should have done."""
+
+    def __init__(self, before: Snapshot, after: Snapshot) -> None:
+        self.before, self.after = before, after
+        self.diff = Diff.of(before, after)
+
+    def expect(
+        self,
+        *,
+        added: dict[str, int] | None = None,
+        removed: dict[str, set[Any]] | None = None,
+        changed: dict[str, set[Any]] | None = None,
+    ) -> None:
+        """``added``: how many rows per table; ``removed``/``changed``: which keys."""
+        added, removed, changed = added or {}, removed or {}, changed or {}
+        got_added = {n: len(k) for n, k in self.diff.added.items() if k}
+        got_removed = {n: k for n, k in self.diff.removed.items() if k}
+        got_changed = {n: k for n, k in self.diff.changed.items() if k}
+        report = self.diff.summary(self.before, self.after)
+        assert got_added == added, report
+        assert got_removed == removed, report
+        assert got_changed == changed, report
+
+    def new_rows(self, table: str) -> list[dict[str, Any]]:
+        return [self.after[table][k] for k in self.diff.added[table]]
+
+
+def digest(key: str | None) -> str:
+    assert key is not None
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def tokens_of(snap: Snapshot, user_id: int) -> set[str]:
+    return {k for k, r in snap["tokens"].items() if r["user_id"] == user_id}
+
+
+# ---- what an allowed request must do ------------------------------------------------------
+
+
+def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Changes) -> None:
+    method, path = case.method, case.path
+    actor = stage.actor(case.actor)
+    movie_id, rating_id = stage.movie["id"], stage.rating["id"]
+    body = resp.json() if resp.content else None
+
+    if method == "GET":
+        changes.expect()  # a read changes nothing
+        if path == API:
+            assert set(body) == {"users", "movies", "ratings"}, body
+        elif path == USERS:
+            assert {"id": stage.owner.id, "username": stage.owner.username} in body
+        elif path == OWNER:
+            assert body == {"id": stage.owner.id, "username": stage.owner.username}
+        elif path == MOVIES:
+            assert stage.movie["id"] in {m["id"] for m in body}
+        elif path == MOVIE:
+            assert body == {**stage.movie, "no_of_ratings": 1, "ave_ratings": OWNER_STARS}
+        elif path == RATINGS:
+            assert stage.rating in body
+        elif path == RATING:
+            assert body == stage.rating
+        else:
+            raise AssertionError(f"no check for {case.id}")
+
+    elif (method, path) == ("POST", AUTH):
+        who = actor or stage.owner
+        key = body["token"]
+        changes.expect(added={"tokens": 1})
+        assert changes.new_rows("tokens")[0]["user_id"] == who.id
+        assert changes.new_rows("tokens")[0]["digest"] == digest(key)
+        assert Client(stage.base_url, key).get(API).status_code == 200
+
+    elif (method, path) == ("DELETE", AUTH):
+        assert actor is not None
+        changes.expect(removed={"tokens": {digest(actor.client.token)}})
+        assert actor.client.get(API).status_code == 401  # the token used is revoked
+
+    elif (method, path) == ("POST", USERS):
+        name = stage.extra["new_username"]
+        changes.expect(added={"users": 1})
+        new = changes.new_rows("users")[0]
+        assert (new["username"], bool(new["is_admin"])) == (name, False)
+        assert body == {"id": new["id"], "username": name}
+
+    elif path == OWNER and method in ("PUT", "PATCH"):
+        assert actor is not None
+        name, owner_id = stage.extra["new_username"], stage.owner.id
+        assert body == {"id": owner_id, "username": name}
+        old_row, new_row = changes.before["users"][owner_id], changes.after["users"][owner_id]
+        assert new_row["username"] == name
+        assert new_row["is_admin"] == old_row["is_admin"]
+        if method == "PUT" and actor.id != owner_id:  # a password change revokes other tokens
+            changes.expect(
+                changed={"users": {owner_id}}, removed={"tokens": tokens_of(changes.before, owner_id)}
+            )
+        else:  # PATCH leaves the password; a user's own PUT keeps the token they used
+            changes.expect(changed={"users": {owner_id}})
+        password_changed = new_row["password_hash"] != old_row["password_hash"]
+        assert password_changed == (method == "PUT")
+
+    elif (method, path) == ("DELETE", OWNER):
+        owner_id = stage.owner.id
+        changes.expect(
+            removed={
+                "users": {owner_id},
+                "ratings": {rating_id},
+                "tokens": tokens_of(changes.before, owner_id),
+            },
+            changed={"movies": {movie_id}},
+        )
+        assert changes.after["movies"][movie_id]["rating_count"] == 0
+
+    elif (method, path) == ("POST", MOVIES):
+        changes.expect(added={"movies": 1})
+        new = changes.new_rows("movies")[0]
+        assert body["id"] == new["id"] and body["title"] == new["title"] == "Created"
+
+    elif path == MOVIE and method in ("PUT", "PATCH"):
+        title = "Replaced" if method == "PUT" else "Patched"
+        changes.expect(changed={"movies": {movie_id}})
+        assert changes.after["movies"][movie_id]["title"] == title
+        assert body == {
+            **stage.movie,
+            **body_for(case, stage),
+            "no_of_ratings": 1,
+            "ave_ratings": OWNER_STARS,
+        }
+
+    elif (method, path) == ("DELETE", MOVIE):
+        changes.expect(removed={"movies": {movie_id}, "ratings": {rating_id}})
+
+    elif (method, path) == ("POST", RATE):
+        assert actor is not None
+        if actor is stage.owner:  # re-rating: the rating changes, not the count
+            assert body["message"] == "Rating updated!"
+            changes.expect(changed={"ratings": {rating_id}, "movies": {movie_id}})
+            assert changes.after["ratings"][rating_id]["stars"] == 3
+        else:
+            assert body["message"] == "Rating created!"
+            changes.expect(added={"ratings": 1}, changed={"movies": {movie_id}})
+            new = changes.new_rows("ratings")[0]
+            assert (new["user_id"], new["movie_id"], new["stars"]) == (actor.id, movie_id, 3)
+        assert body["result"]["user"] == actor.id and body["result"]["stars"] == 3
+
+    elif (method, path) == ("DELETE", RATE):
+        assert actor is not None
+        own = stage.extra.get("actor_rating", stage.rating)
+        assert own["user"] == actor.id
+        changes.expect(removed={"ratings": {own["id"]}}, changed={"movies": {movie_id}})
+
+    elif (method, path) == ("DELETE", RATING):
+        changes.expect(removed={"ratings": {rating_id}}, changed={"movies": {movie_id}})
+        assert changes.after["movies"][movie_id]["rating_count"] == 0
+
+    elif (method, path) == ("POST", UPLOAD_URL):
+        assert actor is not None
+        changes.expect(added={"upload_grants": 1})
+        assert changes.new_rows("upload_grants")[0]["user_id"] == actor.id
+        assert body["upload_url"] and body["deduplicated"] is False
+
+    else:
+        raise AssertionError(f"no check for {case.id}")
+
+    if resp.status_code == 204:
+        assert resp.content == b""
+
+
+def check_refused(case: Case, resp: requests.Response, changes: Changes) -> None:
+    changes.expect()  # nothing added, removed or changed, in any table
+    if case.status == 401:
+        assert resp.json() == NO_CREDENTIALS
+        assert resp.headers.get("WWW-Authenticate") == "Token"
+    elif case.status == 403:
+        assert resp.json() == FORBIDDEN
+    elif case.status == 404:
+        assert resp.json() == NOT_FOUND
+    elif case.status == 405:
+        assert resp.json() == {"detail": f'Method "{case.method}" not allowed.'}
+    else:
+        raise AssertionError(f"unexpected refusal status {case.status}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_authorization_matrix(server: Server, engine: Any, case: Case) -> None:
+    stage = set_stage(server, case)
+    client = stage.client(case.actor)
+    body = body_for(case, stage)
+
+    before = snapshot(engine)
+    resp = client.request(case.method, stage.path(case.path), json=body)
+    after = snapshot(engine)
+
+    assert resp.status_code == case.status, f"{case.id}: got {resp.status_code} {resp.text}"
+    changes = Changes(before, after)
+    if case.status >= 400:
+        check_refused(case, resp, changes)
+    else:
+        check_allowed(case, stage, resp, changes)
+
+
+# ---- no way up ----------------------------------------------------------------------------
+
+ESCALATION = {"is_admin": True, "is_staff": True, "is_superuser": True, "admin": True, "role": "admin"}
+
+
+def is_admin_in_db(engine: Any, user_id: int) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(select(users.c.is_admin).where(users.c.id == user_id)).scalar_one())
+
+
+def test_a_user_cannot_make_themself_admin(server: Server, engine: Any) -> None:
+    me = new_user(server.base_url)
+    path = f"/api/users/{me.id}/"
+    attempts: list[tuple[str, dict[str, Any]]] = [
+        ("PATCH", dict(ESCALATION)),
+        ("PATCH", {**ESCALATION, "username": fresh_name("authz-escalate")}),
+        ("PUT", {**ESCALATION, "username": fresh_name("authz-escalate"), "password": NEW_PASSWORD}),
+        ("PUT", {**ESCALATION, "username": fresh_name("authz-escalate"), "password": USER_PASSWORD}),
+    ]
+    for method, payload in attempts:
+        resp = me.client.request(method, path, json=payload)
+        assert resp.status_code in (200, 400), (method, payload, resp.text)
+        if resp.status_code == 200:
+            assert set(resp.json()) == {"id", "username"}, resp.text
+            me.username = resp.json()["username"]
+            me.password = str(payload.get("password", me.password))
+        assert not is_admin_in_db(engine, me.id), (method, payload)
+
+        # neither the token used nor a fresh login may write movies
+        fresh = log_in(server.base_url, me)
+        for client in (me.client, fresh.client):
+            before = snapshot(engine)
+            created = client.post(MOVIES, json={"title": "Mine now", "description": "no"})
+            assert created.status_code == 403, (method, payload, created.text)
+            assert created.json() == FORBIDDEN
+            Changes(before, snapshot(engine)).expect()
+        assert not is_admin_in_db(engine, me.id), (method, payload)
+
+
+assert len(CASES) == len({c.id for c in CASES}), "duplicate case ids"
