@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -393,3 +394,11 @@ def test_deleting_a_user_removes_their_ratings_and_fixes_the_aggregates(
 
     assert_invalid_token(user.get("/api/movies/"))
     assert login(api.base_url, name).json() == BAD_CREDENTIALS
+
+
+def test_only_a_digest_of_the_token_is_stored(api: Client, user: Client, engine: Any) -> None:
+    key = user.token or ""
+    with engine.connect() as conn:
+        rows = [tuple(row) for row in conn.execute(select(tokens))]
+    assert any(row[0] == hashlib.sha256(key.encode()).hexdigest() for row in rows)
+    assert all(key not in str(value) for row in rows for value in row)
