@@ -82,7 +82,9 @@ class LocalImageStorage(PrefixedObjectUrls):
         params = {k: query.get(k, "") for k in ("expires", "type", "size", "sha256")}
         signature = query.get("signature", "")
         path = self.path(name)
-        if path is None or not hmac.compare_digest(signature, self._sign(name, params)):
+        # Compared as bytes: compare_digest refuses non-ASCII str (a forged "é" was a 500).
+        expected = self._sign(name, params).encode()
+        if path is None or not hmac.compare_digest(signature.encode(), expected):
             raise UploadRefused(403, "The upload URL's signature does not match.")
         if not params["expires"].isdigit() or int(params["expires"]) < time.time():
             raise UploadRefused(403, "The upload URL has expired.")
@@ -114,7 +116,9 @@ class LocalImageStorage(PrefixedObjectUrls):
                     tmp.write(chunk)
             if received != content_length:
                 raise UploadRefused(400, "The body is shorter than its Content-Length.")
-            if params["sha256"] and not hmac.compare_digest(digest.hexdigest(), params["sha256"]):
+            if params["sha256"] and not hmac.compare_digest(
+                digest.hexdigest().encode(), params["sha256"].encode()
+            ):
                 raise UploadRefused(400, "BadDigest: the body does not match the signed SHA-256.")
             try:
                 os.link(tmp_name, path)  # fails if the name exists: never overwrite

@@ -102,27 +102,34 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
             conn.exec_driver_sql("BEGIN")  # migrations and other plain engine.begin()
 
 
-# A thread's read connection is kept between requests (checking one out of the pool
-# costs more than the read itself) but checked out afresh, with pre-ping, after idling
-# this long, so that a connection the server dropped meanwhile is not used.
+# On SQLite a thread's read connection is kept between requests (checking one out of
+# the pool costs more than the read itself), checked out afresh after idling this long.
+# Server databases check one out per read, with pre-ping: a kept connection would fail
+# once after every server restart, and a read cannot be transparently run again.
 READER_IDLE_SECONDS = 5.0
 
 
 class SqlDatabase:
     """Implements the core's ``Database`` port.
 
-    Writes: one pooled connection and one transaction per block. Reads: this thread's
-    kept connection in autocommit mode, so each read sees committed data and no
-    transaction stays open between requests.
+    Writes: one pooled connection and one transaction per block. Reads: autocommit, so
+    each read sees committed data and no transaction stays open between requests; on
+    SQLite on this thread's kept connection.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._dialect = engine.dialect.name
         self._local = threading.local()
+        self._keep_readers = self._dialect == "sqlite"
 
     @contextmanager
     def reading(self) -> Iterator[SqlRepositories]:
+        if not self._keep_readers:
+            with self._translated(), self.engine.connect() as conn:
+                conn.info["mode"] = "read"
+                yield SqlRepositories(conn.execution_options(isolation_level="AUTOCOMMIT"))
+            return
         with self._translated():
             conn = self._reader()
             try:

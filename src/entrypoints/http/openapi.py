@@ -47,7 +47,8 @@ _NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000\\u001c-\\u001f\\u0085][^\\u0000]*$"
 _USERNAME = "^[A-Za-z0-9_.@+-]+$"
 # An absolute http(s) URL with a plausible host, as rules.is_web_url accepts; or "".
 _LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_WEB_URL = f"^(?:https?://{_LABEL}(?:\\.{_LABEL})*(?::[0-9]{{1,5}})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?)?$"
+_PORT = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+_WEB_URL = f"^(?:https?://{_LABEL}(?:\\.{_LABEL})*(?::{_PORT})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?)?$"
 _OBJECT_NAME = "^(?:[0-9a-f]{64}|[0-9a-f]{32})\\.(?:jpg|png|webp|gif)$"
 
 
@@ -78,8 +79,10 @@ def _object(properties: dict[str, Schema], required: list[str], *, closed: bool 
     return schema
 
 
-def _json_body(schema: Schema, description: str) -> Schema:
-    return {"required": True, "description": description, "content": {JSON: {"schema": schema}}}
+def _json_body(schema: Schema, description: str, *, required: bool = True) -> Schema:
+    """A JSON request body. An empty body is read as ``{}`` (as DRF does): only where that is
+    valid input (PATCH) is the body not required."""
+    return {"required": required, "description": description, "content": {JSON: {"schema": schema}}}
 
 
 def _ok(schema: Schema, description: str, links: dict[str, Any] | None = None) -> Schema:
@@ -201,7 +204,9 @@ def _schemas() -> dict[str, Schema]:
             {
                 "stars": {
                     **_schema("Stars"),
-                    "description": 'A JSON integer: 2.5, "5" and true are refused.',
+                    "description": (
+                        'A JSON integer written without a fraction: 2.5, 4.0, "5" and true are refused.'
+                    ),
                 }
             },
             ["stars"],
@@ -236,7 +241,10 @@ def _schemas() -> dict[str, Schema]:
                         "type": "integer",
                         "minimum": 1,
                         "maximum": MAX_UPLOAD_BYTES,
-                        "description": f"At most {MAX_SIZE_MB} MB; with it the upload is a signed PUT.",
+                        "description": (
+                            f"Bytes, at most {MAX_SIZE_MB} MB, as an integer without a fraction (not 4.0); "
+                            "with it the upload is a signed PUT."
+                        ),
                     },
                     "fileHash": {
                         "type": "string",
@@ -426,6 +434,13 @@ def _paths(local_storage: bool) -> dict[str, Schema]:
         "DeleteUser": _link("deleteUser", "Delete that user.", user_id="$response.body#/id"),
         "ListTheirRatings": _link("listRatings", "That user's ratings.", user="$response.body#/id"),
     }
+    log_in_link = {
+        "LogInAsThem": {
+            "operationId": "logIn",
+            "description": "Log in with the username and password just set.",
+            "requestBody": "$request.body",
+        }
+    }
     movie_links = {
         "GetMovie": _link("getMovie", "The movie just made or changed.", movie_id="$response.body#/id"),
         "UpdateMovie": _link("updateMovie", "Replace that movie.", movie_id="$response.body#/id"),
@@ -469,7 +484,12 @@ def _paths(local_storage: bool) -> dict[str, Schema]:
             "get": _operation(
                 "getOpenApi",
                 "This document",
-                {"200": _ok({"type": "object"}, "The OpenAPI 3.1 document.")},
+                {
+                    "200": _ok(
+                        {"type": "object", "required": ["openapi", "info", "paths"]},
+                        "The OpenAPI 3.1 document.",
+                    )
+                },
                 (),
                 public=True,
                 tag="root",
@@ -511,7 +531,7 @@ def _paths(local_storage: bool) -> dict[str, Schema]:
             "post": _operation(
                 "register",
                 "Register (open to anyone)",
-                {"201": _ok(_schema("User"), "The new user.", user_links)},
+                {"201": _ok(_schema("User"), "The new user.", {**user_links, **log_in_link})},
                 (*_BODY_ERRORS, "429"),
                 public=True,
                 body=_json_body(_schema("UserWrite"), "The new user's username and password."),
@@ -530,7 +550,7 @@ def _paths(local_storage: bool) -> dict[str, Schema]:
             "put": _operation(
                 "updateUser",
                 "Replace username and password (themself or an admin)",
-                {"200": _ok(_schema("User"), "The user, changed.", user_links)},
+                {"200": _ok(_schema("User"), "The user, changed.", {**user_links, **log_in_link})},
                 (*_BODY_ERRORS, "403", "404"),
                 body=_json_body(_schema("UserWrite"), "Both fields."),
                 tag="users",
@@ -541,7 +561,7 @@ def _paths(local_storage: bool) -> dict[str, Schema]:
                 "Change username and/or password (themself or an admin)",
                 {"200": _ok(_schema("User"), "The user, changed.", user_links)},
                 (*_BODY_ERRORS, "403", "404"),
-                body=_json_body(_schema("UserPatch"), "The fields to change."),
+                body=_json_body(_schema("UserPatch"), "The fields to change.", required=False),
                 tag="users",
                 description="A new password revokes the user's other tokens; the one used stays.",
             ),
@@ -592,7 +612,7 @@ def _paths(local_storage: bool) -> dict[str, Schema]:
                 "Change a movie (admins)",
                 {"200": _ok(_schema("Movie"), "The movie, changed.", movie_links)},
                 (*_BODY_ERRORS, "403", "404"),
-                body=_json_body(_schema("MoviePatch"), "The fields to change."),
+                body=_json_body(_schema("MoviePatch"), "The fields to change.", required=False),
                 tag="movies",
             ),
             "delete": _operation(
@@ -698,14 +718,8 @@ def _local_storage_paths() -> dict[str, Schema]:
     }
     image_content = {content_type: {} for content_type in sorted(IMAGE_TYPES)}
 
-    def signed(param: str, description: str, schema: Schema, required: bool = True) -> Schema:
-        return {
-            "name": param,
-            "in": "query",
-            "required": required,
-            "description": description,
-            "schema": schema,
-        }
+    def signed(param: str, description: str, schema: Schema) -> Schema:
+        return {"name": param, "in": "query", "required": True, "description": description, "schema": schema}
 
     refused = {
         "400": _error("The body does not match what was signed (size, SHA-256, or shorter than sent)."),
