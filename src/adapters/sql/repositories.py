@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Row, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.errors import is_unique_violation
@@ -27,13 +27,13 @@ _MOVIE_COLUMNS = (
 _RATING_COLUMNS = (ratings.c.id, ratings.c.user_id, ratings.c.movie_id, ratings.c.stars)
 
 
-def _locked(query: Select[Any]) -> Select[Any]:
-    """Lock the selected rating rows until the transaction ends.
+def _locked(query: Select[Any], table: Table = ratings) -> Select[Any]:
+    """Lock the selected rows (of ``table``, ratings by default) until the transaction ends.
 
     SQL Server ignores FOR UPDATE in SQLAlchemy, so it gets the equivalent table hint;
     SQLite has no row locks, and its write transactions start with BEGIN IMMEDIATE.
     """
-    return query.with_for_update().with_hint(ratings, "WITH (UPDLOCK, ROWLOCK)", "mssql")
+    return query.with_for_update().with_hint(table, "WITH (UPDLOCK, ROWLOCK)", "mssql")
 
 
 # The statements of the hot paths (authenticate, read movies, rate), built once: building
@@ -269,12 +269,7 @@ class SqlUploadGrants:
     def lock_user(self, user_id: int) -> None:
         # Row lock on the user: concurrent grant decisions for one user run one at a time
         # (SQLite: the write transaction's BEGIN IMMEDIATE already serializes them).
-        self._conn.execute(
-            select(users.c.id)
-            .where(users.c.id == user_id)
-            .with_for_update()
-            .with_hint(users, "WITH (UPDLOCK, ROWLOCK)", "mssql")
-        )
+        self._conn.execute(_locked(select(users.c.id).where(users.c.id == user_id), users))
 
     def granted_after(self, user_id: int, start: datetime) -> Sequence[datetime]:
         return list(

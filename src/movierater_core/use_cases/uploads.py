@@ -65,7 +65,7 @@ class Uploads:
         name = request.object_name(secrets.token_hex(16))
         if request.sha256 is not None and self._already_stored(name):
             with self._db.reading() as repos:
-                recent = repos.grants.granted_after(actor.id, self._window_start())
+                recent = repos.grants.granted_after(actor.id, self._window_start(self._clock.now()))
             return UploadOffer(
                 name=name,
                 key=self._storage.key(name),
@@ -76,7 +76,8 @@ class Uploads:
                 expires_in=None,
             )
         # A grant counts for exactly one hour: (now - 1 h, now].
-        now, since = self._clock.now(), self._window_start()
+        now = self._clock.now()
+        since = self._window_start(now)
         with self._db.writing() as repos:
             repos.grants.lock_user(actor.id)  # concurrent requests queue here: no overshoot
             repos.grants.forget_until(actor.id, since)
@@ -138,8 +139,9 @@ class Uploads:
                 removed.append(stored.name)
         return removed
 
-    def _window_start(self) -> datetime:
-        return self._clock.now() - timedelta(seconds=GRANT_WINDOW_SECONDS)
+    @staticmethod
+    def _window_start(now: datetime) -> datetime:
+        return now - timedelta(seconds=GRANT_WINDOW_SECONDS)
 
     def _already_stored(self, name: str) -> bool:
         """A content-addressed object is there and is (or now proves to be) a real image."""
