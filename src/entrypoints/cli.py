@@ -1,4 +1,5 @@
-"""The ``movierater`` command, with Django's verbs: serve, migrate, createsuperuser, seed."""
+"""The ``movierater`` command, with Django's verbs: serve, migrate, createsuperuser, seed, and
+the admin tools (``users ...``) that stand in for Django's admin site."""
 
 from __future__ import annotations
 
@@ -54,6 +55,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "uploads still on their way to a movie are spared",
     )
 
+    users = verbs.add_parser("users", help="manage users (the admin tools: no admin web UI)")
+    user_verbs = users.add_subparsers(dest="user_verb", required=True, metavar="ACTION")
+    listing = user_verbs.add_parser("list", help="list users with their ids and roles")
+    listing.add_argument("--admins", action="store_true", help="only admins")
+    for name, text in (("promote", "make a user an admin"), ("demote", "make an admin a plain user")):
+        user_verbs.add_parser(name, help=text).add_argument("username")
+    delete = user_verbs.add_parser("delete", help="delete a user with their ratings and tokens")
+    delete.add_argument("username")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    set_password = user_verbs.add_parser(
+        "set-password", help="set a user's password and log them out everywhere"
+    )
+    set_password.add_argument("username")
+    set_password.add_argument(
+        "--noinput",
+        "--no-input",
+        action="store_true",
+        help="take the password from MOVIERATER_USER_PASSWORD instead of prompting",
+    )
+
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -66,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "createsuperuser": _createsuperuser,
         "seed": _seed,
         "gc-uploads": _gc_uploads,
+        "users": _users,
     }
     return handler[args.verb](settings, args)
 
@@ -140,24 +162,10 @@ def _createsuperuser(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.bootstrap import build_container
     from movierater_core.errors import ValidationError
     from movierater_core.use_cases import Accounts
-    from movierater_core.use_cases.accounts import check_password
 
-    if args.noinput:
-        password = os.environ.get("MOVIERATER_SUPERUSER_PASSWORD", "")
-        if not password:
-            print("movierater: set MOVIERATER_SUPERUSER_PASSWORD with --noinput", file=sys.stderr)
-            return 2
-    else:
-        while True:
-            password = getpass.getpass("Password: ")
-            if password != getpass.getpass("Password (again): "):
-                print("Error: Your passwords didn't match.", file=sys.stderr)
-                continue
-            problems = check_password(password, args.username)
-            if not problems:
-                break
-            for problem in problems:
-                print(f"Error: {problem}", file=sys.stderr)
+    password = _new_password(args, "MOVIERATER_SUPERUSER_PASSWORD")
+    if password is None:
+        return 2
     engine = _schema_ready_engine(settings)
     if engine is None:
         return 2
@@ -172,6 +180,83 @@ def _createsuperuser(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(f"Superuser {user.username!r} created (id {user.id}).")
     return 0
+
+
+def _new_password(args: argparse.Namespace, variable: str) -> str | None:
+    """The password from ``variable`` with --noinput, else asked twice at the prompt until
+    it passes the policy (as Django's createsuperuser does); None if there is none."""
+    from movierater_core.use_cases.accounts import check_password
+
+    if args.noinput:
+        password = os.environ.get(variable, "")
+        if not password:
+            print(f"movierater: set {variable} with --noinput", file=sys.stderr)
+        return password or None
+    while True:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            print("Error: Your passwords didn't match.", file=sys.stderr)
+            continue
+        problems = check_password(password, args.username)
+        if not problems:
+            return password
+        for problem in problems:
+            print(f"Error: {problem}", file=sys.stderr)
+
+
+def _users(settings: Settings, args: argparse.Namespace) -> int:
+    from entrypoints.bootstrap import build_container
+    from movierater_core.errors import NotFound, ValidationError
+    from movierater_core.use_cases import Accounts
+
+    password = None
+    if args.user_verb == "set-password":
+        password = _new_password(args, "MOVIERATER_USER_PASSWORD")
+        if password is None:
+            return 2
+    engine = _schema_ready_engine(settings)
+    if engine is None:
+        return 2
+    engine.dispose()
+    accounts = build_container(settings).resolve(Accounts)
+    try:
+        if args.user_verb == "list":
+            found = [u for u in accounts.all_users() if u.is_admin or not args.admins]
+            width = max([len(u.username) for u in found] + [len("username")])
+            print(f"{'id':>6}  {'username':<{width}}  role")
+            for user in found:
+                print(f"{user.id:>6}  {user.username:<{width}}  {'admin' if user.is_admin else 'user'}")
+            print(f"{len(found)} user(s).")
+        elif args.user_verb in ("promote", "demote"):
+            user = accounts.set_admin(args.username, args.user_verb == "promote")
+            print(f"{user.username!r} is now {'an admin' if user.is_admin else 'a plain user'}.")
+        elif args.user_verb == "set-password":
+            assert password is not None
+            user = accounts.set_password(args.username, password)
+            print(f"Password of {user.username!r} changed; their tokens are revoked.")
+        elif args.user_verb == "delete":
+            user = accounts.find_user(args.username)
+            if not args.yes and not _confirm(f"Delete {user.username!r} with their ratings and tokens?"):
+                print("Nothing deleted.")
+                return 1
+            accounts.remove_user(user.username)
+            print(f"Deleted {user.username!r} (id {user.id}).")
+    except NotFound as exc:
+        print(f"movierater: {exc.detail}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        for field, messages in exc.errors.items():
+            for message in messages:
+                print(f"movierater: {field}: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        print(f"{question} Refused: not asked on a terminal; pass --yes.", file=sys.stderr)
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:

@@ -182,8 +182,7 @@ class Accounts:
     # ---- managing users ------------------------------------------------------------------
 
     def list_users(self, actor: User) -> Sequence[User]:
-        with self._db.reading() as repos:
-            return repos.users.list()
+        return self.all_users()
 
     def get_user(self, actor: User, user_id: int) -> User:
         require_self_or_admin(actor, user_id)
@@ -236,7 +235,9 @@ class Accounts:
     def delete_user(self, actor: User, user_id: int) -> None:
         """Delete a user with their tokens and ratings, fixing those movies' summaries."""
         require_self_or_admin(actor, user_id)
+        self._delete(user_id)
 
+    def _delete(self, user_id: int) -> None:
         def work() -> None:
             with self._db.writing() as repos:
                 if repos.users.get(user_id) is None:
@@ -250,8 +251,21 @@ class Accounts:
 
         retrying(work)
 
+    # ---- the operator's tools (the CLI, run by whoever runs the server) -----------------
+
+    def all_users(self) -> Sequence[User]:
+        with self._db.reading() as repos:
+            return repos.users.list()
+
+    def find_user(self, username: str) -> User:
+        with self._db.reading() as repos:
+            found = repos.users.credentials(username)
+        if found is None:
+            raise NotFound(f"No user named {username!r}.")
+        return found[0]
+
     def set_admin(self, username: str, is_admin: bool) -> User:
-        """Promote or demote a user (for the CLI: the API never makes admins)."""
+        """Promote or demote a user (the API never makes admins)."""
         with self._db.writing() as repos:
             found = repos.users.credentials(username)
             if found is None:
@@ -259,6 +273,28 @@ class Accounts:
             repos.users.set_admin(found[0].id, is_admin)
             user = repos.users.get(found[0].id)
         assert user is not None
+        return user
+
+    def set_password(self, username: str, password: str) -> User:
+        """Set a password that passes the policy and revoke every token of the user, as
+        an operator does for a user locked out or compromised."""
+        user = self.find_user(username)
+        form = Form({"password": password})
+        checked = form.take("password", lambda v: parse_password(v, username=username), required=True)
+        form.finish()
+        assert isinstance(checked, str)
+        password_hash = self._hasher.hash(checked)
+        with self._db.writing() as repos:
+            if repos.users.get(user.id) is None:
+                raise NotFound(f"No user named {username!r}.")
+            repos.users.set_password_hash(user.id, password_hash)
+            repos.tokens.delete_for_user(user.id)
+        return user
+
+    def remove_user(self, username: str) -> User:
+        """Delete a user by name, as :meth:`delete_user` does."""
+        user = self.find_user(username)
+        self._delete(user.id)
         return user
 
 

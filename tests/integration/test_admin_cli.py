@@ -1,0 +1,97 @@
+"""``movierater users ...``: the admin tools that stand in for Django's admin site, checked
+through the API they change, on every backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from sqlalchemy import func, select
+
+from adapters.sql.tables import ratings, tokens, users
+from tests.integration.conftest import USER_PASSWORD, Client, Server, make_admin, run_cli, sign_up
+
+
+def _users(server: Server, *args: str, check: bool = True, **env: str) -> Any:
+    return run_cli("users", *args, env={**server.env, **env}, check=check)
+
+
+def test_list_shows_every_user_with_their_role(api: Client, server: Server) -> None:
+    make_admin(server, "boss")
+    sign_up(server.base_url, "alice")
+    listed = _users(server, "list").stdout.splitlines()
+    assert listed[0].split() == ["id", "username", "role"]
+    assert [line.split()[1:] for line in listed[1:-1]] == [["boss", "admin"], ["alice", "user"]]
+    assert listed[-1] == "2 user(s)."
+    admins = _users(server, "list", "--admins").stdout.splitlines()
+    assert [line.split()[1:] for line in admins[1:-1]] == [["boss", "admin"]]
+
+
+def test_promote_and_demote_change_what_the_token_may_do(api: Client, server: Server) -> None:
+    alice = sign_up(server.base_url, "alice")
+    body = {"title": "Heat", "description": "LA."}
+    assert alice.post("/api/movies/", json=body).status_code == 403
+    assert "'alice' is now an admin." in _users(server, "promote", "alice").stdout
+    assert alice.post("/api/movies/", json=body).status_code == 201
+    assert "'alice' is now a plain user." in _users(server, "demote", "alice").stdout
+    assert alice.post("/api/movies/", json=body).status_code == 403
+
+
+def test_set_password_applies_the_policy_and_logs_the_user_out(
+    api: Client, server: Server, engine: Any
+) -> None:
+    alice = sign_up(server.base_url, "alice")
+    weak = _users(server, "set-password", "alice", "--noinput", check=False, MOVIERATER_USER_PASSWORD="alice")
+    assert weak.returncode == 1 and "too similar to the username" in weak.stderr
+    missing = _users(server, "set-password", "alice", "--noinput", check=False, MOVIERATER_USER_PASSWORD="")
+    assert missing.returncode == 2 and "MOVIERATER_USER_PASSWORD" in missing.stderr
+    assert alice.get("/api/movies/").status_code == 200, "a refused change changes nothing"
+
+    _users(server, "set-password", "alice", "--noinput", MOVIERATER_USER_PASSWORD="a fresh passphrase")
+    assert alice.get("/api/movies/").status_code == 401
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(tokens)) == 0
+    old = requests.post(server.base_url + "/auth/", json={"username": "alice", "password": USER_PASSWORD})
+    assert old.status_code == 400
+    new = requests.post(
+        server.base_url + "/auth/", json={"username": "alice", "password": "a fresh passphrase"}
+    )
+    assert new.status_code == 200
+
+
+def test_delete_asks_first_then_removes_the_user_their_ratings_and_tokens(
+    api: Client, server: Server, engine: Any
+) -> None:
+    admin = make_admin(server, "boss")
+    alice, bob = sign_up(server.base_url, "alice"), sign_up(server.base_url, "bob")
+    movie = admin.post("/api/movies/", json={"title": "Heat", "description": "LA."}).json()
+    for rater, stars in ((alice, 5), (bob, 2)):
+        rated = rater.post(f"/api/movies/{movie['id']}/rate_movie/", json={"stars": stars})
+        assert rated.status_code == 200
+
+    unconfirmed = _users(server, "delete", "alice", check=False)  # stdin is not a terminal
+    assert unconfirmed.returncode == 1 and "pass --yes" in unconfirmed.stderr
+    assert alice.get("/api/movies/").status_code == 200
+
+    assert "Deleted 'alice'" in _users(server, "delete", "alice", "--yes").stdout
+    assert alice.get("/api/movies/").status_code == 401
+    after = admin.get(f"/api/movies/{movie['id']}/").json()
+    assert (after["no_of_ratings"], after["ave_ratings"]) == (1, 2.0)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(ratings)) == 1
+        assert conn.scalar(select(users.c.username).where(users.c.id == alice.user_id)) is None
+
+
+def test_an_unknown_username_is_a_clear_error_for_every_action(api: Client, server: Server) -> None:
+    for action in (["promote"], ["demote"], ["delete", "--yes"]):
+        result = _users(server, *action, "nobody", check=False)
+        assert (result.returncode, result.stderr.strip()) == (1, "movierater: No user named 'nobody'.")
+    result = _users(
+        server,
+        "set-password",
+        "nobody",
+        "--noinput",
+        check=False,
+        MOVIERATER_USER_PASSWORD="a fine passphrase",
+    )
+    assert result.returncode == 1 and "No user named 'nobody'" in result.stderr
