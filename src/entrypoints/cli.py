@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from entrypoints.settings import Settings, SettingsError
+from entrypoints.settings import Settings, SettingsError, read_env_file
 from movierater_core import __version__
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     args = parser.parse_args(argv)
+    read_env_file()
     try:
         settings = Settings.from_env()
     except SettingsError as exc:

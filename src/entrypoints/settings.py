@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from attrs import frozen
+from dotenv import load_dotenv
 
 DEFAULT_DATABASE_URL = "sqlite:///movierater.db"
 DEFAULT_CORS_ORIGINS = ("http://localhost:4200",)
 DEV_SECRET_KEY = "insecure-development-key"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+def read_env_file(path: Path | None = None) -> None:
+    """Load ``.env`` from the working directory into the environment, if there is one.
+    Variables already set win, so a deployment's real environment has the last word."""
+    path = path or Path.cwd() / ".env"
+    if path.is_file():
+        load_dotenv(path, override=False)
 
 
 class SettingsError(Exception):

@@ -6,6 +6,7 @@ connection pool: forked workers never share database connections.
 
 from entrypoints.bootstrap import build_container
 from entrypoints.http import create_app
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, read_env_file
 
+read_env_file()  # ``.env`` in the working directory; the real environment wins
 app = create_app(build_container(Settings.from_env()))
