@@ -1,0 +1,40 @@
+"""gunicorn's settings for deployments (a PaaS runs ``gunicorn entrypoints.wsgi:app`` from
+this directory, and gunicorn reads this file from there; see the Procfile). Everything
+comes from the environment, so one file serves Heroku-style platforms, Azure App
+Service and a plain VM. ``movierater serve`` passes its own flags, which win over these.
+"""
+
+import multiprocessing
+import os
+
+from entrypoints.settings import read_env_file
+
+read_env_file()  # the same .env the app reads, for WEB_CONCURRENCY and PORT too
+
+# Heroku-style platforms set PORT; Azure App Service expects 8000, the default here.
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+
+# Heroku and most PaaS set WEB_CONCURRENCY for the dyno's size. Requests are short and
+# the database does the waiting, so sync workers: 2 per core, at least 2.
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, 2 * multiprocessing.cpu_count())))
+
+# A platform stops a dyno with SIGTERM and waits (Heroku: 30 s): finish what is in
+# flight within 20 s, and kill a worker stuck for 30 s (no request here takes seconds).
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+keepalive = 5
+
+# Which proxies may set X-Forwarded-Proto (and so the scheme the app sees). The platform's
+# router is the only way in on a PaaS, so "*" is right there; elsewhere, name the proxy.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Each worker opens its own database pool after the fork (see entrypoints/wsgi.py).
+preload_app = False
+
+# The app writes one JSON access line per request (MOVIERATER_ACCESS_LOG); gunicorn's own
+# log goes to stderr, where platforms collect it.
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+# The heartbeat file lives in memory: a container's disk may be slow or read-only.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
