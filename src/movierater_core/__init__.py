@@ -9,4 +9,4 @@ implement the ports (SQL, argon2, ...) or in-memory fakes, and call them::
     alice = accounts.register({"username": "alice", "password": "a long passphrase"})
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,0 +1,114 @@
+"""``python -m build`` makes a wheel that installs into a clean virtualenv and runs there,
+away from the source tree: the migrations, the password list and the docs' static files
+travel inside it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from movierater_core import __version__
+from tests.integration.conftest import ADMIN_PASSWORD, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin directory of a fresh venv with only the built wheel (and its dependencies)."""
+    base = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(base / "dist"), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (wheel,) = (base / "dist").glob("movierater-*.whl")
+    assert wheel.name == f"movierater-{__version__}-py3-none-any.whl"
+    subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True, timeout=120)
+    bin_dir = base / "venv" / "bin"
+    subprocess.run(
+        [str(bin_dir / "pip"), "install", "-q", str(wheel)], check=True, capture_output=True, timeout=600
+    )
+    return bin_dir
+
+
+def _run(bin_dir: Path, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_")}
+    # no PYTHONPATH: the source tree must not leak into the installed package
+    clean.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [str(bin_dir / "movierater"), *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def test_the_installed_command_reports_the_version(installed: Path, tmp_path: Path) -> None:
+    assert _run(installed, "--version", cwd=tmp_path).stdout.strip() == f"movierater {__version__}"
+
+
+@pytest.fixture
+def served(installed: Path, tmp_path: Path) -> Iterator[str]:
+    _run(installed, "migrate", cwd=tmp_path)
+    _run(
+        installed,
+        "createsuperuser",
+        "--username",
+        "boss",
+        "--noinput",
+        cwd=tmp_path,
+        MOVIERATER_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
+    )
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_") and k != "PYTHONPATH"}
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [str(installed / "movierater"), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=clean,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(base + "/api/movies/", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None and time.monotonic() < deadline, (
+                    tmp_path / "serve.log"
+                ).read_text()
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def test_the_installed_service_migrates_serves_and_logs_in(served: str) -> None:
+    login = requests.post(
+        served + "/auth/", json={"username": "boss", "password": ADMIN_PASSWORD}, timeout=30
+    )
+    assert login.status_code == 200, login.text
+    headers = {"Authorization": f"Token {login.json()['token']}"}
+    created = requests.post(
+        served + "/api/movies/", json={"title": "Wheel", "description": "built"}, headers=headers, timeout=30
+    )
+    assert created.status_code == 201
+    weak = requests.post(served + "/api/users/", json={"username": "x", "password": "password"}, timeout=30)
+    assert weak.json() == {"password": ["This password is too common."]}, "the packaged password list"
