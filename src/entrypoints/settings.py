@@ -72,7 +72,7 @@ class Settings:
 
         settings = cls(
             env=get("ENV", "development").lower(),
-            database_url=get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=get("DATABASE_URL", "") or _platform_database_url(env) or DEFAULT_DATABASE_URL,
             cors_origins=tuple(
                 origin.strip()
                 for origin in get("CORS_ORIGINS", ",".join(DEFAULT_CORS_ORIGINS)).split(",")
@@ -130,6 +130,16 @@ class Settings:
             )
         if "*" in self.cors_origins:
             raise SettingsError("MOVIERATER_CORS_ORIGINS must list origins, not '*', in production")
+
+
+def _platform_database_url(env: Mapping[str, str]) -> str | None:
+    """A PaaS's own ``DATABASE_URL`` (Heroku's Postgres add-on sets it and rotates its
+    credentials), as a SQLAlchemy URL on psycopg 3. MOVIERATER_DATABASE_URL wins."""
+    url = env.get("DATABASE_URL", "").strip()
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url or None
 
 
 def _flag(name: str, raw: str) -> bool:
