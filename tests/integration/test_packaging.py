@@ -5,6 +5,7 @@ travel inside it."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -112,3 +113,10 @@ def test_the_installed_service_migrates_serves_and_logs_in(served: str) -> None:
     assert created.status_code == 201
     weak = requests.post(served + "/api/users/", json={"username": "x", "password": "password"}, timeout=30)
     assert weak.json() == {"password": ["This password is too common."]}, "the packaged password list"
+
+
+def test_the_changelog_describes_this_version() -> None:
+    releases = re.findall(
+        r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", (ROOT / "CHANGELOG.md").read_text(), re.M
+    )
+    assert releases[0] == __version__, "CHANGELOG.md's newest entry is the packaged version"
