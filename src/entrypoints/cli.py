@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from entrypoints.settings import Settings, SettingsError
@@ -113,6 +114,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if engine is None:
         return 2
     engine.dispose()  # workers open their own after forking
+    if settings.storage == "local":
+        # Made here, once, as the embedded database is: /readyz then checks it is still there.
+        Path(settings.media_dir).mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
         "-m",

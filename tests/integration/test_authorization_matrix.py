@@ -95,6 +95,8 @@ RATE = "/api/movies/{movie}/rate_movie/"
 RATINGS = "/api/ratings/"
 RATING = "/api/ratings/{rating}/"
 UPLOAD_URL = "/api/movies/get_upload_url/"
+HEALTHZ = "/healthz"
+READYZ = "/readyz"
 
 CASES: list[Case] = [
     # the anonymous actor logs in with the owner's credentials
@@ -128,6 +130,10 @@ CASES: list[Case] = [
         for case in row(method, path, 405, 405, 405, 405)
     ),
     *row("POST", UPLOAD_URL, 401, 200, 200, 200),
+    # the probes are public, read-only, and ignore a token
+    *row("GET", HEALTHZ, 200, 200, 200, 200),
+    *row("GET", READYZ, 200, 200, 200, 200),
+    *(case for path in (HEALTHZ, READYZ) for case in row("POST", path, 405, 405, 405, 405)),
 ]
 
 # Cases that change or delete users, or revoke tokens, get users of their own.
@@ -374,6 +380,13 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
             assert stage.rating in body
         elif path == RATING:
             assert body == stage.rating
+        elif path == HEALTHZ:
+            assert body == {"status": "ok"}
+        elif path == READYZ:
+            assert body == {
+                "status": "ok",
+                "checks": {"database": {"status": "ok"}, "storage": {"status": "ok"}},
+            }
         else:
             raise AssertionError(f"no check for {case.id}")
 

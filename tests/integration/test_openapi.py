@@ -82,6 +82,8 @@ PUBLIC = {
     ("POST", "/auth/"),
     ("POST", "/api/users/"),
     ("GET", "/api/openapi.json"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("PUT", "/uploads/{name}"),
     ("GET", "/media/movies/{name}"),
     ("HEAD", "/media/movies/{name}"),
