@@ -5,7 +5,7 @@ connection pool: forked workers never share database connections.
 """
 
 from entrypoints.bootstrap import build_container
-from entrypoints.http import create_app
+from entrypoints.http import create_wsgi_app
 from entrypoints.settings import Settings
 
-app = create_app(build_container(Settings.from_env()))
+app = create_wsgi_app(build_container(Settings.from_env()))

@@ -6,7 +6,7 @@ import falcon
 import punq
 
 from adapters.storage_local import LocalImageStorage
-from entrypoints.http import errors, health, middleware, resources, uploads
+from entrypoints.http import docs, errors, health, middleware, resources, uploads
 from entrypoints.http.auth import Authentication
 from entrypoints.http.openapi import OpenApiDocument
 from entrypoints.settings import Settings
@@ -55,4 +55,13 @@ def create_app(container: punq.Container) -> falcon.App:
     app.add_route("/api/openapi.json", OpenApiDocument(local_storage=isinstance(storage, LocalImageStorage)))
     app.add_route("/healthz", health.Liveness())
     app.add_route("/readyz", health.Readiness(container.resolve(Health)))
+    # For people, not part of the API: the interactive docs, and the root leading to them.
+    app.add_route("/api/docs", docs.DocsPage())
+    app.add_route("/", docs.RootRedirect())
     return app
+
+
+def create_wsgi_app(container: punq.Container) -> docs.WhiteNoise:
+    """What gunicorn serves: the app, behind WhiteNoise serving the docs' static files."""
+    settings: Settings = container.resolve(Settings)
+    return docs.with_docs_files(create_app(container), https_only=settings.https_only)
