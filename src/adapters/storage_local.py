@@ -19,6 +19,7 @@ from typing import BinaryIO
 from urllib.parse import urlencode
 
 from adapters.storage_urls import PrefixedObjectUrls
+from movierater_core.errors import ServiceUnavailable
 from movierater_core.ports import StoredObject
 from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_name
 
@@ -40,7 +41,8 @@ class LocalImageStorage(PrefixedObjectUrls):
         self, media_dir: Path, public_url: str, secret_key: str, prefix: str = "media/movies/"
     ) -> None:
         super().__init__(public_url, prefix)
-        self.root = Path(media_dir) / prefix
+        self.media_dir = Path(media_dir)
+        self.root = self.media_dir / prefix
         self._secret = hashlib.sha256(b"movierater-local-uploads:" + secret_key.encode()).digest()
 
     def path(self, name: str) -> Path | None:
@@ -150,6 +152,14 @@ class LocalImageStorage(PrefixedObjectUrls):
 
     def mark_in_use(self, name: str) -> None:
         """Nothing to do: strays here are found by ``gc-uploads`` alone."""
+
+    def check(self) -> None:
+        """The configured directory (``movierater serve`` makes it) must exist and be writable:
+        its subdirectories are made on demand, but a missing one means a lost volume."""
+        if not self.media_dir.is_dir():
+            raise ServiceUnavailable("The media directory does not exist.")  # no path: probes are public
+        if not os.access(self.media_dir, os.W_OK | os.X_OK):
+            raise ServiceUnavailable("The media directory is not writable.")
 
     def list_objects(self) -> Iterable[StoredObject]:
         if not self.root.is_dir():

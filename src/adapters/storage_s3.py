@@ -165,6 +165,13 @@ class S3ImageStorage(PrefixedObjectUrls):
 
         return self._call(collect)
 
+    def check(self) -> None:
+        """HEAD the bucket: reachable, and these credentials may use it."""
+        try:
+            self._call(lambda: self._s3.head_bucket(Bucket=self._bucket))
+        except _Missing:
+            raise ServiceUnavailable(UNAVAILABLE) from None  # no such bucket
+
     def _call(self, operation: Callable[[], T]) -> T:
         """Run a boto3 call: a missing object raises _Missing, an unreachable service 503."""
         try:

@@ -25,7 +25,15 @@ from movierater_core.ports import (
     PasswordHasher,
     TokenIssuer,
 )
-from movierater_core.use_cases import Accounts, AccountSettings, Movies, Ratings, Uploads, UploadSettings
+from movierater_core.use_cases import (
+    Accounts,
+    AccountSettings,
+    Health,
+    Movies,
+    Ratings,
+    Uploads,
+    UploadSettings,
+)
 
 
 def build_container(settings: Settings, overrides: dict[type, Any] | None = None) -> punq.Container:
@@ -62,7 +70,7 @@ def build_container(settings: Settings, overrides: dict[type, Any] | None = None
             registrations_per_address=settings.registrations_per_address,
         ),
     )
-    for use_case in (Accounts, Uploads, Movies, Ratings):
+    for use_case in (Accounts, Uploads, Movies, Ratings, Health):
         container.register(use_case, scope=punq.Scope.singleton)
     return container
 

@@ -5,8 +5,8 @@ connection pool: forked workers never share database connections.
 """
 
 from entrypoints.bootstrap import build_container
-from entrypoints.http import create_app
+from entrypoints.http import create_wsgi_app
 from entrypoints.settings import Settings, read_env_file
 
 read_env_file()  # ``.env`` in the working directory; the real environment wins
-app = create_app(build_container(Settings.from_env()))
+app = create_wsgi_app(build_container(Settings.from_env()))

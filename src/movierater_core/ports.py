@@ -189,6 +189,11 @@ class Database(Protocol):
 
     def writing(self) -> AbstractContextManager[Repositories]: ...
 
+    def ping(self) -> None:
+        """One trivial round trip (``SELECT 1``), for readiness probes: raises
+        :class:`~movierater_core.errors.ServiceUnavailable` when the database cannot be reached."""
+        ...
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
@@ -262,6 +267,11 @@ class ImageStorage(Protocol):
         ...
 
     def list_objects(self) -> Iterable[StoredObject]: ...
+
+    def check(self) -> None:
+        """A cheap probe for readiness: raises ServiceUnavailable unless storage can be reached
+        and written to (a local directory that exists and is writable; S3: HEAD bucket)."""
+        ...
 
 
 class ImageInspector(Protocol):

@@ -95,6 +95,11 @@ RATE = "/api/movies/{movie}/rate_movie/"
 RATINGS = "/api/ratings/"
 RATING = "/api/ratings/{rating}/"
 UPLOAD_URL = "/api/movies/get_upload_url/"
+HEALTHZ = "/healthz"
+READYZ = "/readyz"
+ROOT = "/"
+DOCS = "/api/docs/"
+DOCS_SCRIPT = "/api/docs/static/init.js"  # one of the files WhiteNoise serves, outside Falcon
 
 CASES: list[Case] = [
     # the anonymous actor logs in with the owner's credentials
@@ -128,6 +133,15 @@ CASES: list[Case] = [
         for case in row(method, path, 405, 405, 405, 405)
     ),
     *row("POST", UPLOAD_URL, 401, 200, 200, 200),
+    # the probes are public, read-only, and ignore a token
+    *row("GET", HEALTHZ, 200, 200, 200, 200),
+    *row("GET", READYZ, 200, 200, 200, 200),
+    *(case for path in (HEALTHZ, READYZ) for case in row("POST", path, 405, 405, 405, 405)),
+    # the docs are public too (the root redirects to them: 200 once followed)
+    *row("GET", ROOT, 200, 200, 200, 200),
+    *row("GET", DOCS, 200, 200, 200, 200),
+    *row("GET", DOCS_SCRIPT, 200, 200, 200, 200),
+    *(case for path in (ROOT, DOCS) for case in row("POST", path, 405, 405, 405, 405)),
 ]
 
 # Cases that change or delete users, or revoke tokens, get users of their own.
@@ -356,7 +370,8 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
     method, path = case.method, case.path
     actor = stage.actor(case.actor)
     movie_id, rating_id = stage.movie["id"], stage.rating["id"]
-    body = resp.json() if resp.content else None
+    is_json = resp.headers.get("Content-Type", "").startswith("application/json")
+    body = resp.json() if resp.content and is_json else None
 
     if method == "GET":
         changes.expect()  # a read changes nothing
@@ -374,6 +389,20 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
             assert stage.rating in body
         elif path == RATING:
             assert body == stage.rating
+        elif path == HEALTHZ:
+            assert body == {"status": "ok"}
+        elif path in (ROOT, DOCS):
+            assert [r.status_code for r in resp.history] == ([302] if path == ROOT else [])
+            assert resp.url == stage.base_url + DOCS
+            assert resp.headers["Content-Type"].startswith("text/html")
+            assert "swagger-ui-bundle.js" in resp.text
+        elif path == DOCS_SCRIPT:
+            assert "SwaggerUIBundle(" in resp.text
+        elif path == READYZ:
+            assert body == {
+                "status": "ok",
+                "checks": {"database": {"status": "ok"}, "storage": {"status": "ok"}},
+            }
         else:
             raise AssertionError(f"no check for {case.id}")
 

@@ -71,6 +71,8 @@ def test_procfile_release_migrates_then_web_serves_with_web_concurrency_workers(
             base + "/api/users/", json={"username": "dyno", "password": "a release pass"}, timeout=30
         )
         assert created.status_code == 201, created.text
+        ready = requests.get(base + "/readyz", timeout=30)
+        assert ready.status_code == 200, ready.text  # the media directory was made at start
         assert len(_children(_gunicorn(web.pid))) == 3, "WEB_CONCURRENCY sets the number of workers"
     finally:
         os.kill(_gunicorn(web.pid), signal.SIGTERM)  # what a platform sends to stop a dyno

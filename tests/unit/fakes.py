@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from movierater_core.errors import DuplicateRating, UsernameTaken
+from movierater_core.errors import DuplicateRating, ServiceUnavailable, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 from movierater_core.ports import StoredObject
 from movierater_core.uploads import ImageInfo, UploadTicket
@@ -242,6 +242,11 @@ class InMemoryDatabase:
     def __init__(self) -> None:
         self.state = _State()
         self.commits = 0
+        self.down: str | None = None  # set: ping raises ServiceUnavailable with this detail
+
+    def ping(self) -> None:
+        if self.down:
+            raise ServiceUnavailable(self.down)
 
     @contextmanager
     def reading(self) -> Iterator[FakeRepositories]:
@@ -304,6 +309,11 @@ class FakeStorage:
         self.tickets: list[tuple[str, dict[str, object]]] = []
         self.in_use: set[str] = set()
         self._clock = clock
+        self.down: str | None = None  # set: check raises ServiceUnavailable with this detail
+
+    def check(self) -> None:
+        if self.down:
+            raise ServiceUnavailable(self.down, retry_after=30)
 
     def presign_upload(
         self, name: str, *, content_type: str, size: int | None, sha256: str | None, expires_in: int

@@ -7,6 +7,7 @@ precompiled per dialect by :mod:`.prepared`).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from adapters.sql.repositories import SqlRepositories
 from movierater_core.errors import ServiceUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+log = logging.getLogger("movierater.sql")
 
 
 def make_engine(
@@ -151,6 +153,23 @@ class SqlDatabase:
                     yield SqlRepositories(conn)
             finally:
                 conn.info.pop("mode", None)
+
+    def ping(self) -> None:
+        """``SELECT 1`` on a connection from the pool (which pre-ping replaces if it died)."""
+        try:
+            with self._translated(), self.engine.connect() as conn:
+                conn.info["mode"] = "read"  # on SQLite: no BEGIN for a probe
+                try:
+                    conn.exec_driver_sql("SELECT 1")
+                finally:
+                    conn.info.pop("mode", None)
+        except DBAPIError as exc:
+            # Not a lost connection but still not ready (a wrong password, a dropped database):
+            # the cause goes to the log, the probe's answer stays generic.
+            log.warning(
+                "database ping failed: %s", next(iter(str(exc.orig).splitlines()), type(exc).__name__)
+            )
+            raise ServiceUnavailable(UNAVAILABLE) from exc
 
     def _reader(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)

@@ -6,12 +6,12 @@ import falcon
 import punq
 
 from adapters.storage_local import LocalImageStorage
-from entrypoints.http import errors, middleware, resources, uploads
+from entrypoints.http import docs, errors, health, middleware, resources, uploads
 from entrypoints.http.auth import Authentication
 from entrypoints.http.openapi import OpenApiDocument
 from entrypoints.settings import Settings
 from movierater_core.ports import ImageStorage
-from movierater_core.use_cases import Accounts, Movies, Ratings, Uploads
+from movierater_core.use_cases import Accounts, Health, Movies, Ratings, Uploads
 
 _ID = "int(min=1, max=2147483647)"  # ids are 32-bit everywhere; others are not found
 
@@ -53,4 +53,20 @@ def create_app(container: punq.Container) -> falcon.App:
         app.add_route("/uploads/{name}", uploads.LocalUpload(storage))
         app.add_route("/media/movies/{name}", uploads.LocalMedia(storage))
     app.add_route("/api/openapi.json", OpenApiDocument(local_storage=isinstance(storage, LocalImageStorage)))
+    app.add_route("/healthz", health.Liveness())
+    app.add_route("/readyz", health.Readiness(container.resolve(Health)))
+    # For people, not part of the API: the interactive docs, and the root leading to them.
+    app.add_route("/api/docs", docs.DocsPage())
+    app.add_route("/", docs.RootRedirect())
     return app
+
+
+def create_wsgi_app(container: punq.Container) -> docs.WhiteNoise:
+    """What gunicorn serves: the app, behind WhiteNoise serving the docs' static files."""
+    settings: Settings = container.resolve(Settings)
+    storage = container.resolve(ImageStorage)
+    if isinstance(storage, LocalImageStorage):
+        # Made when a server starts, however it is started (serve, the Procfile's gunicorn),
+        # as the embedded database is; /readyz then checks that it is still there.
+        storage.media_dir.mkdir(parents=True, exist_ok=True)
+    return docs.with_docs_files(create_app(container), https_only=settings.https_only)

@@ -38,7 +38,8 @@ class RequestEnvelope:
     """Every request gets an id (a client's own ``X-Request-ID`` when well-formed), every
     response the security headers and that id, and the access log one line: method,
     route template (not the path: ids and signed query strings stay out), status and
-    duration, never a header, body, token or password. ``req.context.client`` is the
+    duration, never a header, body, token or password (resources marked ``quiet_when_ok``,
+    the health probes, are logged only when they fail). ``req.context.client`` is the
     caller's address, for the abuse limits. With ``https_only`` (behind a
     TLS-terminating proxy that sets X-Forwarded-Proto) plain HTTP is redirected and HSTS
     is sent."""
@@ -67,6 +68,8 @@ class RequestEnvelope:
     ) -> None:
         resp.set_headers(self._headers)
         resp.set_header("X-Request-ID", req.context.request_id)
+        if resp.status_code < 400 and getattr(resource, "quiet_when_ok", False):
+            return  # a probe that succeeded: not worth a line every few seconds
         self._log.write(
             {
                 "request_id": req.context.request_id,

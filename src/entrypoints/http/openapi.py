@@ -303,6 +303,25 @@ def _schemas() -> dict[str, Schema]:
             },
         },
         "StarsMissing": _object({"message": {"const": "You need to provide stars"}}, ["message"]),
+        "Liveness": _object({"status": {"const": "ok"}}, ["status"]),
+        "Readiness": _object(
+            {
+                "status": {"enum": ["ok", "unavailable"]},
+                "detail": {"type": "string", "minLength": 1, "description": "Which checks failed."},
+                "checks": _object(
+                    {name: _schema("ReadinessCheck") for name in ("database", "storage")},
+                    ["database", "storage"],
+                ),
+            },
+            ["status", "checks"],
+        ),
+        "ReadinessCheck": _object(
+            {
+                "status": {"enum": ["ok", "unavailable"]},
+                "detail": {"type": "string", "minLength": 1, "description": "What is wrong."},
+            },
+            ["status"],
+        ),
     }
 
 
@@ -347,6 +366,11 @@ def _responses() -> dict[str, Schema]:
             "The database (or S3) cannot be reached, or is too busy to finish the request.",
             **{"Retry-After": _retry_after()},
         ),
+        "NotReady": {
+            "description": "A dependency (database, storage) does not answer: each check says which.",
+            "headers": {"Retry-After": _retry_after()},
+            "content": {JSON: {"schema": _schema("Readiness")}},
+        },
         "MethodNotAllowed": _error(
             "The path exists but not with this method.",
             Allow=_header({"type": "string"}, "The methods the path has."),
@@ -493,6 +517,31 @@ def _paths(local_storage: bool) -> dict[str, Schema]:
                 (),
                 public=True,
                 tag="root",
+                uses_database=False,
+            )
+        },
+        "/healthz": {
+            "get": _operation(
+                "liveness",
+                "Liveness probe: the process answers (touches no database)",
+                {"200": _ok(_schema("Liveness"), "Alive.")},
+                (),
+                public=True,
+                tag="operations",
+                uses_database=False,
+            )
+        },
+        "/readyz": {
+            "get": _operation(
+                "readiness",
+                "Readiness probe: the database (SELECT 1) and the image storage answer",
+                {
+                    "200": _ok(_schema("Readiness"), "Ready: every check is ok."),
+                    "503": _ref("responses", "NotReady"),
+                },
+                (),
+                public=True,
+                tag="operations",
                 uses_database=False,
             )
         },
@@ -821,7 +870,9 @@ def openapi_document(*, local_storage: bool = True) -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"tokenAuth": []}],
-        "tags": [{"name": name} for name in ("root", "auth", "users", "movies", "ratings", "uploads")],
+        "tags": [
+            {"name": name} for name in ("root", "auth", "users", "movies", "ratings", "uploads", "operations")
+        ],
         "paths": _paths(local_storage),
         "components": {
             "securitySchemes": {

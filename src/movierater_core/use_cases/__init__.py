@@ -1,8 +1,9 @@
 """Use cases, grouped by what they act on. Each method is one thing a user can do."""
 
 from movierater_core.use_cases.accounts import Accounts, AccountSettings
+from movierater_core.use_cases.health import Check, Health
 from movierater_core.use_cases.movies import Movies
 from movierater_core.use_cases.ratings import Ratings
 from movierater_core.use_cases.uploads import Uploads, UploadSettings
 
-__all__ = ["AccountSettings", "Accounts", "Movies", "Ratings", "UploadSettings", "Uploads"]
+__all__ = ["AccountSettings", "Accounts", "Check", "Health", "Movies", "Ratings", "UploadSettings", "Uploads"]
