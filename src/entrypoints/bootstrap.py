@@ -26,6 +26,8 @@ from movierater_core.ports import (
     TokenIssuer,
 )
 from movierater_core.use_cases import Accounts, AccountSettings, Movies, Ratings, Uploads, UploadSettings
+from movierater_core.use_cases.django_import import DjangoImport
+from movierater_core.use_cases.imports import MovieImport
 
 
 def build_container(settings: Settings, overrides: dict[type, Any] | None = None) -> punq.Container:
@@ -62,7 +64,7 @@ def build_container(settings: Settings, overrides: dict[type, Any] | None = None
             registrations_per_address=settings.registrations_per_address,
         ),
     )
-    for use_case in (Accounts, Uploads, Movies, Ratings):
+    for use_case in (Accounts, Uploads, Movies, Ratings, DjangoImport, MovieImport):
         container.register(use_case, scope=punq.Scope.singleton)
     return container
 
