@@ -1,9 +1,15 @@
-"""Password hashing with argon2id (argon2-cffi): the PasswordHasher port."""
+"""Password hashing with argon2id (argon2-cffi): the PasswordHasher port.
+
+Hashes imported from the Django original are verified too (:mod:`adapters.django_hashes`)
+and always need a rehash, so a user's first login stores an argon2id hash instead.
+"""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from adapters.django_hashes import is_django_hash, verify_django
 
 
 class Argon2Hasher:
@@ -16,13 +22,21 @@ class Argon2Hasher:
         return self._argon2.hash(password)
 
     def verify(self, password_hash: str, password: str) -> bool:
+        if is_django_hash(password_hash):
+            return verify_django(password_hash, password, self._argon2)
         try:
             return self._argon2.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 
     def needs_rehash(self, password_hash: str) -> bool:
+        if is_django_hash(password_hash):
+            return True
         try:
             return self._argon2.check_needs_rehash(password_hash)
         except InvalidHashError:
             return True
+
+    def recognises(self, password_hash: str) -> bool:
+        """Ours (argon2) or a Django format: a hash that ``verify`` can check."""
+        return is_django_hash(password_hash) or password_hash.startswith("$argon2")

@@ -34,6 +34,8 @@ from movierater_core.use_cases import (
     Uploads,
     UploadSettings,
 )
+from movierater_core.use_cases.django_import import DjangoImport
+from movierater_core.use_cases.imports import MovieImport
 
 
 def build_container(settings: Settings, overrides: dict[type, Any] | None = None) -> punq.Container:
@@ -70,7 +72,7 @@ def build_container(settings: Settings, overrides: dict[type, Any] | None = None
             registrations_per_address=settings.registrations_per_address,
         ),
     )
-    for use_case in (Accounts, Uploads, Movies, Ratings, Health):
+    for use_case in (Accounts, Uploads, Movies, Ratings, Health, DjangoImport, MovieImport):
         container.register(use_case, scope=punq.Scope.singleton)
     return container
 

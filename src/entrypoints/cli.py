@@ -1,5 +1,6 @@
-"""The ``movierater`` command, with Django's verbs: serve, migrate, createsuperuser, seed, and
-the admin tools (``users ...``) that stand in for Django's admin site."""
+"""The ``movierater`` command, with Django's verbs: serve, migrate, createsuperuser, seed; the
+admin tools (``users ...``) that stand in for Django's admin site; and imports: from the
+Django original's database, movies from a file."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from entrypoints.settings import Settings, SettingsError, read_env_file
@@ -16,6 +18,8 @@ from movierater_core import __version__
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from movierater_core.use_cases.imports import Tally
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,6 +79,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="take the password from MOVIERATER_USER_PASSWORD instead of prompting",
     )
 
+    django = verbs.add_parser(
+        "import-django", help="copy users, movies, ratings and tokens from the Django original's database"
+    )
+    django.add_argument("--from", dest="source", required=True, metavar="URL", help="its SQLAlchemy URL")
+    django.add_argument("--schema", help="the schema its tables are in (the original: movie_rater_api)")
+    django.add_argument("--app", default="api", help="its Django app label, prefixing the movie tables")
+
+    movies = verbs.add_parser("movies", help="manage movies")
+    movie_actions = movies.add_subparsers(dest="movies_action", required=True, metavar="ACTION")
+    movies_import = movie_actions.add_parser("import", help="add movies from a .csv or .json file")
+    movies_import.add_argument("file", type=Path, help="title, description, imagePath per row")
+
     args = parser.parse_args(argv)
     read_env_file()
     try:
@@ -89,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed": _seed,
         "gc-uploads": _gc_uploads,
         "users": _users,
+        "import-django": _import_django,
+        "movies": _movies,
     }
     return handler[args.verb](settings, args)
 
@@ -310,6 +328,73 @@ def _gc_uploads(settings: Settings, args: argparse.Namespace) -> int:
         print(f"removed {name}")
     print(f"Removed {len(removed)} unused upload(s).")
     return 0
+
+
+def _import_django(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from adapters.sql.django_source import DjangoSource, SourceError
+    from entrypoints.bootstrap import build_container
+    from movierater_core.use_cases.django_import import KINDS, DjangoImport
+
+    try:
+        source = DjangoSource(args.source, schema=args.schema, app=args.app)
+    except SourceError as exc:
+        print(f"movierater: {exc}", file=sys.stderr)
+        return 2
+    try:
+        engine = _schema_ready_engine(settings)
+        if engine is None:
+            return 2
+        engine.dispose()
+        importer = build_container(settings).resolve(DjangoImport)
+        total = sum(source.count(kind) for kind in KINDS)
+        with tqdm(total=total, unit="rows", desc="importing", file=sys.stderr) as bar:
+            report = importer.run(source, progress=bar.update)
+    except SourceError as exc:
+        print(f"movierater: {exc} (what was imported stays: run again to go on)", file=sys.stderr)
+        return 2
+    finally:
+        source.close()
+    for kind, tally in report.tallies.items():
+        _print_tally(kind, tally)
+    return 0 if report.complete else 1
+
+
+def _movies(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from adapters.movie_files import UnreadableFile, read_movie_rows
+    from entrypoints.bootstrap import build_container
+    from movierater_core.use_cases.imports import MovieImport
+
+    assert args.movies_action == "import"
+    try:
+        rows = read_movie_rows(args.file)
+    except UnreadableFile as exc:
+        print(f"movierater: {exc}", file=sys.stderr)
+        return 2
+    engine = _schema_ready_engine(settings)
+    if engine is None:
+        return 2
+    engine.dispose()
+    importer = build_container(settings).resolve(MovieImport)
+    with tqdm(total=len(rows), unit="rows", desc="importing", file=sys.stderr) as bar:
+        tally = importer.run(rows, progress=bar.update)
+    _print_tally("movies", tally, already="already there (same title)")
+    return 0 if tally.complete else 1
+
+
+def _print_tally(kind: str, tally: Tally, already: str = "already imported") -> None:
+    """Every row that did not arrive as it is in the source, then the counts."""
+    for problem in tally.rejected:
+        print(f"rejected {problem.where}: {problem.reason}")
+    for problem in tally.changed:
+        print(f"not updated {problem.where}: {problem.reason}")
+    print(
+        f"{kind}: {tally.added} added, {tally.already} {already}, "
+        f"{len(tally.changed)} changed since, {len(tally.rejected)} rejected"
+    )
 
 
 if __name__ == "__main__":

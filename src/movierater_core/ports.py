@@ -26,8 +26,15 @@ class UserRepository(Protocol):
 
     def list(self) -> Sequence[User]: ...
 
-    def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
-        """Raises :class:`~movierater_core.errors.UsernameTaken`."""
+    def add(
+        self,
+        username: str,
+        password_hash: str,
+        *,
+        is_admin: bool = False,
+        date_joined: datetime | None = None,
+    ) -> User:
+        """Raises :class:`~movierater_core.errors.UsernameTaken`. ``date_joined``: now if None."""
         ...
 
     def rename(self, user_id: int, username: str) -> None:
@@ -151,6 +158,25 @@ class AttemptRepository(Protocol):
     def forget_until(self, key: str, end: datetime) -> None: ...
 
 
+@frozen
+class ImportRecord:
+    """A row of another system that was imported: what it became and a fingerprint of the
+    values it had then (to tell, on a later run, whether it changed in the source)."""
+
+    our_id: int
+    fingerprint: str
+
+
+class ImportRecordRepository(Protocol):
+    """Provenance of imported rows, by kind (``user``, ``movie``, ...) and legacy id."""
+
+    def find(self, kind: str, legacy_ids: Sequence[str]) -> dict[str, ImportRecord]:
+        """The records of those of ``legacy_ids`` that were imported (at most 500 ids)."""
+        ...
+
+    def add(self, kind: str, records: Sequence[tuple[str, ImportRecord]], at: datetime) -> None: ...
+
+
 class Repositories(Protocol):
     """The repositories of one transaction."""
 
@@ -174,6 +200,9 @@ class Repositories(Protocol):
 
     @property
     def attempts(self) -> AttemptRepository: ...
+
+    @property
+    def imports(self) -> ImportRecordRepository: ...
 
 
 class Database(Protocol):
@@ -203,6 +232,10 @@ class PasswordHasher(Protocol):
         ...
 
     def needs_rehash(self, password_hash: str) -> bool: ...
+
+    def recognises(self, password_hash: str) -> bool:
+        """Whether ``verify`` understands this hash's format (imported hashes may not be)."""
+        ...
 
 
 class TokenIssuer(Protocol):
@@ -278,3 +311,57 @@ class ImageInspector(Protocol):
     def inspect(self, head: bytes) -> ImageInfo | None:
         """Format and dimensions read from the first bytes of a file; None if it is not an image."""
         ...
+
+
+# ---- the Django original's database, read for the import --------------------------------
+# Values the core validates are typed ``object``: they come as stored, unchecked.
+
+
+@frozen
+class LegacyUser:
+    legacy_id: str
+    username: object
+    password_hash: str
+    date_joined: datetime  # timezone-aware
+    is_admin: bool  # is_staff or is_superuser
+    is_active: bool
+
+
+@frozen
+class LegacyMovie:
+    legacy_id: str
+    title: object
+    description: object
+    image_path: object
+
+
+@frozen
+class LegacyRating:
+    legacy_id: str
+    user_legacy_id: str
+    movie_legacy_id: str
+    stars: object
+
+
+@frozen
+class LegacyToken:
+    key: str
+    user_legacy_id: str
+    created: datetime  # timezone-aware
+
+
+class LegacySource(Protocol):
+    """The original service's data, read in the order users, movies, ratings, tokens
+    (each in the legacy primary key's order, so a run is repeatable)."""
+
+    def count(self, kind: str) -> int:
+        """How many rows of ``kind`` (users, movies, ratings, tokens) there are."""
+        ...
+
+    def users(self) -> Iterable[LegacyUser]: ...
+
+    def movies(self) -> Iterable[LegacyMovie]: ...
+
+    def ratings(self) -> Iterable[LegacyRating]: ...
+
+    def tokens(self) -> Iterable[LegacyToken]: ...

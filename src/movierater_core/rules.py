@@ -146,6 +146,15 @@ def parse_image_path(value: object) -> str | None:
     return text
 
 
+# Longer than any key we issue (40, as DRF's) or import, short enough to refuse junk early.
+_TOKEN_KEY = re.compile(r"[0-9A-Za-z]{1,128}")
+
+
+def is_token_key(text: str) -> bool:
+    """The shape of a login token key that this service looks up (DRF's keys included)."""
+    return _TOKEN_KEY.fullmatch(text) is not None
+
+
 _USERNAME = re.compile(r"[\w.@+-]+")
 
 

@@ -18,7 +18,16 @@ import pytest
 import requests
 from sqlalchemy import create_engine, delete
 
-from adapters.sql.tables import attempts, images, movies, ratings, tokens, upload_grants, users
+from adapters.sql.tables import (
+    attempts,
+    images,
+    legacy_imports,
+    movies,
+    ratings,
+    tokens,
+    upload_grants,
+    users,
+)
 from tests.integration.backends import fresh_database, selected_backends
 
 MOVIERATER = [sys.executable, "-m", "entrypoints.cli"]
@@ -153,7 +162,7 @@ def engine(database_url: str) -> Iterator[Any]:
 
 def wipe(engine: Any) -> None:
     with engine.begin() as conn:
-        for table in (tokens, ratings, upload_grants, images, attempts, movies, users):
+        for table in (legacy_imports, tokens, ratings, upload_grants, images, attempts, movies, users):
             conn.execute(delete(table))
 
 

@@ -21,13 +21,14 @@ from adapters.sql.migrate import render_sql
 from adapters.sql.repositories import SqlRepositories
 from adapters.sql.seed import recount_summaries
 from movierater_core.model import MovieFields, Stars
+from movierater_core.ports import ImportRecord
 
 
 def test_every_migration_renders_for_sql_server() -> None:
     out = io.StringIO()
     render_sql("mssql+pyodbc://", out)
     sql = out.getvalue()
-    for table in ("users", "movies", "ratings", "tokens", "upload_grants", "images"):
+    for table in ("users", "movies", "ratings", "tokens", "upload_grants", "images", "legacy_imports"):
         assert f"CREATE TABLE {table}" in sql
     assert "username NVARCHAR(150) NOT NULL" in sql  # Unicode survives on SQL Server
     assert "title NVARCHAR(150) NOT NULL" in sql
@@ -120,6 +121,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.users.credentials("alice")
     repos.users.list()
     repos.users.add("alice", "hash")
+    repos.users.add("bob", "pbkdf2_sha256$1$s$h", is_admin=True, date_joined=now)
     repos.users.rename(1, "bob")
     repos.users.set_password_hash(1, "hash2")
     repos.users.set_admin(1, True)
@@ -147,6 +149,8 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.tokens.delete("d" * 64)
     repos.tokens.delete_for_user(1)
     repos.tokens.delete_for_user(1, keep="d" * 64)
+    repos.imports.find("movie", ["1", "2"])
+    repos.imports.add("movie", [("1", ImportRecord(1, "f" * 64))], now)
     repos.grants.lock_user(1)
     repos.grants.granted_after(1, now)
     repos.grants.add(1, "a" * 64 + ".png", now)
@@ -162,7 +166,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
 def test_every_adapter_statement_compiles_for_sql_server() -> None:
     conn = RecordingConnection()
     _exercise_every_repository_method(conn)
-    assert len(conn.statements) == 40
+    assert len(conn.statements) == 43
     locked = [s for s in conn.statements if "UPDLOCK" in s]
     assert len(locked) == 4
     assert sum("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3
@@ -178,7 +182,7 @@ def test_statements_go_into_the_configured_schema() -> None:
     for sql in conn.statements:
         bare = sql.replace("movie_rater_api.", "")
         assert bare != sql, sql
-        for table in ("users", "movies", "ratings", "tokens", "upload_grants", "images"):
+        for table in ("users", "movies", "ratings", "tokens", "upload_grants", "images", "legacy_imports"):
             assert f"FROM {table} " not in sql and f"INTO {table} " not in sql, sql
     assert any("FROM movie_rater_api.ratings WITH (UPDLOCK, ROWLOCK)" in s for s in conn.statements)
     assert any("UPDATE movie_rater_api.movies" in s for s in conn.statements)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from movierater_core.errors import DuplicateRating, ServiceUnavailable, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
-from movierater_core.ports import StoredObject
+from movierater_core.ports import ImportRecord, StoredObject
 from movierater_core.uploads import ImageInfo, UploadTicket
 from movierater_core.use_cases import Accounts, AccountSettings, Movies, Ratings, Uploads, UploadSettings
 
@@ -30,6 +30,7 @@ class _State:
     grants: list[tuple[int, str, datetime]] = field(default_factory=list)
     verified: set[str] = field(default_factory=set)
     attempts: list[tuple[str, datetime]] = field(default_factory=list)
+    imports: dict[tuple[str, str], ImportRecord] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=lambda: {"user": 0, "movie": 0, "rating": 0})
 
     def next_id(self, kind: str) -> int:
@@ -51,7 +52,14 @@ class FakeUsers:
     def list(self) -> Sequence[User]:
         return [self._s.users[k][0] for k in sorted(self._s.users)]
 
-    def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
+    def add(
+        self,
+        username: str,
+        password_hash: str,
+        *,
+        is_admin: bool = False,
+        date_joined: datetime | None = None,
+    ) -> User:
         if self.credentials(username):
             raise UsernameTaken(username)
         user = User(self._s.next_id("user"), username, is_admin)
@@ -225,6 +233,20 @@ class FakeAttempts:
         self._s.attempts = [(k, at) for k, at in self._s.attempts if not (k == key and at <= end)]
 
 
+class FakeImportRecords:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def find(self, kind: str, legacy_ids: Sequence[str]) -> dict[str, ImportRecord]:
+        assert len(legacy_ids) <= 500, "the port allows at most 500 ids a call"
+        return {i: self._s.imports[kind, i] for i in legacy_ids if (kind, i) in self._s.imports}
+
+    def add(self, kind: str, records: Sequence[tuple[str, ImportRecord]], at: datetime) -> None:
+        for legacy_id, record in records:
+            assert (kind, legacy_id) not in self._s.imports, "primary key"
+            self._s.imports[kind, legacy_id] = record
+
+
 class FakeRepositories:
     def __init__(self, state: _State) -> None:
         self.users = FakeUsers(state)
@@ -234,6 +256,7 @@ class FakeRepositories:
         self.grants = FakeGrants(state)
         self.images = FakeImages(state)
         self.attempts = FakeAttempts(state)
+        self.imports = FakeImportRecords(state)
 
 
 class InMemoryDatabase:
@@ -271,10 +294,15 @@ class FakeHasher:
 
     def verify(self, password_hash: str, password: str) -> bool:
         self.verifications += 1
-        return password_hash == "fake$" + password
+        return password_hash in ("fake$" + password, "old$" + password)
 
     def needs_rehash(self, password_hash: str) -> bool:
         return not password_hash.startswith("fake$")
+
+    def recognises(self, password_hash: str) -> bool:
+        return password_hash.startswith(("fake$", "old$", "!"))
+
+    # "old$<password>": a legacy format that verifies but needs a rehash, as Django's do.
 
 
 class CountingTokenIssuer:

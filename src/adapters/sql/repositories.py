@@ -11,9 +11,19 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.errors import is_unique_violation
 from adapters.sql.prepared import Prepared
-from adapters.sql.tables import attempts, images, movies, ratings, tokens, upload_grants, users
+from adapters.sql.tables import (
+    attempts,
+    images,
+    legacy_imports,
+    movies,
+    ratings,
+    tokens,
+    upload_grants,
+    users,
+)
 from movierater_core.errors import DuplicateRating, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
+from movierater_core.ports import ImportRecord
 
 _USER_COLUMNS = (users.c.id, users.c.username, users.c.is_admin)
 _MOVIE_COLUMNS = (
@@ -100,14 +110,21 @@ class SqlUsers:
         rows = self._conn.execute(select(*_USER_COLUMNS).order_by(users.c.id)).all()
         return [_user(row) for row in rows]
 
-    def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
+    def add(
+        self,
+        username: str,
+        password_hash: str,
+        *,
+        is_admin: bool = False,
+        date_joined: datetime | None = None,
+    ) -> User:
         try:
             result = self._conn.execute(
                 insert(users).values(
                     username=username,
                     password_hash=password_hash,
                     is_admin=is_admin,
-                    date_joined=datetime.now(UTC),
+                    date_joined=date_joined or datetime.now(UTC),
                 )
             )
         except IntegrityError as exc:
@@ -340,6 +357,37 @@ class SqlAttempts:
         self._conn.execute(delete(attempts).where(attempts.c.key == key, attempts.c.at <= end))
 
 
+class SqlImportRecords:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def find(self, kind: str, legacy_ids: Sequence[str]) -> dict[str, ImportRecord]:
+        if not legacy_ids:
+            return {}
+        rows = self._conn.execute(
+            select(legacy_imports.c.legacy_id, legacy_imports.c.our_id, legacy_imports.c.fingerprint).where(
+                legacy_imports.c.kind == kind, legacy_imports.c.legacy_id.in_(legacy_ids)
+            )
+        )
+        return {legacy_id: ImportRecord(our_id, fp) for legacy_id, our_id, fp in rows}
+
+    def add(self, kind: str, records: Sequence[tuple[str, ImportRecord]], at: datetime) -> None:
+        if records:  # one executemany for the batch
+            self._conn.execute(
+                insert(legacy_imports),
+                [
+                    {
+                        "kind": kind,
+                        "legacy_id": legacy_id,
+                        "our_id": record.our_id,
+                        "fingerprint": record.fingerprint,
+                        "imported_at": at,
+                    }
+                    for legacy_id, record in records
+                ],
+            )
+
+
 class SqlRepositories:
     """The repositories of one transaction (the core's ``Repositories`` port)."""
 
@@ -352,3 +400,4 @@ class SqlRepositories:
         self.grants = SqlUploadGrants(conn)
         self.images = SqlImages(conn)
         self.attempts = SqlAttempts(conn)
+        self.imports = SqlImportRecords(conn)

@@ -113,3 +113,17 @@ attempts = Table(
     Column("at", UtcDateTime, nullable=False),
     Index(None, "key", "at"),
 )
+
+# Provenance of rows imported from the Django original (``movierater import-django``):
+# which legacy row became which of ours, and a fingerprint of its values at the time, so
+# that a second run neither duplicates nor resurrects, and reports what changed since.
+# For tokens the legacy id is the key's digest (keys are stored nowhere) and our_id the user.
+legacy_imports = Table(
+    "legacy_imports",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("legacy_id", String(64), primary_key=True),
+    Column("our_id", Integer, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+)

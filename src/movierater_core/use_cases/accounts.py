@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -26,15 +25,13 @@ from movierater_core.rules import (
     USERNAME_TAKEN,
     Form,
     Invalid,
+    is_token_key,
     parse_password,
     parse_text,
     parse_username,
 )
 from movierater_core.throttling import Limit, Throttle
 from movierater_core.use_cases._common import require_self_or_admin, retrying
-
-# Longer than any key we issue (40) or import, short enough to refuse junk before a query.
-_TOKEN_KEY = re.compile(r"[0-9A-Za-z]{1,128}")
 
 
 @frozen
@@ -161,7 +158,7 @@ class Accounts:
 
         A token expires when unused for the configured TTL; each use slides the expiry.
         """
-        if not _TOKEN_KEY.fullmatch(key):
+        if not is_token_key(key):
             raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
         digest = self._tokens.digest(key)
         with self._db.reading() as repos:
