@@ -7,7 +7,8 @@ Service and a plain VM. ``movierater serve`` passes its own flags, which win ove
 import multiprocessing
 import os
 
-from entrypoints.settings import read_env_file
+from entrypoints.bootstrap import prepare_storage
+from entrypoints.settings import Settings, read_env_file
 
 read_env_file()  # the same .env the app reads, for WEB_CONCURRENCY and PORT too
 
@@ -38,3 +39,8 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 # The heartbeat file lives in memory: a container's disk may be slow or read-only.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+def on_starting(server):
+    """In the master, before any worker: what `movierater serve` prepares too."""
+    prepare_storage(Settings.from_env())

@@ -77,6 +77,14 @@ def build_container(settings: Settings, overrides: dict[type, Any] | None = None
     return container
 
 
+def prepare_storage(settings: Settings) -> None:
+    """Once per server start, before the workers (``movierater serve``, and gunicorn.conf.py
+    for the Procfile): make the local media directory, as the embedded database is made.
+    /readyz then reports it missing if it goes away while the server runs."""
+    if settings.storage == "local":
+        Path(settings.media_dir).mkdir(parents=True, exist_ok=True)
+
+
 def make_storage(settings: Settings) -> Any:
     """The configured ImageStorage adapter; boto3 is imported only when S3 is configured."""
     if settings.storage == "s3":

@@ -154,6 +154,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if engine is None:
         return 2
     engine.dispose()  # workers open their own after forking
+    from entrypoints.bootstrap import prepare_storage
+
+    prepare_storage(settings)
     command = [
         sys.executable,
         "-m",

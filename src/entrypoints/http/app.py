@@ -64,9 +64,4 @@ def create_app(container: punq.Container) -> falcon.App:
 def create_wsgi_app(container: punq.Container) -> docs.WhiteNoise:
     """What gunicorn serves: the app, behind WhiteNoise serving the docs' static files."""
     settings: Settings = container.resolve(Settings)
-    storage = container.resolve(ImageStorage)
-    if isinstance(storage, LocalImageStorage):
-        # Made when a server starts, however it is started (serve, the Procfile's gunicorn),
-        # as the embedded database is; /readyz then checks that it is still there.
-        storage.media_dir.mkdir(parents=True, exist_ok=True)
     return docs.with_docs_files(create_app(container), https_only=settings.https_only)
