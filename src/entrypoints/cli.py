@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from entrypoints.settings import Settings, SettingsError, read_env_file
 from movierater_core import __version__
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from movierater_core.use_cases.imports import Tally
+
+T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,6 +142,18 @@ def _schema_ready_engine(settings: Settings) -> Engine | None:
     return engine
 
 
+def _use_case(settings: Settings, kind: type[T]) -> T | None:
+    """A use case wired to the configured adapters, on an up-to-date schema (None, said on
+    stderr, when the schema is not: see _schema_ready_engine)."""
+    from entrypoints.bootstrap import build_container
+
+    engine = _schema_ready_engine(settings)
+    if engine is None:
+        return None
+    engine.dispose()  # the container opens its own
+    return build_container(settings).resolve(kind)
+
+
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.sql.migrate import current_revision, upgrade
 
@@ -181,18 +195,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _createsuperuser(settings: Settings, args: argparse.Namespace) -> int:
-    from entrypoints.bootstrap import build_container
     from movierater_core.errors import ValidationError
     from movierater_core.use_cases import Accounts
 
     password = _new_password(args, "MOVIERATER_SUPERUSER_PASSWORD")
     if password is None:
         return 2
-    engine = _schema_ready_engine(settings)
-    if engine is None:
+    accounts = _use_case(settings, Accounts)
+    if accounts is None:
         return 2
-    engine.dispose()
-    accounts = build_container(settings).resolve(Accounts)
     try:
         user = accounts.register({"username": args.username, "password": password}, is_admin=True)
     except ValidationError as exc:
@@ -227,7 +238,6 @@ def _new_password(args: argparse.Namespace, variable: str) -> str | None:
 
 
 def _users(settings: Settings, args: argparse.Namespace) -> int:
-    from entrypoints.bootstrap import build_container
     from movierater_core.errors import NotFound, ValidationError
     from movierater_core.use_cases import Accounts
 
@@ -236,11 +246,9 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
         password = _new_password(args, "MOVIERATER_USER_PASSWORD")
         if password is None:
             return 2
-    engine = _schema_ready_engine(settings)
-    if engine is None:
+    accounts = _use_case(settings, Accounts)
+    if accounts is None:
         return 2
-    engine.dispose()
-    accounts = build_container(settings).resolve(Accounts)
     try:
         if args.user_verb == "list":
             found = [u for u in accounts.all_users() if u.is_admin or not args.admins]
@@ -319,14 +327,12 @@ def _duration(text: str) -> timedelta:
 
 
 def _gc_uploads(settings: Settings, args: argparse.Namespace) -> int:
-    from entrypoints.bootstrap import build_container
     from movierater_core.use_cases import Uploads
 
-    engine = _schema_ready_engine(settings)
-    if engine is None:
+    uploads = _use_case(settings, Uploads)
+    if uploads is None:
         return 2
-    engine.dispose()
-    removed = build_container(settings).resolve(Uploads).collect_garbage(args.older_than)
+    removed = uploads.collect_garbage(args.older_than)
     for name in removed:
         print(f"removed {name}")
     print(f"Removed {len(removed)} unused upload(s).")
@@ -337,7 +343,6 @@ def _import_django(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from adapters.sql.django_source import DjangoSource, SourceError
-    from entrypoints.bootstrap import build_container
     from movierater_core.use_cases.django_import import KINDS, DjangoImport
 
     try:
@@ -346,11 +351,9 @@ def _import_django(settings: Settings, args: argparse.Namespace) -> int:
         print(f"movierater: {exc}", file=sys.stderr)
         return 2
     try:
-        engine = _schema_ready_engine(settings)
-        if engine is None:
+        importer = _use_case(settings, DjangoImport)
+        if importer is None:
             return 2
-        engine.dispose()
-        importer = build_container(settings).resolve(DjangoImport)
         total = sum(source.count(kind) for kind in KINDS)
         with tqdm(total=total, unit="rows", desc="importing", file=sys.stderr) as bar:
             report = importer.run(source, progress=bar.update)
@@ -368,7 +371,6 @@ def _movies(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from adapters.movie_files import UnreadableFile, read_movie_rows
-    from entrypoints.bootstrap import build_container
     from movierater_core.use_cases.imports import MovieImport
 
     assert args.movies_action == "import"
@@ -377,27 +379,24 @@ def _movies(settings: Settings, args: argparse.Namespace) -> int:
     except UnreadableFile as exc:
         print(f"movierater: {exc}", file=sys.stderr)
         return 2
-    engine = _schema_ready_engine(settings)
-    if engine is None:
+    importer = _use_case(settings, MovieImport)
+    if importer is None:
         return 2
-    engine.dispose()
-    importer = build_container(settings).resolve(MovieImport)
     with tqdm(total=len(rows), unit="rows", desc="importing", file=sys.stderr) as bar:
         tally = importer.run(rows, progress=bar.update)
-    _print_tally("movies", tally, already="already there (same title)")
+    _print_tally("movies", tally, already="already there (same title)", file=True)
     return 0 if tally.complete else 1
 
 
-def _print_tally(kind: str, tally: Tally, already: str = "already imported") -> None:
-    """Every row that did not arrive as it is in the source, then the counts."""
+def _print_tally(kind: str, tally: Tally, already: str = "already imported", *, file: bool = False) -> None:
+    """Every row that did not arrive as it is in the source, then the counts (a file has no
+    rows "changed since" the last run: only a database source keeps ids to compare)."""
     for problem in tally.rejected:
         print(f"rejected {problem.where}: {problem.reason}")
     for problem in tally.changed:
         print(f"not updated {problem.where}: {problem.reason}")
-    print(
-        f"{kind}: {tally.added} added, {tally.already} {already}, "
-        f"{len(tally.changed)} changed since, {len(tally.rejected)} rejected"
-    )
+    changed = "" if file else f", {len(tally.changed)} changed since"
+    print(f"{kind}: {tally.added} added, {tally.already} {already}{changed}, {len(tally.rejected)} rejected")
 
 
 if __name__ == "__main__":
