@@ -29,6 +29,7 @@ from adapters.sql.tables import (
     users,
 )
 from tests.integration.backends import fresh_database, selected_backends
+from tests.integration.django_reference import DjangoDatabase, make_django_database
 
 MOVIERATER = [sys.executable, "-m", "entrypoints.cli"]
 ADMIN_PASSWORD = "admin-passphrase-1"
@@ -270,3 +271,9 @@ def world(server: Server) -> World:
     assert created.status_code == 201, created.text
     _worlds[server.base_url] = World(Client(server.base_url), user, other_user, admin, created.json()["id"])
     return _worlds[server.base_url]
+
+
+@pytest.fixture(scope="session")
+def django_db(tmp_path_factory: pytest.TempPathFactory) -> DjangoDatabase:
+    """A database of the Django original, made by Django itself (see django_reference.py)."""
+    return make_django_database(tmp_path_factory.mktemp("django"))

@@ -19,12 +19,7 @@ from adapters.sql.tables import metadata as our_metadata
 from adapters.sql.tables import movies, users
 from tests.integration.backends import fresh_database, selected_backends
 from tests.integration.conftest import Client, Server, run_cli
-from tests.integration.django_reference import PASSWORDS, REPO, DjangoDatabase, make_django_database
-
-
-@pytest.fixture(scope="session")
-def django_db(tmp_path_factory: pytest.TempPathFactory) -> DjangoDatabase:
-    return make_django_database(tmp_path_factory.mktemp("django"))
+from tests.integration.django_reference import PASSWORDS, REPO, DjangoDatabase
 
 
 def readme_command(source_url: str) -> list[str]:

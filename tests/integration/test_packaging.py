@@ -115,6 +115,16 @@ def test_the_installed_service_migrates_serves_and_logs_in(served: str) -> None:
     assert weak.json() == {"password": ["This password is too common."]}, "the packaged password list"
 
 
+def test_the_installed_service_serves_its_docs_and_probes(served: str) -> None:
+    page = requests.get(served + "/", timeout=30)
+    assert page.status_code == 200 and page.url == served + "/api/docs/"
+    scripts = re.findall(r'<script src="([^"]+)"', page.text)
+    assert scripts, "the page loads its scripts from this server"
+    for path in scripts:  # Swagger UI's bundle and the page's own init script, from the wheel
+        assert requests.get(served + path, timeout=30).status_code == 200, path
+    assert requests.get(served + "/readyz", timeout=30).status_code == 200
+
+
 def test_the_changelog_describes_this_version() -> None:
     releases = re.findall(
         r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", (ROOT / "CHANGELOG.md").read_text(), re.M
