@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import TextIO
 
 FIELDS = ("title", "description", "imagePath")
 
@@ -30,8 +31,8 @@ def read_movie_rows(path: Path) -> list[object]:
         raise UnreadableFile(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def _csv(path: Path, file: object) -> list[object]:
-    reader = csv.DictReader(file)  # type: ignore[arg-type]
+def _csv(path: Path, file: TextIO) -> list[object]:
+    reader = csv.DictReader(file)
     header = reader.fieldnames or []
     if "title" not in header:
         found = ", ".join(repr(name) for name in header) or "nothing"
@@ -48,9 +49,9 @@ def _csv(path: Path, file: object) -> list[object]:
     return rows
 
 
-def _json(path: Path, file: object) -> list[object]:
+def _json(path: Path, file: TextIO) -> list[object]:
     try:
-        data = json.load(file)  # type: ignore[arg-type]
+        data = json.load(file)
     except json.JSONDecodeError as exc:
         raise UnreadableFile(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, list):
