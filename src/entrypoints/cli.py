@@ -343,6 +343,7 @@ def _import_django(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from adapters.sql.django_source import DjangoSource, SourceError
+    from movierater_core.errors import ImportCollision
     from movierater_core.use_cases.django_import import KINDS, DjangoImport
 
     try:
@@ -358,6 +359,9 @@ def _import_django(settings: Settings, args: argparse.Namespace) -> int:
         with tqdm(total=total, unit="rows", desc="importing", file=sys.stderr) as bar:
             report = importer.run(source, progress=bar.update)
     except SourceError as exc:
+        print(f"movierater: {exc} (what was imported stays: run again to go on)", file=sys.stderr)
+        return 2
+    except ImportCollision as exc:  # e.g. two imports at once: this one's batch was rolled back
         print(f"movierater: {exc} (what was imported stays: run again to go on)", file=sys.stderr)
         return 2
     finally:

@@ -73,6 +73,19 @@ class DuplicateRating(DomainError):
     """Raised by a rating repository when (user, movie) already has a rating: a lost race."""
 
 
+class AlreadyStored(DomainError):
+    """Raised by a repository's bulk insert when a row's unique key is taken (another writer
+    got there first); the transaction must be abandoned."""
+
+
+class ImportCollision(DomainError):
+    """An import's batch met rows that another writer (most likely a second import running
+    at the same time) stored meanwhile. The batch was rolled back; what earlier batches
+    imported stays, and running the import again goes on from there."""
+
+    message = "another import is running (or a user here wrote the same rows at the same time)"
+
+
 class ConcurrencyConflict(DomainError):
     """A transaction lost a race (deadlock, serialization failure): safe to run again."""
 

@@ -6,7 +6,7 @@ implement them in memory. The core never imports an adapter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -16,9 +16,33 @@ from attrs import frozen
 from movierater_core.model import Movie, MovieFields, Rating, Stars, User
 from movierater_core.uploads import ImageInfo, UploadTicket
 
+# Bulk methods (``existing``, ``taken``, ``rated``, ``add_many``, ...) serve imports: one
+# round trip per batch instead of one per row. They take at most 500 keys a call (under
+# SQL Server's 2,100 parameters), and their inserts raise a domain error on a unique key
+# that is taken, after which the transaction must be abandoned (nothing of it is kept).
+
+
+@frozen
+class NewUser:
+    """A user to add in bulk (an import's: the hash as the other system stored it)."""
+
+    username: str
+    password_hash: str
+    is_admin: bool
+    date_joined: datetime  # timezone-aware
+
 
 class UserRepository(Protocol):
     def get(self, user_id: int) -> User | None: ...
+
+    def existing(self, user_ids: Collection[int]) -> set[int]:
+        """Those of ``user_ids`` that exist (at most 500 ids)."""
+        ...
+
+    def taken(self, usernames: Collection[str]) -> set[str]:
+        """Those of ``usernames`` that someone here has, compared exactly as ``credentials``
+        compares them (at most 500)."""
+        ...
 
     def credentials(self, username: str) -> tuple[User, str] | None:
         """The user with this exact username and their stored password hash."""
@@ -37,6 +61,13 @@ class UserRepository(Protocol):
         """Raises :class:`~movierater_core.errors.UsernameTaken`. ``date_joined``: now if None."""
         ...
 
+    def add_many(self, users: Sequence[NewUser]) -> Sequence[int]:
+        """Add them all in one go; their new ids, in the order given.
+
+        Raises :class:`~movierater_core.errors.UsernameTaken` if a username is in use.
+        """
+        ...
+
     def rename(self, user_id: int, username: str) -> None:
         """Raises :class:`~movierater_core.errors.UsernameTaken`."""
         ...
@@ -51,9 +82,17 @@ class UserRepository(Protocol):
 class MovieRepository(Protocol):
     def get(self, movie_id: int) -> Movie | None: ...
 
+    def existing(self, movie_ids: Collection[int]) -> set[int]:
+        """Those of ``movie_ids`` that exist (at most 500 ids)."""
+        ...
+
     def list(self) -> Sequence[Movie]: ...
 
     def add(self, fields: MovieFields) -> Movie: ...
+
+    def add_many(self, movies: Sequence[MovieFields]) -> Sequence[int]:
+        """Add them all in one go, with no ratings yet; their new ids, in the order given."""
+        ...
 
     def update(self, movie_id: int, fields: MovieFields) -> None:
         """Change the given fields (``None`` leaves one as it is)."""
@@ -67,6 +106,11 @@ class MovieRepository(Protocol):
         Must be one atomic statement (``SET n = n + :delta``), never read-modify-write,
         so that concurrent raters of one movie cannot lose each other's updates.
         """
+        ...
+
+    def adjust_ratings_many(self, deltas: Mapping[int, tuple[int, int]]) -> None:
+        """``adjust_ratings`` for many movies: movie id -> (count delta, total delta), each
+        movie's change atomic in storage as there (at most 500 movies)."""
         ...
 
 
@@ -85,6 +129,18 @@ class RatingRepository(Protocol):
         """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already."""
         ...
 
+    def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Those ``(user_id, movie_id)`` pairs that have a rating here (at most 500 pairs)."""
+        ...
+
+    def add_many(self, ratings: Sequence[tuple[int, int, Stars]]) -> Sequence[int]:
+        """Add ``(user_id, movie_id, stars)`` ratings in one go (the movies' aggregates are
+        the caller's: see ``adjust_ratings_many``); their new ids, in the order given.
+
+        Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already.
+        """
+        ...
+
     def set_stars(self, rating_id: int, stars: Stars) -> None: ...
 
     def delete(self, rating_id: int) -> None: ...
@@ -94,6 +150,13 @@ class TokenRepository(Protocol):
     """Login tokens, stored and looked up only by a digest of the key."""
 
     def add(self, digest: str, user_id: int, created_at: datetime) -> None: ...
+
+    def add_many(self, tokens: Sequence[tuple[str, int, datetime]], *, last_used: datetime) -> None:
+        """Add ``(digest, user_id, created_at)`` tokens in one go, each last used at ``last_used``.
+
+        Raises :class:`~movierater_core.errors.AlreadyStored` if a digest is stored already.
+        """
+        ...
 
     def user_for(self, digest: str) -> tuple[User, datetime | None] | None:
         """The token's user and when the token was last used (None: not recorded)."""
@@ -174,7 +237,10 @@ class ImportRecordRepository(Protocol):
         """The records of those of ``legacy_ids`` that were imported (at most 500 ids)."""
         ...
 
-    def add(self, kind: str, records: Sequence[tuple[str, ImportRecord]], at: datetime) -> None: ...
+    def add(self, kind: str, records: Sequence[tuple[str, ImportRecord]], at: datetime) -> None:
+        """Record them all in one go. Raises :class:`~movierater_core.errors.AlreadyStored`
+        if one of them is recorded already (another import got there first)."""
+        ...
 
 
 class Repositories(Protocol):

@@ -21,7 +21,7 @@ from adapters.sql.migrate import render_sql
 from adapters.sql.repositories import SqlRepositories
 from adapters.sql.seed import recount_summaries
 from movierater_core.model import MovieFields, Stars
-from movierater_core.ports import ImportRecord
+from movierater_core.ports import ImportRecord, NewUser
 
 
 def test_every_migration_renders_for_sql_server() -> None:
@@ -89,12 +89,16 @@ class RecordingConnection:
         self.statements: list[str] = []
 
     def execute(self, statement: ClauseElement, parameters: Any = None) -> _Result:
+        # An INSERT names the columns its parameters give (the first row's, for many rows),
+        # as SQLAlchemy compiles it at execution time.
+        first = parameters[0] if isinstance(parameters, list) and parameters else parameters
+        keys = {"column_keys": list(first)} if isinstance(first, dict) else {}
         if self.schema:  # what the engine's schema_translate_map does at execution time
             mapping = {None: self.schema}
-            compiled = statement.compile(dialect=self.dialect, schema_translate_map=mapping)
+            compiled = statement.compile(dialect=self.dialect, schema_translate_map=mapping, **keys)
             sql = compiled.preparer._render_schema_translates(compiled.string, mapping)
         else:
-            sql = str(statement.compile(dialect=self.dialect))
+            sql = str(statement.compile(dialect=self.dialect, **keys))
         self.statements.append(sql)
         return _Result()
 
@@ -151,6 +155,16 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.tokens.delete_for_user(1, keep="d" * 64)
     repos.imports.find("movie", ["1", "2"])
     repos.imports.add("movie", [("1", ImportRecord(1, "f" * 64))], now)
+    # The import's bulk statements.
+    repos.users.existing([1, 2])
+    repos.users.taken(["alice", "bob"])
+    repos.users.add_many([NewUser("carol", "pbkdf2_sha256$1$s$h", False, now)])
+    repos.movies.existing([1, 2])
+    repos.movies.add_many([MovieFields(title="Ran", description="", image_path=None)])
+    repos.movies.adjust_ratings_many({1: (1, 5), 2: (1, 5), 3: (2, 7)})  # two distinct deltas
+    repos.ratings.rated([(1, 1), (2, 3)])
+    repos.ratings.add_many([(1, 1, Stars(3)), (2, 1, Stars(5))])
+    repos.tokens.add_many([("d" * 64, 1, now)], last_used=now)
     repos.grants.lock_user(1)
     repos.grants.granted_after(1, now)
     repos.grants.add(1, "a" * 64 + ".png", now)
@@ -166,7 +180,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
 def test_every_adapter_statement_compiles_for_sql_server() -> None:
     conn = RecordingConnection()
     _exercise_every_repository_method(conn)
-    assert len(conn.statements) == 43
+    assert len(conn.statements) == 43 + 10
     locked = [s for s in conn.statements if "UPDLOCK" in s]
     assert len(locked) == 4
     assert sum("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3
@@ -174,6 +188,18 @@ def test_every_adapter_statement_compiles_for_sql_server() -> None:
     assert "FOR UPDATE" not in "\n".join(conn.statements)  # T-SQL has none
     adjust = next(s for s in conn.statements if "rating_sum=" in s.replace(" ", "") and "UPDATE movies" in s)
     assert "rating_sum=(movies.rating_sum+" in adjust.replace(" ", "")
+    for table, columns in (
+        ("users", "username, password_hash, is_admin, date_joined"),
+        ("movies", "title, description, image_path, rating_count, rating_sum"),
+        ("ratings", "user_id, movie_id, stars"),
+    ):  # the new ids come back as with RETURNING; IDENTITY columns are never given a value
+        assert f"INSERT INTO {table} ({columns}) OUTPUT inserted.id VALUES" in "\n".join(conn.statements)
+    assert not any(s.startswith("INSERT") and "(id," in s for s in conn.statements)
+    adjust_many = [s for s in conn.statements if "UPDATE movies" in s and " IN (" in s]
+    assert len(adjust_many) == 2
+    assert all("rating_count=(movies.rating_count+" in s.replace(" ", "") for s in adjust_many)
+    rated = next(s for s in conn.statements if s.startswith("SELECT ratings.user_id, ratings.movie_id"))
+    assert "WHERE ratings.user_id = :u0 AND ratings.movie_id = :m0 OR ratings.user_id = :u1" in rated
 
 
 def test_statements_go_into_the_configured_schema() -> None:

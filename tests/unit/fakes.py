@@ -9,14 +9,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from movierater_core.errors import DuplicateRating, ServiceUnavailable, UsernameTaken
+from movierater_core.errors import AlreadyStored, DuplicateRating, ServiceUnavailable, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
-from movierater_core.ports import ImportRecord, StoredObject
+from movierater_core.ports import ImportRecord, NewUser, StoredObject
 from movierater_core.uploads import ImageInfo, UploadTicket
 from movierater_core.use_cases import Accounts, AccountSettings, Movies, Ratings, Uploads, UploadSettings
 
@@ -46,7 +46,18 @@ class FakeUsers:
         found = self._s.users.get(user_id)
         return found[0] if found else None
 
+    def existing(self, user_ids: Collection[int]) -> set[int]:
+        assert len(user_ids) <= 500, "the port allows at most 500 ids a call"
+        return {i for i in user_ids if i in self._s.users}
+
+    def taken(self, usernames: Collection[str]) -> set[str]:
+        assert len(usernames) <= 500, "the port allows at most 500 usernames a call"
+        return {u.username for u, _ in self._s.users.values()} & set(usernames)
+
     def credentials(self, username: str) -> tuple[User, str] | None:
+        return self._named(username)
+
+    def _named(self, username: str) -> tuple[User, str] | None:
         return next((entry for entry in self._s.users.values() if entry[0].username == username), None)
 
     def list(self) -> Sequence[User]:
@@ -60,11 +71,17 @@ class FakeUsers:
         is_admin: bool = False,
         date_joined: datetime | None = None,
     ) -> User:
-        if self.credentials(username):
+        if self._named(username):
             raise UsernameTaken(username)
         user = User(self._s.next_id("user"), username, is_admin)
         self._s.users[user.id] = (user, password_hash)
         return user
+
+    def add_many(self, users: Sequence[NewUser]) -> Sequence[int]:
+        return [
+            self.add(u.username, u.password_hash, is_admin=u.is_admin, date_joined=u.date_joined).id
+            for u in users
+        ]
 
     def rename(self, user_id: int, username: str) -> None:
         if any(u.username == username and u.id != user_id for u, _ in self._s.users.values()):
@@ -92,6 +109,10 @@ class FakeMovies:
     def get(self, movie_id: int) -> Movie | None:
         return self._s.movies.get(movie_id)
 
+    def existing(self, movie_ids: Collection[int]) -> set[int]:
+        assert len(movie_ids) <= 500, "the port allows at most 500 ids a call"
+        return {i for i in movie_ids if i in self._s.movies}
+
     def list(self) -> Sequence[Movie]:
         return [self._s.movies[k] for k in sorted(self._s.movies)]
 
@@ -100,6 +121,9 @@ class FakeMovies:
         movie = Movie(self._s.next_id("movie"), fields.title, fields.description or "", fields.image_path)
         self._s.movies[movie.id] = movie
         return movie
+
+    def add_many(self, movies: Sequence[MovieFields]) -> Sequence[int]:
+        return [self.add(fields).id for fields in movies]
 
     def update(self, movie_id: int, fields: MovieFields) -> None:
         old = self._s.movies[movie_id]
@@ -120,6 +144,11 @@ class FakeMovies:
         summary = RatingSummary(old.ratings.count + count_delta, old.ratings.total + total_delta)
         self._s.movies[movie_id] = Movie(old.id, old.title, old.description, old.image_path, summary)
 
+    def adjust_ratings_many(self, deltas: Mapping[int, tuple[int, int]]) -> None:
+        assert len(deltas) <= 500, "the port allows at most 500 movies a call"
+        for movie_id, (count_delta, total_delta) in deltas.items():
+            self.adjust_ratings(movie_id, count_delta, total_delta)
+
 
 class FakeRatings:
     def __init__(self, state: _State) -> None:
@@ -129,6 +158,9 @@ class FakeRatings:
         return self._s.ratings.get(rating_id)
 
     def find(self, user_id: int, movie_id: int, *, for_update: bool = False) -> Rating | None:
+        return self._of(user_id, movie_id)
+
+    def _of(self, user_id: int, movie_id: int) -> Rating | None:
         return next(
             (r for r in self._s.ratings.values() if (r.user_id, r.movie_id) == (user_id, movie_id)),
             None,
@@ -144,12 +176,19 @@ class FakeRatings:
         ]
 
     def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
-        if self.find(user_id, movie_id):
+        if self._of(user_id, movie_id):
             raise DuplicateRating(f"{user_id}/{movie_id}")
         assert user_id in self._s.users and movie_id in self._s.movies, "FK"
         rating = Rating(self._s.next_id("rating"), user_id, movie_id, stars)
         self._s.ratings[rating.id] = rating
         return rating
+
+    def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
+        assert len(pairs) <= 500, "the port allows at most 500 pairs a call"
+        return {(r.user_id, r.movie_id) for r in self._s.ratings.values()} & set(pairs)
+
+    def add_many(self, ratings: Sequence[tuple[int, int, Stars]]) -> Sequence[int]:
+        return [self.add(user_id, movie_id, stars).id for user_id, movie_id, stars in ratings]
 
     def set_stars(self, rating_id: int, stars: Stars) -> None:
         old = self._s.ratings[rating_id]
@@ -165,6 +204,13 @@ class FakeTokens:
 
     def add(self, digest: str, user_id: int, created_at: datetime) -> None:
         self._s.tokens[digest] = (user_id, created_at)
+
+    def add_many(self, tokens: Sequence[tuple[str, int, datetime]], *, last_used: datetime) -> None:
+        for digest, user_id, _created_at in tokens:
+            if digest in self._s.tokens:
+                raise AlreadyStored(digest)
+            assert user_id in self._s.users, "FK"
+            self._s.tokens[digest] = (user_id, last_used)
 
     def user_for(self, digest: str) -> tuple[User, datetime | None] | None:
         found = self._s.tokens.get(digest)
@@ -243,7 +289,8 @@ class FakeImportRecords:
 
     def add(self, kind: str, records: Sequence[tuple[str, ImportRecord]], at: datetime) -> None:
         for legacy_id, record in records:
-            assert (kind, legacy_id) not in self._s.imports, "primary key"
+            if (kind, legacy_id) in self._s.imports:
+                raise AlreadyStored(f"{kind} {legacy_id}")
             self._s.imports[kind, legacy_id] = record
 
 

@@ -6,14 +6,26 @@ import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from movierater_core.errors import AlreadyStored, ImportCollision
 from movierater_core.ports import LegacyMovie, LegacyRating, LegacyToken, LegacyUser
 from movierater_core.use_cases.django_import import DjangoImport, DjangoImportReport
 from movierater_core.use_cases.imports import MovieImport
-from tests.unit.fakes import App, CountingTokenIssuer, make_app
+from tests.unit.fakes import (
+    App,
+    CountingTokenIssuer,
+    FakeImportRecords,
+    FakeMovies,
+    FakeRatings,
+    FakeTokens,
+    FakeUsers,
+    make_app,
+)
 
 JOINED = datetime(2020, 5, 17, 8, 30, tzinfo=UTC)
 KEY = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"  # DRF's documentation example
@@ -285,3 +297,89 @@ def test_movie_rows_are_validated_deduplicated_by_title_and_idempotent() -> None
     assert (again.added, again.already, len(again.rejected)) == (0, 3, 5)
     assert app.db.state == before
     assert sorted(m.title for m in app.db.state.movies.values()) == ["Alien", "Ran"]
+
+
+# ---- set-based batches -------------------------------------------------------------------
+
+
+def test_batches_make_no_round_trip_per_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch asks its questions for all its rows at once and writes them in one go."""
+    for cls, name in [
+        (FakeUsers, "get"),
+        (FakeUsers, "credentials"),
+        (FakeMovies, "get"),
+        (FakeRatings, "find"),
+        (FakeTokens, "add"),
+        (FakeTokens, "touch"),
+    ]:
+        monkeypatch.setattr(cls, name, _forbidden(f"{cls.__name__}.{name}"))
+    bulk = {"users": 0, "movies": 0, "ratings": 0, "adjust": 0}
+    for cls, name, key in [
+        (FakeUsers, "add_many", "users"),
+        (FakeMovies, "add_many", "movies"),
+        (FakeRatings, "add_many", "ratings"),
+        (FakeMovies, "adjust_ratings_many", "adjust"),
+    ]:
+        monkeypatch.setattr(cls, name, _counted(getattr(cls, name), bulk, key))
+    source = Source()
+    for u in range(1, 601):
+        source.user(u, f"user{u}")
+    for m in range(1, 11):
+        source.movie(m, f"Movie {m}")
+    for n in range(1, 1001):
+        source.rating(n, 1 + n % 600, 1 + (n // 100) % 10, 1 + n % 5)  # distinct pairs
+    app = make_app()
+    report = run(app, source)
+    assert counts(report)["ratings"] == (1000, 0, 0, 0)
+    assert bulk == {"users": 2, "movies": 1, "ratings": 2, "adjust": 2}  # once a batch
+    assert sum(m.ratings.count for m in app.db.state.movies.values()) == 1000
+
+
+def _forbidden(name: str) -> Any:
+    def refuse(*_args: object, **_kw: object) -> None:
+        raise AssertionError(f"{name} called: a round trip per row")
+
+    return refuse
+
+
+def _counted(method: Any, calls: dict[str, int], key: str) -> Any:
+    def counting(self: object, *args: object, **kw: object) -> Any:
+        calls[key] += 1
+        return method(self, *args, **kw)
+
+    return counting
+
+
+def test_rows_that_clash_within_one_batch_are_rejected_as_across_batches() -> None:
+    app = make_app()
+    source = (
+        Source()
+        .user(1, " alice")  # the same username once trimmed, as the API trims it
+        .user(2, "alice")
+        .movie(10, "Alien")
+        .rating(100, 1, 10, 5)
+        .rating(101, 1, 10, 3)  # Django's unique_together was not always there
+    )
+    report = run(app, source)
+    assert reasons(report, "users") == {"user 2": "username: A user with that username already exists."}
+    assert reasons(report, "ratings") == {
+        "rating 101": "the user has rated this movie here already; kept that"
+    }
+    (alien,) = app.db.state.movies.values()
+    assert (alien.ratings.count, alien.ratings.total) == (1, 5)
+
+
+def test_a_batch_that_collides_with_another_import_is_rolled_back_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = make_app()
+    run(app, Source().user(1, "alice"))
+    before = copy.deepcopy(app.db.state)
+
+    def stored_meanwhile(self: object, kind: str, records: object, at: object) -> None:
+        raise AlreadyStored(f"{kind}: recorded by another import meanwhile")
+
+    monkeypatch.setattr(FakeImportRecords, "add", stored_meanwhile)
+    with pytest.raises(ImportCollision, match="another import is running"):
+        run(app, Source().user(1, "alice").movie(10, "Alien"))
+    assert app.db.state == before  # the movie written before the collision was rolled back

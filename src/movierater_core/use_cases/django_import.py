@@ -1,7 +1,8 @@
 """Import from the Django original's database: users, movies, ratings, login tokens.
 
 Each row is validated with the rules the API applies (:mod:`movierater_core.rules`) and
-written through the repositories, in batches of one transaction each. Provenance (kind,
+written through the repositories, in batches of one transaction each: a few set-based
+queries and one bulk insert a batch, not round trips per row. Provenance (kind,
 legacy id -> our id, fingerprint of the source row) is recorded with every imported row,
 which makes a run repeatable:
 
@@ -14,18 +15,30 @@ which makes a run repeatable:
 
 Passwords stay Django's hashes until the user's first login re-hashes them. Tokens are
 stored as digests only, with their idle time counted from the import.
+
+Two imports at the same time: a batch that finds its rows stored meanwhile by the other
+(a unique key taken) is rolled back and the run stops with :class:`ImportCollision`;
+what earlier batches imported stays, and a second run goes on from there.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
 from attrs import define
 
-from movierater_core.errors import ValidationError
+from movierater_core.errors import (
+    AlreadyStored,
+    DuplicateRating,
+    ImportCollision,
+    UsernameTaken,
+    ValidationError,
+)
+from movierater_core.model import MovieFields, Stars
 from movierater_core.ports import (
     Clock,
     Database,
@@ -35,6 +48,7 @@ from movierater_core.ports import (
     LegacySource,
     LegacyToken,
     LegacyUser,
+    NewUser,
     PasswordHasher,
     Repositories,
     TokenIssuer,
@@ -100,8 +114,12 @@ class DjangoImport:
         self, step: Callable[[Repositories, Sequence[Row], Tally], None], batch: Sequence[Row]
     ) -> Tally:
         tally = Tally()  # afresh for every attempt: a retried batch counts once
-        with self._db.writing() as repos:
-            step(repos, batch, tally)
+        try:
+            with self._db.writing() as repos:
+                step(repos, batch, tally)
+        except (AlreadyStored, UsernameTaken, DuplicateRating) as exc:
+            # Checked inside this transaction, stored meanwhile by another one: rolled back.
+            raise ImportCollision(ImportCollision.message) from exc
         return tally
 
     @staticmethod
@@ -112,10 +130,22 @@ class DjangoImport:
             tally.changed.append(Problem(where, CHANGED))
 
     # ---- one batch of each kind, inside one transaction ----------------------------------
+    # Set-based: a few queries a batch whatever its size (what was imported, which ids
+    # still exist, which usernames or (user, movie) pairs are taken), every row still
+    # checked one by one with the core's rules, then one bulk insert of what passed.
 
     def _users(self, repos: Repositories, batch: Sequence[LegacyUser], tally: Tally) -> None:
         done = repos.imports.find("user", [row.legacy_id for row in batch])
-        new: list[tuple[str, ImportRecord]] = []
+        parsed: dict[str, str | Invalid] = {}
+        for row in batch:
+            if row.legacy_id not in done:
+                try:
+                    parsed[row.legacy_id] = parse_username(row.username)
+                except Invalid as exc:
+                    parsed[row.legacy_id] = exc
+        taken = repos.users.taken(sorted({u for u in parsed.values() if isinstance(u, str)}))
+        legacy: list[tuple[str, str]] = []  # (legacy id, fingerprint) of each user added
+        new: list[NewUser] = []
         for row in batch:
             where = f"user {row.legacy_id}"
             if not row.is_active:
@@ -126,29 +156,28 @@ class DjangoImport:
             if row.legacy_id in done:
                 self._seen(tally, where, done[row.legacy_id], current)
                 continue
-            try:
-                username = parse_username(row.username)
-            except Invalid as exc:
-                tally.rejected.append(Problem(where, f"username: {' '.join(exc.messages)}"))
+            username = parsed[row.legacy_id]
+            if isinstance(username, Invalid):
+                tally.rejected.append(Problem(where, f"username: {' '.join(username.messages)}"))
                 continue
             if not self._hasher.recognises(row.password_hash):
                 scheme = row.password_hash.split("$", 1)[0][:30] or "(empty)"
                 tally.rejected.append(Problem(where, f"password: hash format {scheme!r} is not supported"))
                 continue
-            if repos.users.credentials(username) is not None:  # someone else's account here
+            if username in taken:  # someone else's account here, or a row before this one's
                 tally.rejected.append(Problem(where, f"username: {USERNAME_TAKEN}"))
                 continue
+            taken.add(username)
             password_hash = row.password_hash if row.is_active else DISABLED + row.password_hash
-            user = repos.users.add(
-                username, password_hash, is_admin=row.is_admin, date_joined=row.date_joined
-            )
-            new.append((row.legacy_id, ImportRecord(user.id, current)))
-        repos.imports.add("user", new, self._clock.now())
-        tally.added += len(new)
+            new.append(NewUser(username, password_hash, row.is_admin, row.date_joined))
+            legacy.append((row.legacy_id, current))
+        ids = repos.users.add_many(new) if new else []
+        self._record(repos, "user", legacy, ids, tally)
 
     def _movies(self, repos: Repositories, batch: Sequence[LegacyMovie], tally: Tally) -> None:
         done = repos.imports.find("movie", [row.legacy_id for row in batch])
-        new: list[tuple[str, ImportRecord]] = []
+        legacy: list[tuple[str, str]] = []
+        new: list[MovieFields] = []
         for row in batch:
             where = f"movie {row.legacy_id}"
             current = fingerprint(row.title, row.description, row.image_path)
@@ -161,17 +190,24 @@ class DjangoImport:
             except ValidationError as exc:
                 tally.rejected.append(Problem(where, describe(exc)))
                 continue
-            movie = repos.movies.add(fields)
-            new.append((row.legacy_id, ImportRecord(movie.id, current)))
-        repos.imports.add("movie", new, self._clock.now())
-        tally.added += len(new)
+            new.append(fields)
+            legacy.append((row.legacy_id, current))
+        ids = repos.movies.add_many(new) if new else []
+        self._record(repos, "movie", legacy, ids, tally)
 
     def _ratings(self, repos: Repositories, batch: Sequence[LegacyRating], tally: Tally) -> None:
         done = repos.imports.find("rating", [row.legacy_id for row in batch])
-        users = _alive(repos, "user", {row.user_legacy_id for row in batch}, repos.users.get)
-        movies = _alive(repos, "movie", {row.movie_legacy_id for row in batch}, repos.movies.get)
-        new: list[tuple[str, ImportRecord]] = []
-        deltas: dict[int, tuple[int, int]] = {}  # movie -> (count, stars): one update per movie
+        users = _alive(repos, "user", {row.user_legacy_id for row in batch}, repos.users.existing)
+        movies = _alive(repos, "movie", {row.movie_legacy_id for row in batch}, repos.movies.existing)
+        pairs = {
+            (users[row.user_legacy_id], movies[row.movie_legacy_id])
+            for row in batch
+            if row.legacy_id not in done and row.user_legacy_id in users and row.movie_legacy_id in movies
+        }
+        rated = repos.ratings.rated(pairs) if pairs else set()
+        legacy: list[tuple[str, str]] = []
+        new: list[tuple[int, int, Stars]] = []
+        deltas: dict[int, tuple[int, int]] = {}  # movie -> (count, stars): one change per movie
         for row in batch:
             where = f"rating {row.legacy_id}"
             current = fingerprint(row.user_legacy_id, row.movie_legacy_id, row.stars)
@@ -188,23 +224,25 @@ class DjangoImport:
                 missing = f"user {row.user_legacy_id}" if user_id is None else f"movie {row.movie_legacy_id}"
                 tally.rejected.append(Problem(where, f"its {missing} is not here (rejected or deleted)"))
                 continue
-            if repos.ratings.find(user_id, movie_id) is not None:
+            if (user_id, movie_id) in rated:  # here already, or a row before this one's
                 tally.rejected.append(Problem(where, "the user has rated this movie here already; kept that"))
                 continue
-            rating = repos.ratings.add(user_id, movie_id, stars)
+            rated.add((user_id, movie_id))
+            new.append((user_id, movie_id, stars))
             count, total = deltas.get(movie_id, (0, 0))
             deltas[movie_id] = (count + 1, total + stars.value)
-            new.append((row.legacy_id, ImportRecord(rating.id, current)))
-        for movie_id, (count, total) in sorted(deltas.items()):  # in one order: no deadlocks
-            repos.movies.adjust_ratings(movie_id, count, total)
-        repos.imports.add("rating", new, self._clock.now())
-        tally.added += len(new)
+            legacy.append((row.legacy_id, current))
+        ids = repos.ratings.add_many(new) if new else []
+        if deltas:
+            repos.movies.adjust_ratings_many(deltas)
+        self._record(repos, "rating", legacy, ids, tally)
 
     def _tokens_batch(self, repos: Repositories, batch: Sequence[LegacyToken], tally: Tally) -> None:
         digests = [self._tokens.digest(row.key) for row in batch]
         done = repos.imports.find("token", digests)  # by digest: the key is stored nowhere
-        users = _alive(repos, "user", {row.user_legacy_id for row in batch}, repos.users.get)
-        new: list[tuple[str, ImportRecord]] = []
+        users = _alive(repos, "user", {row.user_legacy_id for row in batch}, repos.users.existing)
+        new: list[tuple[str, int, datetime]] = []
+        records: list[tuple[str, ImportRecord]] = []
         now = self._clock.now()
         for row, digest in zip(batch, digests, strict=True):
             where = f"token of user {row.user_legacy_id}"  # never the key itself in a report
@@ -222,16 +260,35 @@ class DjangoImport:
             if user_id is None:
                 tally.rejected.append(Problem(where, f"its user {row.user_legacy_id} is not here"))
                 continue
-            repos.tokens.add(digest, user_id, row.created)
-            repos.tokens.touch(digest, now)  # idle expiry counts from the import, not from creation
-            new.append((digest, ImportRecord(user_id, current)))
-        repos.imports.add("token", new, now)
+            new.append((digest, user_id, row.created))
+            records.append((digest, ImportRecord(user_id, current)))
+        if new:  # idle expiry counts from the import, not from creation
+            repos.tokens.add_many(new, last_used=now)
+            repos.imports.add("token", records, now)
         tally.added += len(new)
+
+    def _record(
+        self,
+        repos: Repositories,
+        kind: str,
+        legacy: Sequence[tuple[str, str]],
+        ids: Sequence[int],
+        tally: Tally,
+    ) -> None:
+        """Provenance of the rows just added: legacy id -> our id, with the fingerprint."""
+        records = [
+            (legacy_id, ImportRecord(our_id, current))
+            for (legacy_id, current), our_id in zip(legacy, ids, strict=True)
+        ]
+        if records:
+            repos.imports.add(kind, records, self._clock.now())
+        tally.added += len(records)
 
 
 def _alive(
-    repos: Repositories, kind: str, legacy_ids: set[str], get: Callable[[int], object | None]
+    repos: Repositories, kind: str, legacy_ids: set[str], existing: Callable[[Collection[int]], set[int]]
 ) -> dict[str, int]:
-    """Our ids of those imported rows of ``kind`` that still exist here."""
+    """Our ids of those imported rows of ``kind`` that still exist here (two queries)."""
     records = repos.imports.find(kind, sorted(legacy_ids))
-    return {legacy: record.our_id for legacy, record in records.items() if get(record.our_id) is not None}
+    present = existing(sorted({record.our_id for record in records.values()})) if records else set()
+    return {legacy: record.our_id for legacy, record in records.items() if record.our_id in present}
