@@ -19,6 +19,7 @@ from movierater_core import __version__
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from movierater_core.errors import ValidationError
     from movierater_core.use_cases.imports import Tally
 
 T = TypeVar("T")
@@ -207,9 +208,7 @@ def _createsuperuser(settings: Settings, args: argparse.Namespace) -> int:
     try:
         user = accounts.register({"username": args.username, "password": password}, is_admin=True)
     except ValidationError as exc:
-        for field, messages in exc.errors.items():
-            for message in messages:
-                print(f"movierater: {field}: {message}", file=sys.stderr)
+        _print_validation_error(exc)
         return 1
     print(f"Superuser {user.username!r} created (id {user.id}).")
     return 0
@@ -275,11 +274,15 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
         print(f"movierater: {exc.detail}", file=sys.stderr)
         return 1
     except ValidationError as exc:
-        for field, messages in exc.errors.items():
-            for message in messages:
-                print(f"movierater: {field}: {message}", file=sys.stderr)
+        _print_validation_error(exc)
         return 1
     return 0
+
+
+def _print_validation_error(error: ValidationError) -> None:
+    for field, messages in error.errors.items():
+        for message in messages:
+            print(f"movierater: {field}: {message}", file=sys.stderr)
 
 
 def _confirm(question: str) -> bool:

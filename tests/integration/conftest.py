@@ -53,6 +53,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def environment_without_settings(*drop: str) -> dict[str, str]:
+    """This process's environment without any MOVIERATER_ setting (nor the variables in
+    ``drop``): a process started with it sees only the settings a test gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_") and k not in drop}
+
+
+def wait_for_http(url: str, process: subprocess.Popen[Any], log: Path, timeout: float = 30) -> None:
+    """Until ``url`` answers at all; fails with the process's log if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{log.read_text()}")
+        try:
+            requests.get(url, timeout=5, allow_redirects=False)
+            return
+        except (requests.ConnectionError, requests.Timeout):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"server did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+
+
 class Server:
     """One ``movierater serve`` process (gunicorn) and the database it uses."""
 
@@ -71,7 +92,7 @@ class Server:
             }
         )
         self.env.update(env)
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_")}
+        inherited = environment_without_settings()
         self.log = workdir / f"server-{self.port}.log"
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
@@ -84,16 +105,7 @@ class Server:
         self.wait_until_up()
 
     def wait_until_up(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited early:\n{self.log.read_text()}")
-            try:
-                requests.get(self.base_url + "/api/movies/", timeout=5, allow_redirects=False)
-                return
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.1)
-        raise AssertionError(f"server did not start:\n{self.log.read_text()}")
+        wait_for_http(self.base_url + "/api/movies/", self.process, self.log, timeout)
 
     def stop(self) -> None:
         self.process.terminate()

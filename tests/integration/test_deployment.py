@@ -8,14 +8,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 from dotenv import dotenv_values
 
 from entrypoints.settings import Settings
-from tests.integration.conftest import free_port
+from tests.integration.conftest import environment_without_settings, free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,9 +25,8 @@ def _procfile() -> dict[str, str]:
 
 
 def _platform_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_")}
     return {
-        **inherited,
+        **environment_without_settings(),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "MOVIERATER_DATABASE_URL": f"sqlite:///{tmp_path}/app.db",
         "MOVIERATER_MEDIA_DIR": str(tmp_path / "media"),
@@ -59,14 +57,7 @@ def test_procfile_release_migrates_then_web_serves_with_web_concurrency_workers(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(base + "/api/movies/", timeout=5)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, (tmp_path / "web.log").read_text()
-                time.sleep(0.1)
+        wait_for_http(base + "/api/movies/", web, tmp_path / "web.log")
         created = requests.post(
             base + "/api/users/", json={"username": "dyno", "password": "a release pass"}, timeout=30
         )

@@ -3,14 +3,13 @@ workers; variables set in the real environment win over it."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, inspect
 
-from tests.integration.conftest import MOVIERATER, Server
+from tests.integration.conftest import MOVIERATER, Server, environment_without_settings
 
 ORIGIN = "https://films.example"
 
@@ -24,10 +23,9 @@ def _write_env(directory: Path) -> None:
 
 
 def _migrate(directory: Path, **env: str) -> str:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_")}
     result = subprocess.run(
         [*MOVIERATER, "migrate"],
-        env={**clean, **env},
+        env={**environment_without_settings(), **env},
         cwd=directory,
         capture_output=True,
         text=True,

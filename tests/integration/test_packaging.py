@@ -4,11 +4,9 @@ travel inside it."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 import requests
 
 from movierater_core import __version__
-from tests.integration.conftest import ADMIN_PASSWORD, free_port
+from tests.integration.conftest import ADMIN_PASSWORD, environment_without_settings, free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,14 +39,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bin_dir
 
 
+def _clean_environment() -> dict[str, str]:
+    """No settings, and no PYTHONPATH: the source tree must not leak into the installed package."""
+    return environment_without_settings("PYTHONPATH")
+
+
 def _run(bin_dir: Path, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_")}
-    # no PYTHONPATH: the source tree must not leak into the installed package
-    clean.pop("PYTHONPATH", None)
     return subprocess.run(
         [str(bin_dir / "movierater"), *args],
         cwd=cwd,
-        env={**clean, **env},
+        env={**_clean_environment(), **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -73,27 +73,17 @@ def served(installed: Path, tmp_path: Path) -> Iterator[str]:
         MOVIERATER_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
     )
     port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_") and k != "PYTHONPATH"}
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
         [str(installed / "movierater"), "serve", "--port", str(port)],
         cwd=tmp_path,
-        env=clean,
+        env=_clean_environment(),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(base + "/api/movies/", timeout=5)
-                break
-            except requests.ConnectionError:
-                assert server.poll() is None and time.monotonic() < deadline, (
-                    tmp_path / "serve.log"
-                ).read_text()
-                time.sleep(0.1)
+        wait_for_http(base + "/api/movies/", server, tmp_path / "serve.log")
         yield base
     finally:
         server.terminate()

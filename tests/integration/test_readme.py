@@ -10,14 +10,13 @@ import re
 import shlex
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.integration.conftest import free_port
+from tests.integration.conftest import environment_without_settings, free_port, wait_for_http
 from tests.integration.django_reference import PASSWORDS, REPO, DjangoDatabase
 
 ADMIN_PASSWORD = "readme-admin-pass-1"
@@ -63,8 +62,7 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _user_env() -> dict[str, str]:
     """A user's shell: none of this test run's settings or virtualenv."""
-    drop = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
-    return {k: v for k, v in os.environ.items() if not k.startswith("MOVIERATER_") and k not in drop}
+    return environment_without_settings("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
 
 
 @pytest.fixture(scope="module")
@@ -82,16 +80,9 @@ def served(checkout: Path) -> Iterator[str]:
             start_new_session=True,
         )
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 600  # the first run makes .venv and installs into it
         try:
-            while True:
-                assert server.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "scripts/serve did not come up"
-                try:
-                    requests.get(base + "/healthz", timeout=5)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.5)
+            # the first run makes .venv and installs into it
+            wait_for_http(base + "/healthz", server, log_path, timeout=600)
             yield base
         finally:
             os.killpg(server.pid, 15)
