@@ -50,15 +50,8 @@ class UserRepository(Protocol):
 
     def list(self) -> Sequence[User]: ...
 
-    def add(
-        self,
-        username: str,
-        password_hash: str,
-        *,
-        is_admin: bool = False,
-        date_joined: datetime | None = None,
-    ) -> User:
-        """Raises :class:`~movierater_core.errors.UsernameTaken`. ``date_joined``: now if None."""
+    def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
+        """Raises :class:`~movierater_core.errors.UsernameTaken`."""
         ...
 
     def add_many(self, users: Sequence[NewUser]) -> Sequence[int]:

@@ -125,7 +125,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.users.credentials("alice")
     repos.users.list()
     repos.users.add("alice", "hash")
-    repos.users.add("bob", "pbkdf2_sha256$1$s$h", is_admin=True, date_joined=now)
+    repos.users.add("bob", "pbkdf2_sha256$1$s$h", is_admin=True)
     repos.users.rename(1, "bob")
     repos.users.set_password_hash(1, "hash2")
     repos.users.set_admin(1, True)

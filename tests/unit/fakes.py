@@ -63,14 +63,7 @@ class FakeUsers:
     def list(self) -> Sequence[User]:
         return [self._s.users[k][0] for k in sorted(self._s.users)]
 
-    def add(
-        self,
-        username: str,
-        password_hash: str,
-        *,
-        is_admin: bool = False,
-        date_joined: datetime | None = None,
-    ) -> User:
+    def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
         if self._named(username):
             raise UsernameTaken(username)
         user = User(self._s.next_id("user"), username, is_admin)
@@ -78,10 +71,7 @@ class FakeUsers:
         return user
 
     def add_many(self, users: Sequence[NewUser]) -> Sequence[int]:
-        return [
-            self.add(u.username, u.password_hash, is_admin=u.is_admin, date_joined=u.date_joined).id
-            for u in users
-        ]
+        return [self.add(u.username, u.password_hash, is_admin=u.is_admin).id for u in users]
 
     def rename(self, user_id: int, username: str) -> None:
         if any(u.username == username and u.id != user_id for u, _ in self._s.users.values()):

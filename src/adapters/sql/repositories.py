@@ -171,21 +171,14 @@ class SqlUsers:
         rows = self._conn.execute(select(*_USER_COLUMNS).order_by(users.c.id)).all()
         return [_user(row) for row in rows]
 
-    def add(
-        self,
-        username: str,
-        password_hash: str,
-        *,
-        is_admin: bool = False,
-        date_joined: datetime | None = None,
-    ) -> User:
+    def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
         try:
             result = self._conn.execute(
                 insert(users).values(
                     username=username,
                     password_hash=password_hash,
                     is_admin=is_admin,
-                    date_joined=date_joined or datetime.now(UTC),
+                    date_joined=datetime.now(UTC),
                 )
             )
         except IntegrityError as exc:
