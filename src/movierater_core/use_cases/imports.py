@@ -107,5 +107,4 @@ class MovieImport:
 
     def _add(self, new: Sequence[MovieFields]) -> None:
         with self._db.writing() as repos:
-            for fields in new:
-                repos.movies.add(fields)
+            repos.movies.add_many(new)
