@@ -22,6 +22,7 @@ from adapters.sql.repositories import SqlRepositories
 from adapters.sql.seed import recount_summaries
 from movierater_core.model import MovieFields, Stars
 from movierater_core.ports import ImportRecord, NewUser
+from tests.integration.backends import unavailable
 
 
 def test_every_migration_renders_for_sql_server() -> None:
@@ -244,6 +245,10 @@ def test_statements_go_into_the_configured_schema() -> None:
     ],
 )
 def test_documented_sql_server_urls_build_engines(url: str, expected: list[str]) -> None:
+    try:  # the engine loads pyodbc, which needs the system's unixODBC (libodbc.so.2)
+        import pyodbc  # noqa: F401
+    except ImportError as exc:
+        unavailable("pyodbc", f"{exc} (apt-get install unixodbc)")
     engine = make_engine(url, schema="movie_rater_api")  # builds without connecting
     assert engine.dialect.name == "mssql"
     (connection_string,), kwargs = engine.dialect.create_connect_args(engine.url)
