@@ -1,19 +1,32 @@
 """Settings from ``MOVIERATER_*`` environment variables (12-factor), with safe defaults
-for the embedded mode and a refusal to start in production mode with unsafe ones."""
+for the embedded mode and a refusal to start in production mode with unsafe ones.
+
+Each setting is one field of :class:`Settings`, read by environ-config from the variable
+named after it (``token_ttl`` from ``MOVIERATER_TOKEN_TTL``), with its one default on the
+field. A setting the core's use cases take has its default on the core's settings class
+(``AccountSettings``, ``UploadSettings``), and the field reads it from there. A new
+setting is a field here, a line in ``.env.example``, and, if the core needs it, a field
+of a core settings class that ``bootstrap`` fills from this one.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar, cast, dataclass_transform
 
-from attrs import frozen
+import attrs
+import environ as environ_config
 from dotenv import load_dotenv
 
+from movierater_core.use_cases import AccountSettings, UploadSettings
+
+PREFIX = "MOVIERATER"
 DEFAULT_DATABASE_URL = "sqlite:///movierater.db"
-DEFAULT_CORS_ORIGINS = ("http://localhost:4200",)
 DEV_SECRET_KEY = "insecure-development-key"
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+T = TypeVar("T")
 
 
 def read_env_file(path: Path | None = None) -> None:
@@ -28,31 +41,100 @@ class SettingsError(Exception):
     """A setting is missing, malformed or unsafe; the message names the variable to fix."""
 
 
-@frozen
+def variable(setting: str) -> str:
+    """The environment variable a setting is read from, as environ-config names it."""
+    return f"{PREFIX}_{setting.upper()}"
+
+
+# Field kinds. Each is an environ-config variable whose converter also runs on the
+# default and on values given to ``Settings(...)`` directly, so a default is written in
+# its final form and a test's ``Settings(token_ttl=0)`` is refused as the variable is.
+
+
+def _naming_the_variable(convert: Callable[[Any, str], T]) -> Callable[..., T]:
+    """An attrs converter that is told its field, so its errors name the variable."""
+
+    def converter(value: Any, field: attrs.Attribute[Any]) -> T:
+        return convert(value, variable(field.name))
+
+    # environ.var's annotation (a plain callable) predates attrs.Converter, which it passes on.
+    return cast(Callable[..., T], attrs.Converter(converter, takes_field=True))
+
+
+def _to_positive_int(value: str | int, name: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+    if number < 1:
+        raise SettingsError(f"{name} must be at least 1")
+    return number
+
+
+def _to_flag(value: str | bool, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, not {value!r}")
+
+
+def _to_list(value: str | Iterable[str]) -> tuple[str, ...]:
+    """Comma-separated, blanks around and between the commas ignored."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return tuple(value)
+
+
+def _positive_int(*, default: int) -> Any:
+    return environ_config.var(default=default, converter=_naming_the_variable(_to_positive_int))
+
+
+def _flag(*, default: bool) -> Any:
+    """1/0, true/false, yes/no or on/off, in any case."""
+    return environ_config.var(default=default, converter=_naming_the_variable(_to_flag))
+
+
+def _list(*, default: tuple[str, ...]) -> Any:
+    return environ_config.var(default=default, converter=_to_list)
+
+
+# environ.config makes an attrs class; this tells type checkers so (with its constructor's
+# keywords and their defaults), which environ-config's own annotations do not.
+@dataclass_transform(frozen_default=True, field_specifiers=(environ_config.var, _positive_int, _flag, _list))
+def _settings_class(cls: type[T]) -> type[T]:
+    return environ_config.config(prefix=PREFIX, frozen=True)(cls)
+
+
+@_settings_class
 class Settings:
-    env: str = "development"
-    database_url: str = DEFAULT_DATABASE_URL
-    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
-    secret_key: str = DEV_SECRET_KEY
-    db_schema: str | None = None
-    db_pool_size: int = 5
-    db_connect_timeout: int = 5
-    storage: str = "local"
-    media_dir: str = "media"
-    public_url: str = DEFAULT_PUBLIC_URL
-    upload_url_ttl: int = 3600
-    token_ttl: int = 30 * 86400
-    https_only: bool = False
-    access_log: bool = True
-    login_failures_per_address: int = 50
-    registrations_per_address: int = 20
-    trusted_proxies: tuple[str, ...] = ()
-    s3_bucket: str = ""
-    s3_region: str = "us-east-1"
-    s3_endpoint_url: str | None = None
-    s3_prefix: str = "media/movies/"
-    s3_public_base_url: str | None = None
-    s3_acl: str | None = None
+    env: str = environ_config.var(default="development", converter=str.lower)
+    database_url: str = environ_config.var(default=DEFAULT_DATABASE_URL)
+    cors_origins: tuple[str, ...] = _list(default=("http://localhost:4200",))
+    secret_key: str = environ_config.var(default=DEV_SECRET_KEY)
+    db_schema: str | None = environ_config.var(default=None)
+    db_pool_size: int = _positive_int(default=5)
+    db_connect_timeout: int = _positive_int(default=5)
+    storage: str = environ_config.var(default="local", converter=str.lower)
+    media_dir: str = environ_config.var(default="media")
+    public_url: str = environ_config.var(
+        default="http://127.0.0.1:8000", converter=lambda url: url.rstrip("/")
+    )
+    upload_url_ttl: int = _positive_int(default=UploadSettings().url_ttl)
+    token_ttl: int = _positive_int(default=AccountSettings().token_ttl)
+    https_only: bool = _flag(default=False)
+    access_log: bool = _flag(default=True)
+    login_failures_per_address: int = _positive_int(default=AccountSettings().login_failures_per_address)
+    registrations_per_address: int = _positive_int(default=AccountSettings().registrations_per_address)
+    trusted_proxies: tuple[str, ...] = _list(default=())
+    s3_bucket: str = environ_config.var(default="")
+    s3_region: str = environ_config.var(default="us-east-1")
+    s3_endpoint_url: str | None = environ_config.var(default=None)
+    s3_prefix: str = environ_config.var(default="media/movies/")
+    s3_public_base_url: str | None = environ_config.var(default=None)
+    s3_acl: str | None = environ_config.var(default=None)
 
     @property
     def production(self) -> bool:
@@ -65,44 +147,14 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings in ``environ`` (the process's environment by default), checked.
+        Values are trimmed, and a variable set to nothing is as good as unset."""
         env = os.environ if environ is None else environ
-
-        def get(name: str, default: str) -> str:
-            return env.get(f"MOVIERATER_{name}", default).strip() or default
-
-        settings = cls(
-            env=get("ENV", "development").lower(),
-            database_url=get("DATABASE_URL", "") or _platform_database_url(env) or DEFAULT_DATABASE_URL,
-            cors_origins=tuple(
-                origin.strip()
-                for origin in get("CORS_ORIGINS", ",".join(DEFAULT_CORS_ORIGINS)).split(",")
-                if origin.strip()
-            ),
-            secret_key=get("SECRET_KEY", DEV_SECRET_KEY),
-            db_schema=get("DB_SCHEMA", "") or None,
-            db_pool_size=_positive_int("MOVIERATER_DB_POOL_SIZE", get("DB_POOL_SIZE", "5")),
-            db_connect_timeout=_positive_int("MOVIERATER_DB_CONNECT_TIMEOUT", get("DB_CONNECT_TIMEOUT", "5")),
-            storage=get("STORAGE", "local").lower(),
-            media_dir=get("MEDIA_DIR", "media"),
-            public_url=get("PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),
-            upload_url_ttl=_positive_int("MOVIERATER_UPLOAD_URL_TTL", get("UPLOAD_URL_TTL", "3600")),
-            token_ttl=_positive_int("MOVIERATER_TOKEN_TTL", get("TOKEN_TTL", str(30 * 86400))),
-            https_only=_flag("MOVIERATER_HTTPS_ONLY", get("HTTPS_ONLY", "0")),
-            access_log=_flag("MOVIERATER_ACCESS_LOG", get("ACCESS_LOG", "1")),
-            login_failures_per_address=_positive_int(
-                "MOVIERATER_LOGIN_FAILURES_PER_ADDRESS", get("LOGIN_FAILURES_PER_ADDRESS", "50")
-            ),
-            registrations_per_address=_positive_int(
-                "MOVIERATER_REGISTRATIONS_PER_ADDRESS", get("REGISTRATIONS_PER_ADDRESS", "20")
-            ),
-            trusted_proxies=tuple(p.strip() for p in get("TRUSTED_PROXIES", "").split(",") if p.strip()),
-            s3_bucket=get("S3_BUCKET", ""),
-            s3_region=get("S3_REGION", "us-east-1"),
-            s3_endpoint_url=get("S3_ENDPOINT_URL", "") or None,
-            s3_prefix=get("S3_PREFIX", "media/movies/"),
-            s3_public_base_url=(get("S3_PUBLIC_BASE_URL", "") or None),
-            s3_acl=get("S3_ACL", "") or None,
-        )
+        given = {name: value for name in setting_variables() if (value := env.get(name, "").strip())}
+        platform_url = _platform_database_url(env)
+        if platform_url:
+            given.setdefault(variable("database_url"), platform_url)
+        settings = environ_config.to_config(cls, given)
         settings.check()
         return settings
 
@@ -132,6 +184,14 @@ class Settings:
             raise SettingsError("MOVIERATER_CORS_ORIGINS must list origins, not '*', in production")
 
 
+def setting_variables() -> Iterator[str]:
+    """Every variable a setting is read from, in the order of the fields: what
+    ``.env.example`` documents, and the names a check for misspelt ones starts from."""
+    assert attrs.has(Settings)  # narrows the type for attrs.fields
+    for field in attrs.fields(Settings):
+        yield variable(field.name)
+
+
 def _platform_database_url(env: Mapping[str, str]) -> str | None:
     """A PaaS's own ``DATABASE_URL`` (Heroku's Postgres add-on sets it and rotates its
     credentials), as a SQLAlchemy URL on psycopg 3. MOVIERATER_DATABASE_URL wins."""
@@ -140,21 +200,3 @@ def _platform_database_url(env: Mapping[str, str]) -> str | None:
         if url.startswith(scheme):
             return "postgresql+psycopg://" + url.removeprefix(scheme)
     return url or None
-
-
-def _flag(name: str, raw: str) -> bool:
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name} must be 1 or 0, not {raw!r}")
-
-
-def _positive_int(name: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1")
-    return value

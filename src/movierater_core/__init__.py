@@ -5,7 +5,7 @@ ports the core needs from infrastructure (:mod:`.ports`) and the use cases
 (:mod:`.use_cases`). It depends on attrs alone; give the use cases adapters that
 implement the ports (SQL, argon2, ...) or in-memory fakes, and call them::
 
-    accounts = Accounts(db, hasher, tokens, clock, AccountSettings(token_ttl=30 * 86400))
+    accounts = Accounts(db, hasher, tokens, clock, AccountSettings())
     alice = accounts.register({"username": "alice", "password": "a long passphrase"})
 """
 

@@ -453,11 +453,11 @@ class App:
 def make_app() -> App:
     db, hasher, clock = InMemoryDatabase(), FakeHasher(), FixedClock()
     storage = FakeStorage(clock)
-    uploads = Uploads(db, storage, FakeInspector(), clock, UploadSettings(url_ttl=3600))
+    uploads = Uploads(db, storage, FakeInspector(), clock, UploadSettings())
     return App(
         db=db,
         hasher=hasher,
-        accounts=Accounts(db, hasher, CountingTokenIssuer(), clock, AccountSettings(token_ttl=30 * 86400)),
+        accounts=Accounts(db, hasher, CountingTokenIssuer(), clock, AccountSettings()),
         movies=Movies(db, uploads),
         ratings=Ratings(db),
         uploads=uploads,

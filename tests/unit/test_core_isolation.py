@@ -11,7 +11,7 @@ from pathlib import Path
 UNIT_DIR = Path(__file__).resolve().parent
 SRC_DIR = UNIT_DIR.parents[1] / "src"
 
-BLOCKED = ["sqlalchemy", "falcon", "boto3", "pyodbc", "psycopg", "alembic", "argon2"]
+BLOCKED = ["sqlalchemy", "falcon", "boto3", "pyodbc", "psycopg", "alembic", "argon2", "environ"]
 
 SCRIPT = textwrap.dedent(
     """

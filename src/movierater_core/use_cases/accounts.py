@@ -36,6 +36,8 @@ from movierater_core.use_cases._common import require_self_or_admin, retrying
 
 @frozen
 class AccountSettings:
+    """The defaults here are the service's: its MOVIERATER_* settings take them from here."""
+
     token_ttl: int = 30 * 86400  # seconds a token lives after its last use
     login_failures_per_address: int = 50  # per 15 minutes, whatever the usernames
     registrations_per_address: int = 20  # per hour

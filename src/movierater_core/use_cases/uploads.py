@@ -27,6 +27,8 @@ NOT_UPLOADED = "The uploaded image was not found: upload the file first."
 
 @frozen
 class UploadSettings:
+    """The default here is the service's: its MOVIERATER_* setting takes it from here."""
+
     url_ttl: int = 3600  # seconds an upload URL stays valid
 
 
