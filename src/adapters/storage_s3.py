@@ -18,13 +18,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-if TYPE_CHECKING:  # a stubs package (mypy-boto3-s3), installed with the test extra only
-    from mypy_boto3_s3 import S3Client
-
 from adapters.storage_urls import PrefixedObjectUrls
 from movierater_core.errors import ServiceUnavailable
 from movierater_core.ports import StoredObject
 from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_name
+
+if TYPE_CHECKING:  # a stubs package (mypy-boto3-s3), installed with the test extra only
+    from mypy_boto3_s3 import S3Client
 
 T = TypeVar("T")
 # Every upload starts tagged; the content check removes the tag. A bucket lifecycle rule
