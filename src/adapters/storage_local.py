@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 from urllib.parse import urlencode
 
 from adapters.storage_urls import PrefixedObjectUrls
@@ -25,6 +25,12 @@ from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_na
 
 CHUNK = 64 * 1024
 UPLOAD_PATH = "/uploads/"
+
+
+class Readable(Protocol):
+    """What an upload's body must offer: a file, or the web framework's request stream."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 class UploadRefused(Exception):
@@ -78,7 +84,7 @@ class LocalImageStorage(PrefixedObjectUrls):
         query: Mapping[str, str],
         content_type: str | None,
         content_length: int | None,
-        body: BinaryIO,
+        body: Readable,
     ) -> None:
         """Store an upload if it is exactly what the signed URL granted; else UploadRefused."""
         params = {k: query.get(k, "") for k in ("expires", "type", "size", "sha256")}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -22,6 +22,9 @@ from adapters.storage_urls import PrefixedObjectUrls
 from movierater_core.errors import ServiceUnavailable
 from movierater_core.ports import StoredObject
 from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_name
+
+if TYPE_CHECKING:  # a stubs package (mypy-boto3-s3), installed with the test extra only
+    from mypy_boto3_s3 import S3Client
 
 T = TypeVar("T")
 # Every upload starts tagged; the content check removes the tag. A bucket lifecycle rule
@@ -45,7 +48,7 @@ class S3ImageStorage(PrefixedObjectUrls):
         prefix: str = "media/movies/",
         public_base_url: str | None = None,
         acl: str | None = None,
-        client: Any = None,
+        client: S3Client | None = None,
     ) -> None:
         self._bucket = bucket
         self._acl = acl

@@ -8,7 +8,7 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -315,10 +315,20 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
             user_count=args.users,
             ratings_per_movie=args.ratings_per_movie,
             password_hash=Argon2Hasher().hash(args.password),
-            progress=bar.update,
+            progress=_progress(bar.update),
         )
     print(f"Added {added['users']} users, {added['movies']} movies, {added['ratings']} ratings.")
     return 0
+
+
+def _progress(update: Callable[[int], object]) -> Callable[[int], None]:
+    """A progress bar's ``update`` as the callback the seed and the imports take (tqdm's
+    returns whether it redrew the bar, which they have no use for)."""
+
+    def advance(rows: int) -> None:
+        update(rows)
+
+    return advance
 
 
 def _duration(text: str) -> timedelta:
@@ -360,7 +370,7 @@ def _import_django(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         total = sum(source.count(kind) for kind in KINDS)
         with tqdm(total=total, unit="rows", desc="importing", file=sys.stderr) as bar:
-            report = importer.run(source, progress=bar.update)
+            report = importer.run(source, progress=_progress(bar.update))
     except SourceError as exc:
         print(f"movierater: {exc} (what was imported stays: run again to go on)", file=sys.stderr)
         return 2
@@ -390,7 +400,7 @@ def _movies(settings: Settings, args: argparse.Namespace) -> int:
     if importer is None:
         return 2
     with tqdm(total=len(rows), unit="rows", desc="importing", file=sys.stderr) as bar:
-        tally = importer.run(rows, progress=bar.update)
+        tally = importer.run(rows, progress=_progress(bar.update))
     _print_tally("movies", tally, already="already there (same title)", file=True)
     return 0 if tally.complete else 1
 

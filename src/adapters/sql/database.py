@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -22,6 +22,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from adapters.sql.errors import UNAVAILABLE, translate
 from adapters.sql.repositories import SqlRepositories
 from movierater_core.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("movierater.sql")
@@ -82,7 +87,7 @@ def _make_engine(url: str, *, pool_size: int, connect_timeout: int, **kwargs: An
 
 def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -99,7 +104,8 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
     def on_begin(conn: Connection) -> None:
         mode = conn.info.get("mode")
         if mode == "write":  # writers queue here, never deadlock (on the raw cursor: hot path)
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            # SQLAlchemy types the driver's connection as optional (None once closed).
+            cast("sqlite3.Connection", conn.connection.driver_connection).execute("BEGIN IMMEDIATE")
         elif mode != "read":  # reads run in autocommit: each statement sees committed data
             conn.exec_driver_sql("BEGIN")  # migrations and other plain engine.begin()
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, inspect, select
+from sqlalchemy import Connection, Engine, Inspector, create_engine, func, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -128,7 +128,7 @@ class DjangoSource:
             if missing:
                 raise NotADjangoDatabase(self._refusal(missing, present, inspector))
 
-    def _refusal(self, missing: Sequence[str], present: set[str], inspector: Any) -> str:
+    def _refusal(self, missing: Sequence[str], present: set[str], inspector: Inspector) -> str:
         hints = []
         apps = sorted(name[: -len("_movie")] for name in present if name.endswith("_movie"))
         if apps and f"{self._app}_movie" not in present:
@@ -171,7 +171,7 @@ class DjangoSource:
                 return
             last = rows[-1][0]
 
-    def _reading(self) -> Any:
+    def _reading(self) -> Connection:
         try:
             return self._engine.connect()
         except SQLAlchemyError as exc:

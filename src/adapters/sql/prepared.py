@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Delete, Select, Update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Executable
 
 
 class Prepared:
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | Update | Delete) -> None:
         self._statement = statement
         self._compiled: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None]] = {}
 
@@ -57,7 +56,7 @@ class Prepared:
         self, conn: Connection, schemas: dict[Any, Any] | None
     ) -> tuple[str, tuple[str, ...] | None]:
         if schemas:
-            compiled = self._statement.compile(  # type: ignore[attr-defined]
+            compiled = self._statement.compile(
                 dialect=conn.dialect, schema_translate_map=schemas, render_schema_translate=True
             )
         else:

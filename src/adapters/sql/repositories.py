@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from collections.abc import Mapping as MappingOf
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Row,
+    CursorResult,
     Select,
     Table,
     and_,
@@ -119,25 +119,35 @@ def _rated_query(size: int) -> Select[Any]:
     )
 
 
-def _ids(result: Any) -> list[int]:
+def _ids(result: Iterable[tuple[int]]) -> list[int]:
     return [row[0] for row in result]
+
+
+def _inserted_id(result: CursorResult[*tuple[Any, ...]]) -> int:
+    """The id of the row a one-row INSERT added (SQLAlchemy types the key as optional: it
+    is None only for statements that are not an INSERT)."""
+    key = result.inserted_primary_key
+    assert key is not None
+    new_id: int = key[0]
+    return new_id
 
 
 # Rows are unpacked as tuples, in the order of the *_COLUMNS above: named access on a
 # Row costs several times more, and listing movies builds hundreds of these.
 
 
-def _user(row: Row[Any]) -> User:
+def _user(row: tuple[int, str, bool] | tuple[int, str, bool, object]) -> User:
+    # The user's columns, and one more from credentials (the hash) or user_for (last use).
     user_id, username, is_admin = row[:3]
     return User(user_id, username, bool(is_admin))
 
 
-def _movie(row: Row[Any]) -> Movie:
+def _movie(row: tuple[int, str, str, str | None, int, int]) -> Movie:
     movie_id, title, description, image_path, count, total = row
     return Movie(movie_id, title, description, image_path, RatingSummary(count, total))
 
 
-def _rating(row: Row[Any]) -> Rating:
+def _rating(row: tuple[int, int, int, int]) -> Rating:
     rating_id, user_id, movie_id, stars = row
     return Rating(rating_id, user_id, movie_id, Stars(stars))
 
@@ -185,7 +195,7 @@ class SqlUsers:
             if is_unique_violation(exc):
                 raise UsernameTaken(username) from exc
             raise
-        return User(id=result.inserted_primary_key[0], username=username, is_admin=is_admin)
+        return User(id=_inserted_id(result), username=username, is_admin=is_admin)
 
     def add_many(self, new: Sequence[NewUser]) -> Sequence[int]:
         if not new:
@@ -242,19 +252,21 @@ class SqlMovies:
         return [_movie(row) for row in rows]
 
     def add(self, fields: MovieFields) -> Movie:
+        description = fields.description or ""
         values = {
             "title": fields.title,
-            "description": fields.description or "",
+            "description": description,
             "image_path": fields.image_path,
             "rating_count": 0,
             "rating_sum": 0,
         }
         result = self._conn.execute(insert(movies).values(**values))
+        assert fields.title is not None  # the insert above refuses a NULL title (NOT NULL)
         return Movie(
-            id=result.inserted_primary_key[0],
-            title=values["title"],
-            description=values["description"],
-            image_path=values["image_path"],
+            id=_inserted_id(result),
+            title=fields.title,
+            description=description,
+            image_path=fields.image_path,
         )
 
     def add_many(self, new: Sequence[MovieFields]) -> Sequence[int]:
@@ -347,7 +359,7 @@ class SqlRatings:
             # A unique violation is a lost first-rating race; a foreign-key violation
             # (the movie was deleted meanwhile) is retried too and then ends as 404.
             raise DuplicateRating(f"user {user_id} movie {movie_id}") from exc
-        return Rating(result.inserted_primary_key[0], user_id, movie_id, stars)
+        return Rating(_inserted_id(result), user_id, movie_id, stars)
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         if not pairs:

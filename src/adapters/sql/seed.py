@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from adapters.sql.tables import movies, ratings, users
 
@@ -46,7 +46,7 @@ def seed(
         added["users"] = len(new_users)
 
         titles = set(conn.scalars(select(movies.c.title)))
-        new_movies = [
+        new_movies: list[dict[str, object]] = [
             {
                 "title": f"Movie {m}",
                 "description": f"Description of movie {m}",
@@ -82,7 +82,7 @@ def seed(
     return added
 
 
-def recount_summaries(conn: Any) -> None:
+def recount_summaries(conn: Connection) -> None:
     """Set every movie's rating count and sum from the ratings table (one statement)."""
     count = select(func.count()).where(ratings.c.movie_id == movies.c.id).scalar_subquery()
     total = (

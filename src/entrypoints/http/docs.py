@@ -15,8 +15,10 @@ from typing import Any
 from wsgiref.headers import Headers
 
 import falcon
-from swagger_ui_bundle import swagger_ui_path
-from whitenoise import WhiteNoise
+
+# Neither ships type information (no py.typed), and there is no stubs package for either.
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+from whitenoise import WhiteNoise  # type: ignore[import-untyped]
 
 from entrypoints.http.middleware import HSTS, SECURITY_HEADERS
 

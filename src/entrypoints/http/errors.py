@@ -83,7 +83,7 @@ def _serialize_http_error(req: falcon.Request, resp: falcon.Response, exc: falco
     resp.data = orjson.dumps({"detail": detail})
 
 
-def install(app: falcon.App) -> None:
+def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(ValidationError, _validation)
     app.add_error_handler(StarsMissing, _stars_missing)

@@ -3,7 +3,7 @@ routes S3 would otherwise serve: receiving signed uploads and serving the files.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import falcon
 
@@ -82,5 +82,6 @@ class LocalMedia:
 
     def on_head(self, req: Req, resp: Resp, name: str) -> None:
         self.on_get(req, resp, name)
-        resp.stream.close()
+        # The file on_get opened (Falcon types a stream as any readable or iterable).
+        cast(BinaryIO, resp.stream).close()
         resp.stream = None

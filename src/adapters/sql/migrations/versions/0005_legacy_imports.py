@@ -5,10 +5,20 @@ Revises: 0004
 Create Date: 2026-11-27
 """
 
+from typing import TypedDict
+
 import sqlalchemy as sa
 from alembic import op
 
-UTF8MB4 = {"mysql_charset": "utf8mb4", "mariadb_charset": "utf8mb4"}
+
+class TableOptions(TypedDict):
+    """Dialect options for create_table (typed: so mypy cannot take them for its own keywords)."""
+
+    mysql_charset: str
+    mariadb_charset: str
+
+
+UTF8MB4: TableOptions = {"mysql_charset": "utf8mb4", "mariadb_charset": "utf8mb4"}
 
 revision = "0005"
 down_revision = "0004"
