@@ -242,44 +242,31 @@ class SqlMovies:
         return [_movie(row) for row in rows]
 
     def add(self, fields: MovieFields) -> Movie:
+        title, description, image_path = fields.new_movie()
         values = {
-            "title": fields.title,
-            "description": fields.description or "",
-            "image_path": fields.image_path,
+            "title": title,
+            "description": description,
+            "image_path": image_path,
             "rating_count": 0,
             "rating_sum": 0,
         }
         result = self._conn.execute(insert(movies).values(**values))
         return Movie(
-            id=result.inserted_primary_key[0],
-            title=values["title"],
-            description=values["description"],
-            image_path=values["image_path"],
+            id=result.inserted_primary_key[0], title=title, description=description, image_path=image_path
         )
 
     def add_many(self, new: Sequence[MovieFields]) -> Sequence[int]:
         if not new:
             return []
         rows = [
-            {
-                "title": fields.title,
-                "description": fields.description or "",
-                "image_path": fields.image_path,
-                "rating_count": 0,
-                "rating_sum": 0,
-            }
+            dict(zip(("title", "description", "image_path"), fields.new_movie(), strict=True))
+            | {"rating_count": 0, "rating_sum": 0}
             for fields in new
         ]
         return _ids(self._conn.execute(_INSERT_MOVIES, rows))
 
     def update(self, movie_id: int, fields: MovieFields) -> None:
-        values: dict[str, Any] = {}
-        if fields.title is not None:
-            values["title"] = fields.title
-        if fields.description is not None:
-            values["description"] = fields.description
-        if fields.image_path_given:
-            values["image_path"] = fields.image_path
+        values = fields.changes()  # attribute names are the column names
         if values:
             self._conn.execute(update(movies).where(movies.c.id == movie_id).values(**values))
 
