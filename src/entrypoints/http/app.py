@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import falcon
 import punq
 
@@ -49,15 +51,20 @@ def create_app(container: punq.Container) -> falcon.App:
     app.add_route("/api/ratings", resources.RatingList(ratings))
     app.add_route(f"/api/ratings/{{rating_id:{_ID}}}", resources.RatingDetail(ratings))
     app.add_route("/api/movies/get_upload_url", uploads.UploadUrl(upload_grants))
-    if isinstance(storage, LocalImageStorage):  # with S3, bytes never pass through the app
-        app.add_route("/uploads/{name}", uploads.LocalUpload(storage))
-        app.add_route("/media/movies/{name}", uploads.LocalMedia(storage))
-    app.add_route("/api/openapi.json", OpenApiDocument(local_storage=isinstance(storage, LocalImageStorage)))
+    if settings.storage == "local":  # with S3, bytes never pass through the app
+        # bootstrap.make_storage made a LocalImageStorage for these settings (tests may
+        # give a fake instead, that these routes then never serve)
+        local = cast(LocalImageStorage, storage)
+        app.add_route("/uploads/{name}", uploads.LocalUpload(local))
+        app.add_route("/media/movies/{name}", uploads.LocalMedia(local))
+    document = OpenApiDocument()
+    app.add_route("/api/openapi.json", document)
     app.add_route("/healthz", health.Liveness())
     app.add_route("/readyz", health.Readiness(container.resolve(Health)))
     # For people, not part of the API: the interactive docs, and the root leading to them.
     app.add_route("/api/docs", docs.DocsPage())
     app.add_route("/", docs.RootRedirect())
+    document.publish(app)  # the document of the routes above, each described beside its resource
     return app
 
 

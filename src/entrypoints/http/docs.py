@@ -19,6 +19,7 @@ from swagger_ui_bundle import swagger_ui_path
 from whitenoise import WhiteNoise
 
 from entrypoints.http.middleware import HSTS, SECURITY_HEADERS
+from entrypoints.http.spec import Documented
 
 DOCS = "/api/docs/"
 STATIC = "/api/docs/static/"
@@ -50,8 +51,10 @@ CSP = "; ".join(
 )
 
 
-class DocsPage:
+class DocsPage(Documented):
     """``GET /api/docs/`` (and ``/api/docs``: its URLs are absolute, so both work)."""
+
+    api = False
 
     public_methods = ("GET",)
 
@@ -65,9 +68,11 @@ class DocsPage:
         resp.data = self._body
 
 
-class RootRedirect:
+class RootRedirect(Documented):
     """``GET /``: 302 Found to the docs. Not 301/308, which browsers cache for good: the root
     may serve something else one day. For a GET, 302 and 307 behave the same."""
+
+    api = False
 
     public_methods = ("GET",)
 
