@@ -263,7 +263,7 @@ def _paths(app: falcon.App[falcon.Request, falcon.Response], schemas: dict[str, 
                 continue
             described = operation_of(getattr(resource, method.function_name))
             if described is None:
-                raise LookupError(f"{method.method} {route.path}: {route.class_name}.{method.function_name}")
+                raise LookupError(f"{route.class_name}.{method.function_name} has no @operation")
             public = method.method in resource.public_methods
             item[method.method.lower()] = _operation(described, public, schemas)
         paths[template + "/" if resource.trailing_slash else template] = item
