@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from attrs import field, frozen
 
+from movierater_core.missing import MISSING, Missing
+
 MIN_STARS = 1
 MAX_STARS = 5
 
@@ -74,12 +76,25 @@ class Movie:
 
 @frozen
 class MovieFields:
-    """Validated values for creating a movie, or (with ``None`` = unchanged) updating one."""
+    """Validated values for creating or updating a movie. A field that is ``MISSING`` was not
+    given: a new movie gets the default (no description, no image), an update leaves it as
+    it is. ``image_path=None`` removes the image."""
 
-    title: str | None = None
-    description: str | None = None
-    image_path: str | None = None
-    image_path_given: bool = False  # distinguishes "set imagePath to null" from "leave it"
+    title: str | Missing = MISSING
+    description: str | Missing = MISSING
+    image_path: str | None | Missing = MISSING
+
+    def new_movie(self) -> tuple[str, str, str | None]:
+        """(title, description, image_path) of a new movie, defaults filled in."""
+        if self.title is MISSING:
+            raise ValueError("a new movie needs a title")
+        description = "" if self.description is MISSING else self.description
+        return self.title, description, None if self.image_path is MISSING else self.image_path
+
+    def changes(self) -> dict[str, str | None]:
+        """The fields given, by attribute name: what an update changes."""
+        given = {"title": self.title, "description": self.description, "image_path": self.image_path}
+        return {name: value for name, value in given.items() if value is not MISSING}
 
 
 @frozen

@@ -3,24 +3,33 @@
 Each ``parse_*`` function takes a raw value as decoded from JSON (any type at all) and
 returns a clean value, or raises :class:`Invalid` with the message a client sees. The
 messages are Django REST Framework's, because deployed clients show them.
-:class:`Form` applies parsers to a request body and collects the errors per field.
+
+A :class:`Rule` pairs a parser with the JSON Schema of the values it accepts, written
+beside it from the same limits; a :class:`Body` declares the fields of one request body
+(which rule, when required). Use cases parse with a :class:`Form` over a body, and the
+HTTP layer's OpenAPI document is generated from the same declarations.
 """
 
 from __future__ import annotations
 
 import difflib
+import enum
 import gzip
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
-from typing import Final, TypeVar
+from typing import Any, Final, Generic, TypeVar, overload
 from urllib.parse import urlsplit
 
+from attrs import field, frozen
+
 from movierater_core.errors import ValidationError
+from movierater_core.missing import MISSING, Missing
 from movierater_core.model import MAX_STARS, MIN_STARS, Stars
 
 T = TypeVar("T")
+JsonSchema = Mapping[str, object]
 
 REQUIRED: Final = "This field is required."
 NOT_NULL: Final = "This field may not be null."
@@ -54,6 +63,52 @@ class Invalid(Exception):
 
 def too_long(limit: int) -> str:
     return f"Ensure this field has no more than {limit} characters."
+
+
+# ---- rules: a parser and the JSON Schema of what it accepts --------------------------------
+
+
+@frozen
+class Rule(Generic[T]):
+    """How one kind of value is parsed, and the JSON Schema of the values it accepts: exactly
+    where JSON Schema can say it, else a subset (each pattern below says why). Fuzzers
+    generate from these schemas, so a schema must never admit a value the parser refuses
+    for a reason the schema could have expressed."""
+
+    parse: Callable[[object], T]
+    schema: JsonSchema
+    name: str | None = None  # a rule shared by many fields (Id, Stars), which a document may name
+
+
+# Text is trimmed with str.strip. A pattern for "not blank once trimmed" (ECMA-262, as JSON
+# Schema's): \s there lacks some characters str.isspace counts (\x1c-\x1f, \x85), so they
+# are listed; it has one more (\ufeff), so this is a subset of what the rule accepts.
+NO_NUL_PATTERN: Final = "^[^\\u0000]*$"
+NOT_BLANK_PATTERN: Final = "^[^\\u0000]*[^\\s\\u0000\\u001c-\\u001f\\u0085][^\\u0000]*$"
+
+
+def text_schema(max_length: int, *, allow_blank: bool, strip: bool = True) -> dict[str, object]:
+    """What :func:`parse_text` accepts, as JSON Schema (untrimmed values: a subset)."""
+    return {
+        "type": "string",
+        "minLength": 0 if allow_blank else 1,
+        "maxLength": max_length,
+        "pattern": NO_NUL_PATTERN if allow_blank or not strip else NOT_BLANK_PATTERN,
+    }
+
+
+def text_rule(max_length: int, *, allow_blank: bool = False, strip: bool = True) -> Rule[str]:
+    return Rule(
+        lambda value: parse_text(value, max_length=max_length, allow_blank=allow_blank, strip=strip),
+        text_schema(max_length, allow_blank=allow_blank, strip=strip),
+    )
+
+
+def int_rule(minimum: int, maximum: int) -> Rule[int]:
+    return Rule(
+        lambda value: parse_int(value, minimum=minimum, maximum=maximum),
+        {"type": "integer", "minimum": minimum, "maximum": maximum},
+    )
 
 
 # ---- primitive parsers -------------------------------------------------------------------
@@ -98,23 +153,33 @@ def parse_id(value: object) -> int:
 # ---- domain fields -----------------------------------------------------------------------
 
 
+ID: Final = Rule(parse_id, {"type": "integer", "minimum": 1, "maximum": ID_MAX, "format": "int32"}, name="Id")
+
+
 def parse_stars(value: object) -> Stars:
     return Stars(parse_int(value, minimum=MIN_STARS, maximum=MAX_STARS))
 
 
-def parse_title(value: object) -> str:
-    return parse_text(value, max_length=TITLE_MAX, allow_blank=False)
+STARS: Final = Rule(parse_stars, int_rule(MIN_STARS, MAX_STARS).schema, name="Stars")
+TITLE: Final = text_rule(TITLE_MAX)
+DESCRIPTION: Final = text_rule(DESCRIPTION_MAX, allow_blank=True)
+parse_title = TITLE.parse
+parse_description = DESCRIPTION.parse
 
 
-def parse_description(value: object) -> str:
-    return parse_text(value, max_length=DESCRIPTION_MAX, allow_blank=True)
-
-
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # one label of a host name
 _HOST = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?"  # names
+    rf"(?:{_LABEL}\.)*{_LABEL}\.?"  # names
     r"|\d{1,3}(?:\.\d{1,3}){3}"  # IPv4
-    r"|\[[0-9a-f:.]+\]",  # IPv6
-    re.IGNORECASE,
+    r"|\[[0-9A-Fa-f:.]+\]",  # IPv6
+    re.IGNORECASE,  # which in Unicode lets a few non-ASCII letters in too (K, ſ, ı): kept as it was
+)
+_PORT = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# What is_web_url accepts, as an ECMA-262 pattern, or "": a subset, since urlsplit's rules
+# (userinfo, brackets, IP literals, queries, any non-space character in a path) do not fit
+# a regex that generators can use. It is built from the same host label as _HOST.
+WEB_URL_PATTERN: Final = (
+    f"^(?:https?://{_LABEL}(?:\\.{_LABEL})*(?::{_PORT})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?)?$"
 )
 
 
@@ -146,6 +211,12 @@ def parse_image_path(value: object) -> str | None:
     return text
 
 
+IMAGE_PATH: Final = Rule(
+    parse_image_path,
+    {"type": ["string", "null"], "maxLength": IMAGE_PATH_MAX, "pattern": WEB_URL_PATTERN},
+)
+
+
 # Longer than any key we issue (40, as DRF's) or import, short enough to refuse junk early.
 _TOKEN_KEY = re.compile(r"[0-9A-Za-z]{1,128}")
 
@@ -155,7 +226,11 @@ def is_token_key(text: str) -> bool:
     return _TOKEN_KEY.fullmatch(text) is not None
 
 
-_USERNAME = re.compile(r"[\w.@+-]+")
+_USERNAME_CHARACTERS = r"[\w.@+-]+"
+_USERNAME = re.compile(_USERNAME_CHARACTERS)
+# In Python's regexes (what hypothesis generates from) \w is Unicode, so the pattern is the
+# rule itself; an ECMA-262 validator reads \w as ASCII: a subset there.
+USERNAME_PATTERN: Final = f"^{_USERNAME_CHARACTERS}$"
 
 
 def parse_username(value: object) -> str:
@@ -165,6 +240,11 @@ def parse_username(value: object) -> str:
     if _USERNAME.fullmatch(text) is None:
         raise Invalid(INVALID_USERNAME)
     return text
+
+
+USERNAME: Final = Rule(
+    parse_username, {"type": "string", "minLength": 1, "maxLength": USERNAME_MAX, "pattern": USERNAME_PATTERN}
+)
 
 
 @cache
@@ -204,34 +284,92 @@ def parse_password(value: object, *, username: str | None) -> str:
     return text
 
 
+# The policy's other checks (similarity, common, numeric) are beyond JSON Schema.
+NEW_PASSWORD: Final = Rule(
+    lambda value: parse_password(value, username=None),
+    {"type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX, "pattern": NO_NUL_PATTERN},
+)
+
+
 # ---- request bodies ----------------------------------------------------------------------
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
+class Need(enum.Enum):
+    """When a field of a body must be given."""
+
+    ALWAYS = "always"
+    TO_CREATE = "to create"  # creating or replacing (POST, PUT), not changing (PATCH)
+    NEVER = "never"
 
 
-MISSING: Final = _Missing()
+@frozen
+class Field(Generic[T]):
+    """One named member of a request body or query string."""
+
+    name: str
+    rule: Rule[T]
+    need: Need = Need.NEVER
+    description: str = ""
+
+    def required(self, *, partial: bool) -> bool:
+        return self.need is Need.ALWAYS or (self.need is Need.TO_CREATE and not partial)
+
+
+@frozen
+class Body:
+    """The declaration of one request body (or query string): its fields in order, and the
+    JSON Schema of rules across fields that its use case checks (e.g. ``dependentRequired``)."""
+
+    fields: tuple[Field[Any], ...]
+    across_fields: JsonSchema = field(factory=dict)
+
+    @classmethod
+    def of(cls, declaration: type, across_fields: JsonSchema | None = None) -> Body:
+        """The body whose fields are the :class:`Field` attributes of ``declaration``, in order
+        (a class, so that use cases take each field with its type: ``form.take(Movie.title)``)."""
+        fields = tuple(value for value in vars(declaration).values() if isinstance(value, Field))
+        return cls(fields, across_fields or {})
+
+    def required(self, *, partial: bool) -> list[str]:
+        return [f.name for f in self.fields if f.required(partial=partial)]
 
 
 class Form:
-    """Applies parsers to the fields of one request body and raises all errors at once."""
+    """Applies parsers to the fields of one request body and raises all errors at once.
+    ``partial`` (PATCH) makes the fields that are needed only :attr:`Need.TO_CREATE` optional."""
 
-    def __init__(self, data: object) -> None:
+    def __init__(self, data: object, *, partial: bool = False) -> None:
         if not isinstance(data, Mapping):
             name = "null" if data is None else type(data).__name__
             raise ValidationError.single(
                 "non_field_errors", f"Invalid data. Expected a dictionary, but got {name}."
             )
         self.data: Mapping[str, object] = data
+        self.partial = partial
         self.errors: dict[str, list[str]] = {}
 
     def has(self, name: str) -> bool:
         return name in self.data
 
-    def take(self, name: str, parse: Callable[[object], T], *, required: bool) -> T | _Missing:
-        """The parsed field, or ``MISSING`` when absent and not required (then no error)."""
+    @overload
+    def take(self, field: Field[T], parse: Callable[[object], T] | None = None) -> T | Missing: ...
+
+    @overload
+    def take(self, field: str, parse: Callable[[object], T], *, required: bool) -> T | Missing: ...
+
+    def take(
+        self, field: Field[T] | str, parse: Callable[[object], T] | None = None, *, required: bool = False
+    ) -> T | Missing:
+        """The parsed field, or ``MISSING`` when absent (an error if required) or invalid.
+        ``parse`` replaces a field's rule where it depends on another field (the password's
+        similarity to the username)."""
+        if isinstance(field, Field):
+            name, required = field.name, field.required(partial=self.partial)
+            parse = parse or field.rule.parse
+        elif parse is None:
+            raise TypeError("a field given by name needs its parser")
+        else:
+            name = field
         if name not in self.data:
             if required:
                 self.errors[name] = [REQUIRED]
@@ -245,6 +383,10 @@ class Form:
     def fail(self, name: str, *messages: str) -> None:
         self.errors.setdefault(name, []).extend(messages)
 
+    def invalid(self) -> ValidationError:
+        """The errors so far, to raise; a required field that is missing always left one."""
+        return ValidationError(self.errors)
+
     def finish(self) -> None:
         if self.errors:
-            raise ValidationError(self.errors)
+            raise self.invalid()

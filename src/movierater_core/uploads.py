@@ -9,7 +9,8 @@ from typing import Final
 
 from attrs import frozen
 
-from movierater_core.rules import MISSING, Form, Invalid, parse_int, parse_text
+from movierater_core.missing import MISSING
+from movierater_core.rules import Body, Field, Form, Invalid, Need, Rule, parse_int, parse_text, text_rule
 
 MAX_UPLOAD_BYTES: Final = 5 * 1024 * 1024
 MAX_SIZE_MB: Final = 5
@@ -29,8 +30,11 @@ IMAGE_TYPES: Final = {
 FORMAT_BY_EXTENSION: Final = {ext: fmt for _t, (_exts, ext, fmt) in IMAGE_TYPES.items()}
 TYPE_BY_EXTENSION: Final = {ext: ctype for ctype, (_exts, ext, _f) in IMAGE_TYPES.items()}
 
-_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-_NAME = re.compile(r"[0-9a-f]{64}\.(?:jpg|png|webp|gif)|[0-9a-f]{32}\.(?:jpg|png|webp|gif)")
+_SHA256_CHARACTERS = "[0-9a-fA-F]{64}"
+_SHA256 = re.compile(_SHA256_CHARACTERS)
+_NAME_CHARACTERS = r"(?:[0-9a-f]{64}|[0-9a-f]{32})\.(?:jpg|png|webp|gif)"
+_NAME = re.compile(_NAME_CHARACTERS)
+OBJECT_NAME_PATTERN: Final = f"^{_NAME_CHARACTERS}$"  # JSON Schema's (ECMA-262) and Python's alike
 
 
 @frozen
@@ -87,16 +91,60 @@ def _parse_sha256(value: object) -> str:
     return text.lower()
 
 
+class UploadInput:
+    """The body of a request for an upload URL."""
+
+    filename = Field(
+        "filename",
+        text_rule(FILENAME_MAX),
+        need=Need.ALWAYS,
+        description="Only its extension is used: it must match contentType.",
+    )
+    content_type = Field(
+        "contentType",
+        Rule(_parse_content_type, {"type": "string", "enum": sorted(IMAGE_TYPES)}),
+        need=Need.ALWAYS,
+    )
+    size = Field(
+        "fileSize",
+        Rule(_parse_size, {"type": "integer", "minimum": 1, "maximum": MAX_UPLOAD_BYTES}),
+        description=(
+            f"Bytes, at most {MAX_SIZE_MB} MB, as an integer without a fraction (not 4.0); "
+            "with it the upload is a signed PUT."
+        ),
+    )
+    sha256 = Field(
+        "fileHash",
+        Rule(_parse_sha256, {"type": "string", "pattern": f"^{_SHA256_CHARACTERS}$"}),
+        description="The file's SHA-256 in hex; needs fileSize.",
+    )
+
+
+def _extension_matches_type() -> list[dict[str, object]]:
+    """The file name's extension must agree with contentType (any letter case), as JSON Schema."""
+    branches: list[dict[str, object]] = []
+    for content_type in sorted(IMAGE_TYPES):
+        extensions, _canonical, _format = IMAGE_TYPES[content_type]
+        cased = "|".join("".join(f"[{c.upper()}{c}]" for c in ext) for ext in extensions)
+        filename = {"pattern": f"^[^\\u0000]*\\.(?:{cased})$"}
+        branches.append({"properties": {"contentType": {"const": content_type}, "filename": filename}})
+    return branches
+
+
+UPLOAD_BODY: Final = Body.of(
+    UploadInput,
+    across_fields={"dependentRequired": {"fileHash": ["fileSize"]}, "anyOf": _extension_matches_type()},
+)
+
+
 def parse_upload_request(data: object) -> UploadRequest:
     """``{filename, contentType, fileSize?, fileHash?}``: the extension and the type must agree."""
     form = Form(data)
-    filename = form.take(
-        "filename", lambda v: parse_text(v, max_length=FILENAME_MAX, allow_blank=False), required=True
-    )
-    content_type = form.take("contentType", _parse_content_type, required=True)
-    size = form.take("fileSize", _parse_size, required=False)
-    sha256 = form.take("fileHash", _parse_sha256, required=False)
-    if isinstance(filename, str) and isinstance(content_type, str):
+    filename = form.take(UploadInput.filename)
+    content_type = form.take(UploadInput.content_type)
+    size = form.take(UploadInput.size)
+    sha256 = form.take(UploadInput.sha256)
+    if filename is not MISSING and content_type is not MISSING:
         extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
         allowed, _canonical, _fmt = IMAGE_TYPES[content_type]
         if extension not in allowed:
@@ -108,13 +156,13 @@ def parse_upload_request(data: object) -> UploadRequest:
             )
     if sha256 is not MISSING and size is MISSING and "fileSize" not in form.errors:
         form.fail("fileSize", "This field is required when fileHash is given.")
-    form.finish()
-    assert isinstance(content_type, str)
+    if form.errors or content_type is MISSING:  # a required field that is missing left an error
+        raise form.invalid()
     return UploadRequest(
         content_type=content_type,
         extension=IMAGE_TYPES[content_type][1],
-        size=None if size is MISSING else size,  # type: ignore[arg-type]
-        sha256=None if sha256 is MISSING else sha256,  # type: ignore[arg-type]
+        size=None if size is MISSING else size,
+        sha256=None if sha256 is MISSING else sha256,
     )
 
 

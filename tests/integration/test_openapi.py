@@ -22,7 +22,6 @@ import random
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,10 +49,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from entrypoints.bootstrap import build_container
-from entrypoints.http import create_app
-from entrypoints.http.openapi import openapi_document
+from entrypoints.http import create_app, openapi
 from entrypoints.settings import Settings
-from movierater_core.ports import ImageStorage
+from movierater_core.ports import Database, ImageStorage
 from tests.integration.conftest import (
     ADMIN_PASSWORD,
     USER_PASSWORD,
@@ -97,10 +95,22 @@ PUBLIC = {
 NOT_API = {("GET", "/api/docs"), ("GET", "/")}
 
 
-def app_routes(settings: Settings, overrides: dict[type, Any]) -> set[tuple[str, str]]:
+def app_for(storage: str) -> falcon.App:
+    """The app as the settings build it for local storage or S3, to look at, not to serve:
+    no database, and no S3 client (the settings choose the routes)."""
+    settings = Settings(storage=storage, s3_bucket="movierater" if storage == "s3" else "")
+    overrides: dict[type, Any] = {Database: object()} | ({ImageStorage: object()} if storage == "s3" else {})
+    return create_app(build_container(settings, overrides))
+
+
+def openapi_document(*, local_storage: bool = True) -> dict[str, Any]:
+    """The document the app serves, for local storage or S3."""
+    return openapi.openapi_document(app_for("local" if local_storage else "s3"))
+
+
+def app_routes(app: falcon.App) -> set[tuple[str, str]]:
     """(METHOD, path template) for every responder the app's resources define, OPTIONS
     aside (Falcon and the CORS middleware answer it); templates without converters."""
-    app = create_app(build_container(settings, overrides))
     routes = set()
     for route in falcon.inspect.inspect_routes(app):
         template = re.sub(r"\{(\w+):[^{}]*\}", r"{\1}", route.path)
@@ -121,11 +131,8 @@ def documented_routes(document: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("storage", ["local", "s3"])
-def test_every_route_and_method_is_documented_and_nothing_else(tmp_path: Path, storage: str) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'routes.db'}", media_dir=str(tmp_path))
-    # Any ImageStorage that is not local storage routes as S3 does: no /uploads, no /media.
-    overrides: dict[type, Any] = {ImageStorage: object()} if storage == "s3" else {}
-    served = app_routes(settings, overrides)
+def test_every_route_and_method_is_documented_and_nothing_else(storage: str) -> None:
+    served = app_routes(app_for(storage))  # with S3 there is no /uploads, no /media
     assert NOT_API <= served
     served -= NOT_API
     document = openapi_document(local_storage=storage == "local")

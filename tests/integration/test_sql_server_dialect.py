@@ -134,9 +134,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.movies.get(1)
     repos.movies.list()
     repos.movies.add(MovieFields(title="Alien", description="", image_path=None))
-    repos.movies.update(
-        1, MovieFields(title="T", description="D", image_path="https://x.y/z.jpg", image_path_given=True)
-    )
+    repos.movies.update(1, MovieFields(title="T", description="D", image_path="https://x.y/z.jpg"))
     repos.movies.delete(1)
     repos.movies.adjust_ratings(1, 1, 5)
     repos.ratings.get(1)

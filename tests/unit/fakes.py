@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import attrs
+
 from movierater_core.errors import AlreadyStored, DuplicateRating, ServiceUnavailable, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 from movierater_core.ports import ImportRecord, NewUser, StoredObject
@@ -107,8 +109,7 @@ class FakeMovies:
         return [self._s.movies[k] for k in sorted(self._s.movies)]
 
     def add(self, fields: MovieFields) -> Movie:
-        assert fields.title is not None
-        movie = Movie(self._s.next_id("movie"), fields.title, fields.description or "", fields.image_path)
+        movie = Movie(self._s.next_id("movie"), *fields.new_movie())
         self._s.movies[movie.id] = movie
         return movie
 
@@ -116,14 +117,7 @@ class FakeMovies:
         return [self.add(fields).id for fields in movies]
 
     def update(self, movie_id: int, fields: MovieFields) -> None:
-        old = self._s.movies[movie_id]
-        self._s.movies[movie_id] = Movie(
-            old.id,
-            fields.title if fields.title is not None else old.title,
-            fields.description if fields.description is not None else old.description,
-            fields.image_path if fields.image_path_given else old.image_path,
-            old.ratings,
-        )
+        self._s.movies[movie_id] = attrs.evolve(self._s.movies[movie_id], **fields.changes())
 
     def delete(self, movie_id: int) -> None:
         assert not any(r.movie_id == movie_id for r in self._s.ratings.values()), "FK: ratings"

@@ -130,9 +130,8 @@ def test_parse_movie_leaves_absent_fields_alone_on_put_and_patch() -> None:
     # title and description only, and must not erase the poster).
     assert parse_movie({"title": " Alien "}, partial=False) == MovieFields(title="Alien")
     assert parse_movie({}, partial=True) == MovieFields()
-    assert parse_movie({"imagePath": None}, partial=True) == MovieFields(
-        image_path=None, image_path_given=True
-    )
+    assert parse_movie({"imagePath": None}, partial=True) == MovieFields(image_path=None)
+    assert MovieFields(image_path=None) != MovieFields()  # null removes the image; absent keeps it
     assert parse_movie({"description": ""}, partial=True) == MovieFields(description="")
 
 

@@ -252,46 +252,29 @@ class SqlMovies:
         return [_movie(row) for row in rows]
 
     def add(self, fields: MovieFields) -> Movie:
-        description = fields.description or ""
+        title, description, image_path = fields.new_movie()
         values = {
-            "title": fields.title,
+            "title": title,
             "description": description,
-            "image_path": fields.image_path,
+            "image_path": image_path,
             "rating_count": 0,
             "rating_sum": 0,
         }
         result = self._conn.execute(insert(movies).values(**values))
-        assert fields.title is not None  # the insert above refuses a NULL title (NOT NULL)
-        return Movie(
-            id=_inserted_id(result),
-            title=fields.title,
-            description=description,
-            image_path=fields.image_path,
-        )
+        return Movie(id=_inserted_id(result), title=title, description=description, image_path=image_path)
 
     def add_many(self, new: Sequence[MovieFields]) -> Sequence[int]:
         if not new:
             return []
         rows = [
-            {
-                "title": fields.title,
-                "description": fields.description or "",
-                "image_path": fields.image_path,
-                "rating_count": 0,
-                "rating_sum": 0,
-            }
+            dict(zip(("title", "description", "image_path"), fields.new_movie(), strict=True))
+            | {"rating_count": 0, "rating_sum": 0}
             for fields in new
         ]
         return _ids(self._conn.execute(_INSERT_MOVIES, rows))
 
     def update(self, movie_id: int, fields: MovieFields) -> None:
-        values: dict[str, Any] = {}
-        if fields.title is not None:
-            values["title"] = fields.title
-        if fields.description is not None:
-            values["description"] = fields.description
-        if fields.image_path_given:
-            values["image_path"] = fields.image_path
+        values = fields.changes()  # attribute names are the column names
         if values:
             self._conn.execute(update(movies).where(movies.c.id == movie_id).values(**values))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import falcon
 import punq
 
@@ -16,7 +18,7 @@ from movierater_core.use_cases import Accounts, Health, Movies, Ratings, Uploads
 _ID = "int(min=1, max=2147483647)"  # ids are 32-bit everywhere; others are not found
 
 
-def create_app(container: punq.Container) -> falcon.App:
+def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.Response]:
     settings: Settings = container.resolve(Settings)
     accounts: Accounts = container.resolve(Accounts)
     movies: Movies = container.resolve(Movies)
@@ -25,7 +27,7 @@ def create_app(container: punq.Container) -> falcon.App:
     storage = container.resolve(ImageStorage)
 
     access_log = middleware.AccessLog(2 if settings.access_log else None)
-    app = falcon.App(
+    app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[
             middleware.RequestEnvelope(
                 access_log, https_only=settings.https_only, trusted_proxies=settings.trusted_proxies
@@ -49,19 +51,24 @@ def create_app(container: punq.Container) -> falcon.App:
     app.add_route("/api/ratings", resources.RatingList(ratings))
     app.add_route(f"/api/ratings/{{rating_id:{_ID}}}", resources.RatingDetail(ratings))
     app.add_route("/api/movies/get_upload_url", uploads.UploadUrl(upload_grants))
-    if isinstance(storage, LocalImageStorage):  # with S3, bytes never pass through the app
-        app.add_route("/uploads/{name}", uploads.LocalUpload(storage))
-        app.add_route("/media/movies/{name}", uploads.LocalMedia(storage))
-    app.add_route("/api/openapi.json", OpenApiDocument(local_storage=isinstance(storage, LocalImageStorage)))
+    if settings.storage == "local":  # with S3, bytes never pass through the app
+        # bootstrap.make_storage made a LocalImageStorage for these settings (tests may
+        # give a fake instead, that these routes then never serve)
+        local = cast(LocalImageStorage, storage)
+        app.add_route("/uploads/{name}", uploads.LocalUpload(local))
+        app.add_route("/media/movies/{name}", uploads.LocalMedia(local))
+    document = OpenApiDocument()
+    app.add_route("/api/openapi.json", document)
     app.add_route("/healthz", health.Liveness())
     app.add_route("/readyz", health.Readiness(container.resolve(Health)))
     # For people, not part of the API: the interactive docs, and the root leading to them.
     app.add_route("/api/docs", docs.DocsPage())
     app.add_route("/", docs.RootRedirect())
+    document.publish(app)  # the document of the routes above, each described beside its resource
     return app
 
 
-def create_wsgi_app(container: punq.Container) -> docs.WhiteNoise:
+def create_wsgi_app(container: punq.Container) -> docs.WsgiApp:
     """What gunicorn serves: the app, behind WhiteNoise serving the docs' static files."""
     settings: Settings = container.resolve(Settings)
     return docs.with_docs_files(create_app(container), https_only=settings.https_only)

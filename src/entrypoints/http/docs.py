@@ -21,6 +21,7 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from whitenoise import WhiteNoise  # type: ignore[import-untyped]
 
 from entrypoints.http.middleware import HSTS, SECURITY_HEADERS
+from entrypoints.http.spec import Documented
 
 DOCS = "/api/docs/"
 STATIC = "/api/docs/static/"
@@ -52,8 +53,10 @@ CSP = "; ".join(
 )
 
 
-class DocsPage:
+class DocsPage(Documented):
     """``GET /api/docs/`` (and ``/api/docs``: its URLs are absolute, so both work)."""
+
+    api = False
 
     public_methods = ("GET",)
 
@@ -67,9 +70,11 @@ class DocsPage:
         resp.data = self._body
 
 
-class RootRedirect:
+class RootRedirect(Documented):
     """``GET /``: 302 Found to the docs. Not 301/308, which browsers cache for good: the root
     may serve something else one day. For a GET, 302 and 307 behave the same."""
+
+    api = False
 
     public_methods = ("GET",)
 
@@ -81,7 +86,7 @@ class RootRedirect:
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
-def with_docs_files(app: WsgiApp, *, https_only: bool = False) -> WhiteNoise:
+def with_docs_files(app: WsgiApp, *, https_only: bool = False) -> WsgiApp:
     """``app`` behind WhiteNoise serving the docs' static files under ``/api/docs/static/``
     (ETags, conditional and ranged GETs, HEAD), with the headers the app sends."""
     headers = {**SECURITY_HEADERS, **({"Strict-Transport-Security": HSTS} if https_only else {})}
@@ -99,4 +104,5 @@ def with_docs_files(app: WsgiApp, *, https_only: bool = False) -> WhiteNoise:
     static.add_files(str(_OWN), prefix=STATIC)
     for name in SWAGGER_UI_FILES:  # not the bundle's index.html, which points at a demo API
         static.add_file_to_dictionary(SWAGGER_UI + name, str(_BUNDLE / name))
-    return static
+    served: WsgiApp = static  # WhiteNoise is untyped; it is a WSGI app
+    return served

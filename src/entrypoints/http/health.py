@@ -6,22 +6,30 @@ from __future__ import annotations
 import falcon
 
 from entrypoints.http.io import send
+from entrypoints.http.spec import Documented, ok, operation, ref, schema_ref
 from movierater_core.use_cases import Health
 
 
-class Liveness:
+class Liveness(Documented):
     """``GET /healthz``: 200 while the process can answer at all; touches nothing else, so a
     database outage never gets healthy instances restarted."""
 
     public_methods = ("GET",)
     quiet_when_ok = True  # probes come every few seconds: only failures reach the access log
 
+    @operation(
+        "liveness",
+        "Liveness probe: the process answers (touches no database)",
+        {"200": ok(schema_ref("Liveness"), "Alive.")},
+        tag="operations",
+        uses_database=False,
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.cache_control = ["no-store"]
         send(resp, {"status": "ok"})
 
 
-class Readiness:
+class Readiness(Documented):
     """``GET /readyz``: 200 when every dependency answers; 503 with Retry-After naming the
     ones that do not, so that a load balancer sends this instance no traffic meanwhile."""
 
@@ -31,6 +39,16 @@ class Readiness:
     def __init__(self, health: Health) -> None:
         self._health = health
 
+    @operation(
+        "readiness",
+        "Readiness probe: the database (SELECT 1) and the image storage answer",
+        {
+            "200": ok(schema_ref("Readiness"), "Ready: every check is ok."),
+            "503": ref("responses", "NotReady"),
+        },
+        tag="operations",
+        uses_database=False,
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         checks = self._health.readiness()
         resp.cache_control = ["no-store"]

@@ -1,25 +1,87 @@
-"""Falcon resources: each method turns a request into one use-case call and back."""
+"""Falcon resources: each method turns a request into one use-case call and back, and says
+(``@operation``) what the OpenAPI document tells about it."""
 
 from __future__ import annotations
 
 import falcon
 
 from entrypoints.http.io import movie_json, rating_json, read_json, send, user_json
+from entrypoints.http.spec import (
+    BODY_ERRORS,
+    JSON,
+    Documented,
+    RequestBody,
+    link,
+    no_content,
+    ok,
+    operation,
+    schema_ref,
+)
 from movierater_core.use_cases import Accounts, Movies, Ratings
+from movierater_core.use_cases.accounts import CREDENTIALS_BODY, USER_BODY
+from movierater_core.use_cases.movies import MOVIE_BODY
+from movierater_core.use_cases.ratings import RATING_BODY, RATINGS_QUERY
 
 Req = falcon.Request
 Resp = falcon.Response
 
 
-class ApiRoot:
+class DrfResource(Documented):
+    """A path of the original DRF service: documented with its trailing slash."""
+
+    trailing_slash = True
+
+
+# Links from an answer to the operations on what it names, for stateful testing.
+_USER = "$response.body#/id"
+USER_LINKS = {
+    "GetUser": link("getUser", "The user just made or changed.", user_id=_USER),
+    "UpdateUser": link("updateUser", "Replace that user.", user_id=_USER),
+    "PatchUser": link("patchUser", "Change that user.", user_id=_USER),
+    "DeleteUser": link("deleteUser", "Delete that user.", user_id=_USER),
+    "ListTheirRatings": link("listRatings", "That user's ratings.", user=_USER),
+}
+LOG_IN_LINK = {
+    "LogInAsThem": {
+        "operationId": "logIn",
+        "description": "Log in with the username and password just set.",
+        "requestBody": "$request.body",
+    }
+}
+_MOVIE = "$response.body#/id"
+MOVIE_LINKS = {
+    "GetMovie": link("getMovie", "The movie just made or changed.", movie_id=_MOVIE),
+    "UpdateMovie": link("updateMovie", "Replace that movie.", movie_id=_MOVIE),
+    "PatchMovie": link("patchMovie", "Change that movie.", movie_id=_MOVIE),
+    "DeleteMovie": link("deleteMovie", "Delete that movie.", movie_id=_MOVIE),
+    "RateMovie": link("rateMovie", "Rate that movie.", movie_id=_MOVIE),
+    "UnrateMovie": link("unrateMovie", "Remove one's rating of that movie.", movie_id=_MOVIE),
+    "ListItsRatings": link("listRatings", "That movie's ratings.", movie=_MOVIE),
+}
+RATING_LINKS = {
+    "GetRating": link("getRating", "The rating just made or changed.", rating_id="$response.body#/result/id"),
+    "DeleteRating": link("deleteRating", "Delete that rating.", rating_id="$response.body#/result/id"),
+    "GetRatedMovie": link("getMovie", "The movie rated.", movie_id="$response.body#/result/movie"),
+    "UnrateMovie": link("unrateMovie", "Remove that rating.", movie_id="$response.body#/result/movie"),
+}
+_PASSWORD_CHANGE = "A new password revokes the user's other tokens; the one used stays."
+
+
+class ApiRoot(DrfResource):
     """``/api/``: links to the collections, as DRF's DefaultRouter served."""
 
+    @operation(
+        "apiRoot",
+        "Links to the collections, as DRF's DefaultRouter served",
+        {"200": ok(schema_ref("ApiRoot"), "The collections' URLs.")},
+        tag="root",
+    )
     def on_get(self, req: Req, resp: Resp) -> None:
         base = f"{req.prefix}/api/"
         send(resp, {name: f"{base}{name}/" for name in ("users", "movies", "ratings")})
 
 
-class Login:
+class Login(DrfResource):
     """``/auth/``: POST exchanges credentials for a token, DELETE revokes the token used."""
 
     public_methods = ("POST",)
@@ -27,34 +89,79 @@ class Login:
     def __init__(self, accounts: Accounts) -> None:
         self._accounts = accounts
 
+    @operation(
+        "logIn",
+        "Exchange credentials for a new token",
+        {"200": ok(schema_ref("Token"), "A new token.")},
+        (*BODY_ERRORS, "429"),
+        body=RequestBody("Credentials", CREDENTIALS_BODY, "The user's credentials."),
+        tag="auth",
+        description=(
+            "Wrong credentials give 400 "
+            '{"non_field_errors": ["Unable to log in with provided credentials."]}. '
+            "Too many failures for a username (5 in 15 minutes) or from an address give 429, "
+            "even with the right password."
+        ),
+    )
     def on_post(self, req: Req, resp: Resp) -> None:
         send(resp, {"token": self._accounts.log_in(read_json(req), client=req.context.client)})
 
+    @operation("logOut", "Revoke the token used", {"204": no_content("Revoked.")}, tag="auth")
     def on_delete(self, req: Req, resp: Resp) -> None:
         self._accounts.log_out(req.context.token_key)
         resp.status = 204
 
 
-class UserList:
+class UserList(DrfResource):
     public_methods = ("POST",)  # registration is open
 
     def __init__(self, accounts: Accounts) -> None:
         self._accounts = accounts
 
+    @operation(
+        "listUsers",
+        "Every user",
+        {"200": ok({"type": "array", "items": schema_ref("User")}, "The users.")},
+        tag="users",
+    )
     def on_get(self, req: Req, resp: Resp) -> None:
         send(resp, [user_json(u) for u in self._accounts.list_users(req.context.user)])
 
+    @operation(
+        "register",
+        "Register (open to anyone)",
+        {"201": ok(schema_ref("User"), "The new user.", {**USER_LINKS, **LOG_IN_LINK})},
+        (*BODY_ERRORS, "429"),
+        body=RequestBody("UserWrite", USER_BODY, "The new user's username and password."),
+        tag="users",
+    )
     def on_post(self, req: Req, resp: Resp) -> None:
         send(resp, user_json(self._accounts.register(read_json(req), client=req.context.client)), 201)
 
 
-class UserDetail:
+class UserDetail(DrfResource):
     def __init__(self, accounts: Accounts) -> None:
         self._accounts = accounts
 
+    @operation(
+        "getUser",
+        "A user (themself or an admin)",
+        {"200": ok(schema_ref("User"), "The user.")},
+        ("403", "404"),
+        tag="users",
+    )
     def on_get(self, req: Req, resp: Resp, user_id: int) -> None:
         send(resp, user_json(self._accounts.get_user(req.context.user, user_id)))
 
+    @operation(
+        "updateUser",
+        "Replace username and password (themself or an admin)",
+        {"200": ok(schema_ref("User"), "The user, changed.", {**USER_LINKS, **LOG_IN_LINK})},
+        (*BODY_ERRORS, "403", "404"),
+        body=RequestBody("UserWrite", USER_BODY, "Both fields."),
+        tag="users",
+        description=_PASSWORD_CHANGE,
+    )
     def on_put(self, req: Req, resp: Resp, user_id: int, partial: bool = False) -> None:
         user = self._accounts.update_user(
             req.context.user,
@@ -65,76 +172,182 @@ class UserDetail:
         )
         send(resp, user_json(user))
 
+    @operation(
+        "patchUser",
+        "Change username and/or password (themself or an admin)",
+        {"200": ok(schema_ref("User"), "The user, changed.", USER_LINKS)},
+        (*BODY_ERRORS, "403", "404"),
+        body=RequestBody("UserPatch", USER_BODY, "The fields to change.", partial=True),
+        tag="users",
+        description=_PASSWORD_CHANGE,
+    )
     def on_patch(self, req: Req, resp: Resp, user_id: int) -> None:
         self.on_put(req, resp, user_id, partial=True)
 
+    @operation(
+        "deleteUser",
+        "Delete a user with their ratings and tokens (themself or an admin)",
+        {"204": no_content("Deleted.")},
+        ("403", "404"),
+        tag="users",
+    )
     def on_delete(self, req: Req, resp: Resp, user_id: int) -> None:
         self._accounts.delete_user(req.context.user, user_id)
         resp.status = 204
 
 
-class MovieList:
+class MovieList(DrfResource):
     def __init__(self, movies: Movies) -> None:
         self._movies = movies
 
+    @operation(
+        "listMovies",
+        "Every movie with its rating summary",
+        {"200": ok({"type": "array", "items": schema_ref("Movie")}, "The movies.")},
+        tag="movies",
+    )
     def on_get(self, req: Req, resp: Resp) -> None:
         send(resp, [movie_json(m) for m in self._movies.list_movies(req.context.user)])
 
+    @operation(
+        "createMovie",
+        "Add a movie (admins)",
+        {"201": ok(schema_ref("Movie"), "The new movie.", MOVIE_LINKS)},
+        (*BODY_ERRORS, "403"),
+        body=RequestBody("MovieWrite", MOVIE_BODY, "The movie; description and imagePath are optional."),
+        tag="movies",
+    )
     def on_post(self, req: Req, resp: Resp) -> None:
         send(resp, movie_json(self._movies.create_movie(req.context.user, read_json(req))), 201)
 
 
-class MovieDetail:
+class MovieDetail(DrfResource):
     def __init__(self, movies: Movies) -> None:
         self._movies = movies
 
+    @operation("getMovie", "A movie", {"200": ok(schema_ref("Movie"), "The movie.")}, ("404",), tag="movies")
     def on_get(self, req: Req, resp: Resp, movie_id: int) -> None:
         send(resp, movie_json(self._movies.get_movie(req.context.user, movie_id)))
 
+    @operation(
+        "updateMovie",
+        "Replace a movie (admins)",
+        {"200": ok(schema_ref("Movie"), "The movie, changed.", MOVIE_LINKS)},
+        (*BODY_ERRORS, "403", "404"),
+        body=RequestBody("MovieWrite", MOVIE_BODY, "The title; fields left out stay as they are."),
+        tag="movies",
+    )
     def on_put(self, req: Req, resp: Resp, movie_id: int, partial: bool = False) -> None:
         movie = self._movies.update_movie(req.context.user, movie_id, read_json(req), partial=partial)
         send(resp, movie_json(movie))
 
+    @operation(
+        "patchMovie",
+        "Change a movie (admins)",
+        {"200": ok(schema_ref("Movie"), "The movie, changed.", MOVIE_LINKS)},
+        (*BODY_ERRORS, "403", "404"),
+        body=RequestBody("MoviePatch", MOVIE_BODY, "The fields to change.", partial=True),
+        tag="movies",
+    )
     def on_patch(self, req: Req, resp: Resp, movie_id: int) -> None:
         self.on_put(req, resp, movie_id, partial=True)
 
+    @operation(
+        "deleteMovie",
+        "Delete a movie and its ratings (admins)",
+        {"204": no_content("Deleted.")},
+        ("403", "404"),
+        tag="movies",
+    )
     def on_delete(self, req: Req, resp: Resp, movie_id: int) -> None:
         self._movies.delete_movie(req.context.user, movie_id)
         resp.status = 204
 
 
-class RateMovie:
+class RateMovie(DrfResource):
     """``/api/movies/{id}/rate_movie/``: POST rates (create or update), DELETE un-rates."""
 
     def __init__(self, ratings: Ratings) -> None:
         self._ratings = ratings
 
+    @operation(
+        "rateMovie",
+        "Rate a movie, or change one's rating of it",
+        {
+            "200": ok(schema_ref("RatingResult"), "Created or updated.", RATING_LINKS),
+            "400": {
+                "description": (
+                    'No stars at all: {"message": "You need to provide stars"}; otherwise as any 400.'
+                ),
+                "content": {
+                    JSON: {
+                        "schema": {
+                            "anyOf": [
+                                schema_ref("StarsMissing"),
+                                schema_ref("FieldErrors"),
+                                schema_ref("Detail"),
+                            ]
+                        }
+                    }
+                },
+            },
+        },
+        (*BODY_ERRORS, "404"),
+        body=RequestBody("RateMovie", RATING_BODY, "The stars."),
+        tag="ratings",
+    )
     def on_post(self, req: Req, resp: Resp, movie_id: int) -> None:
         rating, created = self._ratings.rate_movie(req.context.user, movie_id, read_json(req))
         message = "Rating created!" if created else "Rating updated!"
         send(resp, {"message": message, "result": rating_json(rating)})
 
+    @operation(
+        "unrateMovie",
+        "Remove one's own rating of a movie",
+        {"204": no_content("Removed.")},
+        ("404",),
+        tag="ratings",
+    )
     def on_delete(self, req: Req, resp: Resp, movie_id: int) -> None:
         self._ratings.remove_own_rating(req.context.user, movie_id)
         resp.status = 204
 
 
-class RatingList:
+class RatingList(DrfResource):
     def __init__(self, ratings: Ratings) -> None:
         self._ratings = ratings
 
+    @operation(
+        "listRatings",
+        "Every rating, or those of a movie and/or a user",
+        {"200": ok({"type": "array", "items": schema_ref("Rating")}, "The ratings.")},
+        ("400",),
+        query=RATINGS_QUERY,
+        tag="ratings",
+    )
     def on_get(self, req: Req, resp: Resp) -> None:
-        query = {name: req.get_param(name) for name in ("movie", "user") if req.has_param(name)}
+        names = (field.name for field in RATINGS_QUERY.fields)
+        query = {name: req.get_param(name) for name in names if req.has_param(name)}
         send(resp, [rating_json(r) for r in self._ratings.list_ratings(req.context.user, query)])
 
 
-class RatingDetail:
+class RatingDetail(DrfResource):
     def __init__(self, ratings: Ratings) -> None:
         self._ratings = ratings
 
+    @operation(
+        "getRating", "A rating", {"200": ok(schema_ref("Rating"), "The rating.")}, ("404",), tag="ratings"
+    )
     def on_get(self, req: Req, resp: Resp, rating_id: int) -> None:
         send(resp, rating_json(self._ratings.get_rating(req.context.user, rating_id)))
 
+    @operation(
+        "deleteRating",
+        "Delete a rating (its owner or an admin)",
+        {"204": no_content("Deleted.")},
+        ("403", "404"),
+        tag="ratings",
+    )
     def on_delete(self, req: Req, resp: Resp, rating_id: int) -> None:
         self._ratings.delete_rating(req.context.user, rating_id)
         resp.status = 204

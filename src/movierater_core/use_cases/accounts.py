@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from attrs import frozen
 
@@ -15,20 +15,25 @@ from movierater_core.errors import (
     UsernameTaken,
     ValidationError,
 )
+from movierater_core.missing import MISSING
 from movierater_core.model import User
 from movierater_core.ports import Clock, Database, PasswordHasher, TokenIssuer
 from movierater_core.rules import (
     BAD_CREDENTIALS,
-    MISSING,
+    NEW_PASSWORD,
     PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME,
     USERNAME_MAX,
     USERNAME_TAKEN,
+    Body,
+    Field,
     Form,
     Invalid,
+    Need,
     is_token_key,
     parse_password,
-    parse_text,
-    parse_username,
+    text_rule,
 )
 from movierater_core.throttling import Limit, Throttle
 from movierater_core.use_cases._common import require_self_or_admin, retrying
@@ -41,6 +46,40 @@ class AccountSettings:
     token_ttl: int = 30 * 86400  # seconds a token lives after its last use
     login_failures_per_address: int = 50  # per 15 minutes, whatever the usernames
     registrations_per_address: int = 20  # per hour
+
+
+class UserInput:
+    """A user's body: registering and replacing (PUT) need both fields, PATCH either."""
+
+    username = Field(
+        "username",
+        USERNAME,
+        need=Need.TO_CREATE,
+        description=(
+            "Letters, digits and @/./+/-/_ (non-ASCII letters and digits are accepted too); "
+            "surrounding whitespace is trimmed; unique."
+        ),
+    )
+    password = Field(
+        "password",
+        NEW_PASSWORD,  # taken with the username at hand, for the similarity check
+        need=Need.TO_CREATE,
+        description=(
+            f"Django's default policy: at least {PASSWORD_MIN} characters, not entirely numeric, "
+            "not too similar to the username, not among 20,000 common passwords. Never trimmed."
+        ),
+    )
+
+
+class CredentialsInput:
+    """A login: checked for shape only (trimmed username, untrimmed password)."""
+
+    username = Field("username", text_rule(USERNAME_MAX), need=Need.ALWAYS, description="Trimmed.")
+    password = Field("password", text_rule(PASSWORD_MAX, strip=False), need=Need.ALWAYS)
+
+
+USER_BODY: Final = Body.of(UserInput)
+CREDENTIALS_BODY: Final = Body.of(CredentialsInput)
 
 
 # Failed logins for one username: 5 in 15 minutes, then every attempt is refused for the
@@ -85,11 +124,11 @@ class Accounts:
         if client:
             self._throttle.check(self._registrations_per_address, client)
         form = Form(data)
-        username = form.take("username", parse_username, required=True)
-        name_for_policy = username if isinstance(username, str) else None
-        password = form.take("password", lambda v: parse_password(v, username=name_for_policy), required=True)
-        form.finish()
-        assert isinstance(username, str) and isinstance(password, str)
+        username = form.take(UserInput.username)
+        name_for_policy = None if username is MISSING else username
+        password = form.take(UserInput.password, lambda v: parse_password(v, username=name_for_policy))
+        if username is MISSING or password is MISSING:  # each left its error
+            raise form.invalid()
         password_hash = self._hasher.hash(password)  # slow on purpose: outside the transaction
         try:
             with self._db.writing() as repos:
@@ -109,18 +148,10 @@ class Accounts:
         the username exists.
         """
         form = Form(data)
-        username = form.take(  # trimmed, as DRF's login serializer does
-            "username",
-            lambda v: parse_text(v, max_length=USERNAME_MAX, allow_blank=False),
-            required=True,
-        )
-        password = form.take(
-            "password",
-            lambda v: parse_text(v, max_length=PASSWORD_MAX, allow_blank=False, strip=False),
-            required=True,
-        )
-        form.finish()
-        assert isinstance(username, str) and isinstance(password, str)
+        username = form.take(CredentialsInput.username)  # trimmed, as DRF's login serializer does
+        password = form.take(CredentialsInput.password)
+        if username is MISSING or password is MISSING:  # each left its error
+            raise form.invalid()
         self._throttle.check(LOGIN_FAILURES_PER_USERNAME, username)
         if client:
             self._throttle.check(self._login_per_address, client)
@@ -206,21 +237,18 @@ class Accounts:
         this request survives when users change their own password.
         """
         current = self.get_user(actor, user_id)
-        form = Form(data)
-        username = form.take("username", parse_username, required=not partial)
-        name_for_policy = username if isinstance(username, str) else current.username
-        password = form.take(
-            "password", lambda v: parse_password(v, username=name_for_policy), required=not partial
-        )
+        form = Form(data, partial=partial)
+        username = form.take(UserInput.username)
+        name_for_policy = current.username if username is MISSING else username
+        password = form.take(UserInput.password, lambda v: parse_password(v, username=name_for_policy))
         form.finish()
-        password_hash = self._hasher.hash(password) if isinstance(password, str) else None
+        password_hash = None if password is MISSING else self._hasher.hash(password)
         keep = self._tokens.digest(current_key) if current_key is not None and actor.id == user_id else None
         try:
             with self._db.writing() as repos:
                 if repos.users.get(user_id) is None:
                     raise NotFound
                 if username is not MISSING and username != current.username:
-                    assert isinstance(username, str)
                     repos.users.rename(user_id, username)
                 if password_hash is not None:
                     repos.users.set_password_hash(user_id, password_hash)

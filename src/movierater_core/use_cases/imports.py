@@ -93,11 +93,11 @@ class MovieImport:
                 except ValidationError as exc:
                     tally.rejected.append(Problem(f"row {number}", describe(exc)))
                     continue
-                assert fields.title is not None
-                if fields.title in titles:
+                title = fields.new_movie()[0]  # parsed as new, so it has one
+                if title in titles:
                     tally.already += 1
                     continue
-                titles.add(fields.title)
+                titles.add(title)
                 new.append(fields)
             if new:
                 retrying(partial(self._add, new))

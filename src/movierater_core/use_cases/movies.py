@@ -3,35 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from movierater_core.errors import NotFound
 from movierater_core.model import Movie, MovieFields, User
 from movierater_core.ports import Database
-from movierater_core.rules import (
-    MISSING,
-    Form,
-    parse_description,
-    parse_image_path,
-    parse_title,
-)
+from movierater_core.rules import DESCRIPTION, IMAGE_PATH, TITLE, Body, Field, Form, Need
 from movierater_core.use_cases._common import require_admin, retrying
 from movierater_core.use_cases.uploads import Uploads
 
 
-def parse_movie(data: object, *, partial: bool) -> MovieFields:
-    """Validate a movie body. POST and PUT need the title; a field left out is left as it
-    is (on create: description empty, no image), as DRF's serializers do."""
-    form = Form(data)
-    title = form.take("title", parse_title, required=not partial)
-    description = form.take("description", parse_description, required=False)
-    image_path = form.take("imagePath", parse_image_path, required=False)
-    form.finish()
-    return MovieFields(
-        title=None if title is MISSING else title,  # type: ignore[arg-type]
-        description=None if description is MISSING else description,  # type: ignore[arg-type]
-        image_path=None if image_path is MISSING else image_path,  # type: ignore[arg-type]
-        image_path_given=image_path is not MISSING,
+class MovieInput:
+    """A movie's body. POST and PUT need the title; a field left out is left as it is (on
+    create: description empty, no image), as DRF's serializers do."""
+
+    title = Field("title", TITLE, need=Need.TO_CREATE, description="Trimmed; may not be blank.")
+    description = Field("description", DESCRIPTION, description="Trimmed; may be empty.")
+    image_path = Field(
+        "imagePath",
+        IMAGE_PATH,
+        description=(
+            'An absolute http(s) URL; null or "" for no image. A URL of this service\'s own '
+            "storage must name an uploaded object that really is an image of its type (else 400)."
+        ),
     )
+
+
+MOVIE_BODY: Final = Body.of(MovieInput)
+
+
+def parse_movie(data: object, *, partial: bool) -> MovieFields:
+    """Validate a movie body (``partial``: PATCH)."""
+    form = Form(data, partial=partial)
+    title = form.take(MovieInput.title)
+    description = form.take(MovieInput.description)
+    image_path = form.take(MovieInput.image_path)
+    form.finish()
+    return MovieFields(title=title, description=description, image_path=image_path)
 
 
 class Movies:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Final
 
 from movierater_core.errors import (
     ConcurrencyConflict,
@@ -11,10 +12,33 @@ from movierater_core.errors import (
     PermissionDenied,
     StarsMissing,
 )
-from movierater_core.model import Rating, Stars, User
+from movierater_core.missing import MISSING
+from movierater_core.model import Rating, User
 from movierater_core.ports import Database, Repositories
-from movierater_core.rules import MISSING, Form, parse_id, parse_stars
+from movierater_core.rules import ID, STARS, Body, Field, Form, Need
 from movierater_core.use_cases._common import retrying
+
+
+class RatingInput:
+    """The body of a rating."""
+
+    stars = Field(
+        "stars",
+        STARS,
+        need=Need.ALWAYS,
+        description='A JSON integer written without a fraction: 2.5, 4.0, "5" and true are refused.',
+    )
+
+
+class RatingsQuery:
+    """The filters of the ratings list (a query string)."""
+
+    movie = Field("movie", ID, description="Only the ratings of this movie.")
+    user = Field("user", ID, description="Only the ratings of this user.")
+
+
+RATING_BODY: Final = Body.of(RatingInput)
+RATINGS_QUERY: Final = Body.of(RatingsQuery)
 
 
 class Ratings:
@@ -30,9 +54,9 @@ class Ratings:
         form = Form(data)
         if not form.has("stars"):
             raise StarsMissing
-        stars = form.take("stars", parse_stars, required=True)
-        form.finish()
-        assert isinstance(stars, Stars)
+        stars = form.take(RatingInput.stars)
+        if stars is MISSING:  # it left its error
+            raise form.invalid()
 
         def work() -> tuple[Rating, bool]:
             with self._db.writing() as repos:
@@ -66,13 +90,13 @@ class Ratings:
     def list_ratings(self, actor: User, query: Mapping[str, object]) -> Sequence[Rating]:
         """All ratings, optionally only those of ``?movie=`` and/or ``?user=``."""
         form = Form(query)
-        movie_id = form.take("movie", parse_id, required=False)
-        user_id = form.take("user", parse_id, required=False)
+        movie_id = form.take(RatingsQuery.movie)
+        user_id = form.take(RatingsQuery.user)
         form.finish()
         with self._db.reading() as repos:
             return repos.ratings.list(
-                movie_id=None if movie_id is MISSING else movie_id,  # type: ignore[arg-type]
-                user_id=None if user_id is MISSING else user_id,  # type: ignore[arg-type]
+                movie_id=None if movie_id is MISSING else movie_id,
+                user_id=None if user_id is MISSING else user_id,
             )
 
     def get_rating(self, actor: User, rating_id: int) -> Rating:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from attrs import frozen
 
 from movierater_core.errors import RateLimited, ValidationError
+from movierater_core.missing import MISSING, Missing
 from movierater_core.model import User
 from movierater_core.ports import Clock, Database, ImageInspector, ImageStorage
 from movierater_core.uploads import (
@@ -108,11 +109,11 @@ class Uploads:
             expires_in=self._settings.url_ttl,
         )
 
-    def check_poster(self, image_path: str | None) -> None:
+    def check_poster(self, image_path: str | None | Missing) -> None:
         """Before a URL becomes a movie's image: if it points into our storage, the object
         must exist and really be an image of its type; one that is not is deleted.
-        External URLs pass unchanged."""
-        if not image_path:
+        External URLs pass unchanged, and so does no image or none given."""
+        if image_path is MISSING or not image_path:
             return
         name = self._storage.name_for_url(image_path)
         if name is None:
