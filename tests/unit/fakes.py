@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from movierater_core.errors import AlreadyStored, DuplicateRating, ServiceUnavailable, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
-from movierater_core.ports import ImportRecord, NewUser, StoredObject
+from movierater_core.ports import ImportRecord, NewUser, ReadRepositories, StoredObject
+from movierater_core.read_only import ReadOnlyRepositories
 from movierater_core.uploads import ImageInfo, UploadTicket
 from movierater_core.use_cases import Accounts, AccountSettings, Movies, Ratings, Uploads, UploadSettings
 
@@ -309,8 +310,8 @@ class InMemoryDatabase:
             raise ServiceUnavailable(self.down)
 
     @contextmanager
-    def reading(self) -> Iterator[FakeRepositories]:
-        yield FakeRepositories(copy.deepcopy(self.state))
+    def reading(self) -> Iterator[ReadRepositories]:
+        yield ReadOnlyRepositories(FakeRepositories(copy.deepcopy(self.state)))
 
     @contextmanager
     def writing(self) -> Iterator[FakeRepositories]:
