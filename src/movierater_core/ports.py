@@ -118,7 +118,9 @@ class RatingReader(Protocol):
         """The user's rating of the movie."""
         ...
 
-    def list(self, *, movie_id: int | None = None, user_id: int | None = None) -> Sequence[Rating]: ...
+    def list(self, *, movie_id: int | None = None, user_id: int | None = None) -> Sequence[Rating]:
+        """By id; a user's by movie id (transactions then lock several movies in one order)."""
+        ...
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         """Those ``(user_id, movie_id)`` pairs that have a rating here (at most 500 pairs)."""
@@ -139,14 +141,16 @@ class RatingRepository(RatingReader, Protocol):
     ) -> Sequence[Rating]: ...
 
     def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
-        """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already."""
+        """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already, and
+        if the user or the movie does not exist (deleted by a concurrent transaction): both
+        are a lost race, and the caller's next attempt sees what happened."""
         ...
 
     def add_many(self, ratings: Sequence[tuple[int, int, Stars]]) -> Sequence[int]:
         """Add ``(user_id, movie_id, stars)`` ratings in one go (the movies' aggregates are
         the caller's: see ``adjust_ratings_many``); their new ids, in the order given.
 
-        Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already.
+        Raises :class:`~movierater_core.errors.DuplicateRating` as ``add`` does.
         """
         ...
 
@@ -159,12 +163,15 @@ class TokenReader(Protocol):
     """Login tokens, stored and looked up only by a digest of the key."""
 
     def user_for(self, digest: str) -> tuple[User, datetime | None] | None:
-        """The token's user and when the token was last used (None: not recorded)."""
+        """The token's user and when the token was last used, to the second (None: not recorded)."""
         ...
 
 
 class TokenRepository(TokenReader, Protocol):
-    def add(self, digest: str, user_id: int, created_at: datetime) -> None: ...
+    def add(self, digest: str, user_id: int, created_at: datetime) -> None:
+        """Last used: ``created_at``. Raises :class:`~movierater_core.errors.AlreadyStored`
+        if the digest is stored already."""
+        ...
 
     def add_many(self, tokens: Sequence[tuple[str, int, datetime]], *, last_used: datetime) -> None:
         """Add ``(digest, user_id, created_at)`` tokens in one go, each last used at ``last_used``.
