@@ -32,7 +32,7 @@ class NewUser:
     date_joined: datetime  # timezone-aware
 
 
-class UserRepository(Protocol):
+class UserReader(Protocol):
     def get(self, user_id: int) -> User | None: ...
 
     def existing(self, user_ids: Collection[int]) -> set[int]:
@@ -50,6 +50,8 @@ class UserRepository(Protocol):
 
     def list(self) -> Sequence[User]: ...
 
+
+class UserRepository(UserReader, Protocol):
     def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
         """Raises :class:`~movierater_core.errors.UsernameTaken`."""
         ...
@@ -72,7 +74,7 @@ class UserRepository(Protocol):
     def delete(self, user_id: int) -> None: ...
 
 
-class MovieRepository(Protocol):
+class MovieReader(Protocol):
     def get(self, movie_id: int) -> Movie | None: ...
 
     def existing(self, movie_ids: Collection[int]) -> set[int]:
@@ -81,6 +83,8 @@ class MovieRepository(Protocol):
 
     def list(self) -> Sequence[Movie]: ...
 
+
+class MovieRepository(MovieReader, Protocol):
     def add(self, fields: MovieFields) -> Movie: ...
 
     def add_many(self, movies: Sequence[MovieFields]) -> Sequence[int]:
@@ -107,7 +111,25 @@ class MovieRepository(Protocol):
         ...
 
 
-class RatingRepository(Protocol):
+class RatingReader(Protocol):
+    def get(self, rating_id: int) -> Rating | None: ...
+
+    def find(self, user_id: int, movie_id: int) -> Rating | None:
+        """The user's rating of the movie."""
+        ...
+
+    def list(self, *, movie_id: int | None = None, user_id: int | None = None) -> Sequence[Rating]:
+        """By id; a user's by movie id (transactions then lock several movies in one order)."""
+        ...
+
+    def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Those ``(user_id, movie_id)`` pairs that have a rating here (at most 500 pairs)."""
+        ...
+
+
+class RatingRepository(RatingReader, Protocol):
+    """In a write transaction, reads may lock what they read (``for_update``)."""
+
     def get(self, rating_id: int, *, for_update: bool = False) -> Rating | None: ...
 
     def find(self, user_id: int, movie_id: int, *, for_update: bool = False) -> Rating | None:
@@ -119,18 +141,16 @@ class RatingRepository(Protocol):
     ) -> Sequence[Rating]: ...
 
     def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
-        """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already."""
-        ...
-
-    def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
-        """Those ``(user_id, movie_id)`` pairs that have a rating here (at most 500 pairs)."""
+        """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already, and
+        if the user or the movie does not exist (deleted by a concurrent transaction): both
+        are a lost race, and the caller's next attempt sees what happened."""
         ...
 
     def add_many(self, ratings: Sequence[tuple[int, int, Stars]]) -> Sequence[int]:
         """Add ``(user_id, movie_id, stars)`` ratings in one go (the movies' aggregates are
         the caller's: see ``adjust_ratings_many``); their new ids, in the order given.
 
-        Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already.
+        Raises :class:`~movierater_core.errors.DuplicateRating` as ``add`` does.
         """
         ...
 
@@ -139,20 +159,25 @@ class RatingRepository(Protocol):
     def delete(self, rating_id: int) -> None: ...
 
 
-class TokenRepository(Protocol):
+class TokenReader(Protocol):
     """Login tokens, stored and looked up only by a digest of the key."""
 
-    def add(self, digest: str, user_id: int, created_at: datetime) -> None: ...
+    def user_for(self, digest: str) -> tuple[User, datetime | None] | None:
+        """The token's user and when the token was last used, to the second (None: not recorded)."""
+        ...
+
+
+class TokenRepository(TokenReader, Protocol):
+    def add(self, digest: str, user_id: int, created_at: datetime) -> None:
+        """Last used: ``created_at``. Raises :class:`~movierater_core.errors.AlreadyStored`
+        if the digest is stored already."""
+        ...
 
     def add_many(self, tokens: Sequence[tuple[str, int, datetime]], *, last_used: datetime) -> None:
         """Add ``(digest, user_id, created_at)`` tokens in one go, each last used at ``last_used``.
 
         Raises :class:`~movierater_core.errors.AlreadyStored` if a digest is stored already.
         """
-        ...
-
-    def user_for(self, digest: str) -> tuple[User, datetime | None] | None:
-        """The token's user and when the token was last used (None: not recorded)."""
         ...
 
     def touch(self, digest: str, used_at: datetime) -> None:
@@ -166,15 +191,17 @@ class TokenRepository(Protocol):
         ...
 
 
-class UploadGrantRepository(Protocol):
+class UploadGrantReader(Protocol):
     """Upload URLs granted per user, for the hourly limit (stored, so it holds across processes)."""
-
-    def lock_user(self, user_id: int) -> None:
-        """Serialize grant decisions for one user until the transaction ends."""
-        ...
 
     def granted_after(self, user_id: int, start: datetime) -> Sequence[datetime]:
         """When the user was granted upload URLs strictly after ``start``, oldest first."""
+        ...
+
+
+class UploadGrantRepository(UploadGrantReader, Protocol):
+    def lock_user(self, user_id: int) -> None:
+        """Serialize grant decisions for one user until the transaction ends."""
         ...
 
     def add(self, user_id: int, object_name: str, granted_at: datetime) -> None: ...
@@ -186,29 +213,33 @@ class UploadGrantRepository(Protocol):
     def delete_for_user(self, user_id: int) -> None: ...
 
 
-class ImageRepository(Protocol):
+class ImageReader(Protocol):
     """Uploaded objects that passed the content check, by object name."""
 
     def is_verified(self, name: str) -> bool: ...
-
-    def mark_verified(self, name: str, verified_at: datetime) -> None:
-        """Idempotent."""
-        ...
-
-    def forget(self, name: str) -> None: ...
 
     def referenced_image_paths(self) -> Sequence[str]:
         """Every movie's imagePath that is set."""
         ...
 
 
-class AttemptRepository(Protocol):
+class ImageRepository(ImageReader, Protocol):
+    def mark_verified(self, name: str, verified_at: datetime) -> None:
+        """Idempotent."""
+        ...
+
+    def forget(self, name: str) -> None: ...
+
+
+class AttemptReader(Protocol):
     """Timestamps of throttled attempts (logins, registrations) by key."""
 
     def since(self, key: str, start: datetime) -> Sequence[datetime]:
         """Attempts strictly after ``start``, oldest first."""
         ...
 
+
+class AttemptRepository(AttemptReader, Protocol):
     def add(self, key: str, at: datetime) -> None: ...
 
     def forget_until(self, key: str, end: datetime) -> None: ...
@@ -223,21 +254,51 @@ class ImportRecord:
     fingerprint: str
 
 
-class ImportRecordRepository(Protocol):
+class ImportRecordReader(Protocol):
     """Provenance of imported rows, by kind (``user``, ``movie``, ...) and legacy id."""
 
     def find(self, kind: str, legacy_ids: Sequence[str]) -> dict[str, ImportRecord]:
         """The records of those of ``legacy_ids`` that were imported (at most 500 ids)."""
         ...
 
+
+class ImportRecordRepository(ImportRecordReader, Protocol):
     def add(self, kind: str, records: Sequence[tuple[str, ImportRecord]], at: datetime) -> None:
         """Record them all in one go. Raises :class:`~movierater_core.errors.AlreadyStored`
         if one of them is recorded already (another import got there first)."""
         ...
 
 
-class Repositories(Protocol):
-    """The repositories of one transaction."""
+class ReadRepositories(Protocol):
+    """The repositories of a read: their read methods only, so a read cannot write."""
+
+    @property
+    def users(self) -> UserReader: ...
+
+    @property
+    def movies(self) -> MovieReader: ...
+
+    @property
+    def ratings(self) -> RatingReader: ...
+
+    @property
+    def tokens(self) -> TokenReader: ...
+
+    @property
+    def grants(self) -> UploadGrantReader: ...
+
+    @property
+    def images(self) -> ImageReader: ...
+
+    @property
+    def attempts(self) -> AttemptReader: ...
+
+    @property
+    def imports(self) -> ImportRecordReader: ...
+
+
+class Repositories(ReadRepositories, Protocol):
+    """The repositories of one write transaction: every method."""
 
     @property
     def users(self) -> UserRepository: ...
@@ -267,13 +328,15 @@ class Repositories(Protocol):
 class Database(Protocol):
     """Unit of work: each block is one transaction.
 
+    ``reading()`` hands out the read methods only (:class:`ReadRepositories`; adapters
+    use :class:`movierater_core.read_only.ReadOnlyRepositories`), ``writing()`` every one.
     ``writing()`` commits when the block ends normally and rolls back when it raises.
     Both raise :class:`~movierater_core.errors.ConcurrencyConflict` for a lost race that
     is safe to retry, and :class:`~movierater_core.errors.ServiceUnavailable` when the
     database cannot be reached.
     """
 
-    def reading(self) -> AbstractContextManager[Repositories]: ...
+    def reading(self) -> AbstractContextManager[ReadRepositories]: ...
 
     def writing(self) -> AbstractContextManager[Repositories]: ...
 

@@ -18,7 +18,8 @@ import attrs
 
 from movierater_core.errors import AlreadyStored, DuplicateRating, ServiceUnavailable, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
-from movierater_core.ports import ImportRecord, NewUser, StoredObject
+from movierater_core.ports import ImportRecord, NewUser, ReadRepositories, StoredObject
+from movierater_core.read_only import ReadOnlyRepositories
 from movierater_core.uploads import ImageInfo, UploadTicket
 from movierater_core.use_cases import Accounts, AccountSettings, Movies, Ratings, Uploads, UploadSettings
 
@@ -91,6 +92,7 @@ class FakeUsers:
     def delete(self, user_id: int) -> None:
         assert not any(r.user_id == user_id for r in self._s.ratings.values()), "FK: ratings"
         assert not any(uid == user_id for uid, _ in self._s.tokens.values()), "FK: tokens"
+        assert not any(uid == user_id for uid, _, _ in self._s.grants), "FK: grants"
         del self._s.users[user_id]
 
 
@@ -153,16 +155,18 @@ class FakeRatings:
     def list(
         self, *, movie_id: int | None = None, user_id: int | None = None, for_update: bool = False
     ) -> Sequence[Rating]:
-        return [
+        found = [
             r
             for _, r in sorted(self._s.ratings.items())
             if (movie_id is None or r.movie_id == movie_id) and (user_id is None or r.user_id == user_id)
         ]
+        if user_id is not None:  # as the port says: a user's by movie
+            found.sort(key=lambda r: r.movie_id)
+        return found
 
     def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
-        if self._of(user_id, movie_id):
-            raise DuplicateRating(f"{user_id}/{movie_id}")
-        assert user_id in self._s.users and movie_id in self._s.movies, "FK"
+        if self._of(user_id, movie_id) or user_id not in self._s.users or movie_id not in self._s.movies:
+            raise DuplicateRating(f"{user_id}/{movie_id}")  # a lost race, as the port says
         rating = Rating(self._s.next_id("rating"), user_id, movie_id, stars)
         self._s.ratings[rating.id] = rating
         return rating
@@ -187,14 +191,14 @@ class FakeTokens:
         self._s = state
 
     def add(self, digest: str, user_id: int, created_at: datetime) -> None:
-        self._s.tokens[digest] = (user_id, created_at)
+        self.add_many([(digest, user_id, created_at)], last_used=created_at)
 
     def add_many(self, tokens: Sequence[tuple[str, int, datetime]], *, last_used: datetime) -> None:
         for digest, user_id, _created_at in tokens:
             if digest in self._s.tokens:
                 raise AlreadyStored(digest)
             assert user_id in self._s.users, "FK"
-            self._s.tokens[digest] = (user_id, last_used)
+            self._s.tokens[digest] = (user_id, _to_the_second(last_used))
 
     def user_for(self, digest: str) -> tuple[User, datetime | None] | None:
         found = self._s.tokens.get(digest)
@@ -202,7 +206,7 @@ class FakeTokens:
 
     def touch(self, digest: str, used_at: datetime) -> None:
         if digest in self._s.tokens:
-            self._s.tokens[digest] = (self._s.tokens[digest][0], used_at)
+            self._s.tokens[digest] = (self._s.tokens[digest][0], _to_the_second(used_at))
 
     def delete(self, digest: str) -> None:
         self._s.tokens.pop(digest, None)
@@ -210,6 +214,11 @@ class FakeTokens:
     def delete_for_user(self, user_id: int, *, keep: str | None = None) -> None:
         for digest in [d for d, (uid, _) in self._s.tokens.items() if uid == user_id and d != keep]:
             del self._s.tokens[digest]
+
+
+def _to_the_second(moment: datetime) -> datetime:
+    """Tokens' last use is kept in whole seconds, as the SQL adapter keeps it."""
+    return datetime.fromtimestamp(int(moment.timestamp()), UTC)
 
 
 class FakeGrants:
@@ -303,8 +312,8 @@ class InMemoryDatabase:
             raise ServiceUnavailable(self.down)
 
     @contextmanager
-    def reading(self) -> Iterator[FakeRepositories]:
-        yield FakeRepositories(copy.deepcopy(self.state))
+    def reading(self) -> Iterator[ReadRepositories]:
+        yield ReadOnlyRepositories(FakeRepositories(copy.deepcopy(self.state)))
 
     @contextmanager
     def writing(self) -> Iterator[FakeRepositories]:

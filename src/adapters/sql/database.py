@@ -22,6 +22,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from adapters.sql.errors import UNAVAILABLE, translate
 from adapters.sql.repositories import SqlRepositories
 from movierater_core.errors import ServiceUnavailable
+from movierater_core.ports import ReadRepositories
+from movierater_core.read_only import ReadOnlyRepositories
 
 if TYPE_CHECKING:
     import sqlite3
@@ -132,16 +134,19 @@ class SqlDatabase:
         self._keep_readers = self._dialect == "sqlite"
 
     @contextmanager
-    def reading(self) -> Iterator[SqlRepositories]:
+    def reading(self) -> Iterator[ReadRepositories]:
+        """The read methods only (autocommit: a write here would be committed at once)."""
         if not self._keep_readers:
             with self._translated(), self.engine.connect() as conn:
                 conn.info["mode"] = "read"
-                yield SqlRepositories(conn.execution_options(isolation_level="AUTOCOMMIT"))
+                yield ReadOnlyRepositories(
+                    SqlRepositories(conn.execution_options(isolation_level="AUTOCOMMIT"))
+                )
             return
         with self._translated():
             conn = self._reader()
             try:
-                yield SqlRepositories(conn)
+                yield ReadOnlyRepositories(SqlRepositories(conn))
             except DBAPIError:
                 self._drop_reader()  # maybe broken: the next read checks out afresh
                 raise

@@ -374,11 +374,19 @@ class SqlTokens:
         self._conn = conn
 
     def add(self, digest: str, user_id: int, created_at: datetime) -> None:
-        self._conn.execute(
-            insert(tokens).values(
-                digest=digest, user_id=user_id, created_at=created_at, last_used=int(created_at.timestamp())
+        try:
+            self._conn.execute(
+                insert(tokens).values(
+                    digest=digest,
+                    user_id=user_id,
+                    created_at=created_at,
+                    last_used=int(created_at.timestamp()),
+                )
             )
-        )
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise AlreadyStored("a token") from exc
+            raise
 
     def add_many(self, new: Sequence[tuple[str, int, datetime]], *, last_used: datetime) -> None:
         if not new:

@@ -1,0 +1,516 @@
+"""Every repository method of the core's ports, run alike on the in-memory fakes and on
+SqlDatabase over SQLite, PostgreSQL and MariaDB: what the core may rely on, whichever it gets.
+
+Times are whole seconds: MariaDB's DATETIME and the tokens' ``last_used`` keep no more.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from movierater_core.errors import AlreadyStored, DuplicateRating, UsernameTaken
+from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
+from movierater_core.ports import Database, ImportRecord, NewUser, Repositories
+
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+LIMIT = 500  # what the port allows a bulk call
+
+
+def at(seconds: int) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def image_path_set_to(path: str | None) -> MovieFields:
+    """An update that sets imagePath (to None: clears it) and leaves the rest."""
+    return MovieFields(image_path=path)
+
+
+def add_user(repos: Repositories, name: str = "ann", *, is_admin: bool = False) -> User:
+    return repos.users.add(name, f"hash-of-{name}", is_admin=is_admin)
+
+
+def add_movie(repos: Repositories, title: str = "Alien", image_path: str | None = None) -> Movie:
+    return repos.movies.add(MovieFields(title=title, description="In space.", image_path=image_path))
+
+
+# ---- users ------------------------------------------------------------------------------
+
+
+def test_users_add_get_credentials_list(db: Database) -> None:
+    with db.writing() as repos:
+        ann = add_user(repos, "ann")
+        bob = add_user(repos, "bob", is_admin=True)
+    assert ann == User(ann.id, "ann", False) and bob == User(bob.id, "bob", True)
+    assert ann.id < bob.id
+    with db.reading() as repos:
+        assert repos.users.get(ann.id) == ann
+        assert repos.users.get(bob.id + 1000) is None
+        assert repos.users.credentials("bob") == (bob, "hash-of-bob")
+        assert repos.users.credentials("nobody") is None
+        assert repos.users.list() == [ann, bob]
+
+
+def test_usernames_are_exact_case_sensitive_and_unicode(db: Database) -> None:
+    with db.writing() as repos:
+        bob = add_user(repos, "bob")
+        josé = add_user(repos, "José")
+        big_bob = add_user(repos, "Bob")  # another user: case matters
+    with db.reading() as repos:
+        assert repos.users.credentials("Bob") == (big_bob, "hash-of-Bob")
+        assert repos.users.credentials("bob") == (bob, "hash-of-bob")
+        assert repos.users.credentials("José") == (josé, "hash-of-José")
+        assert repos.users.credentials("jose") is None
+        assert repos.users.taken({"bob", "BOB", "José", "nobody"}) == {"bob", "José"}
+        assert repos.users.taken(set()) == set()
+
+
+def test_users_add_of_a_taken_username_raises_username_taken(db: Database) -> None:
+    with db.writing() as repos:
+        add_user(repos, "ann")
+    with pytest.raises(UsernameTaken), db.writing() as repos:
+        add_user(repos, "ann")
+    with db.reading() as repos:
+        assert [u.username for u in repos.users.list()] == ["ann"]
+
+
+def test_users_existing(db: Database) -> None:
+    with db.writing() as repos:
+        ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
+    with db.reading() as repos:
+        assert repos.users.existing({ann.id, bob.id, bob.id + 1000}) == {ann.id, bob.id}
+        assert repos.users.existing(set()) == set()
+
+
+def test_users_rename(db: Database) -> None:
+    with db.writing() as repos:
+        ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
+        repos.users.rename(ann.id, "anna")
+        repos.users.rename(bob.id, "bob")  # to its own name: not taken
+    with db.reading() as repos:
+        assert repos.users.get(ann.id) == User(ann.id, "anna", False)
+        assert repos.users.credentials("ann") is None
+    with pytest.raises(UsernameTaken), db.writing() as repos:
+        repos.users.rename(bob.id, "anna")
+    with db.reading() as repos:
+        assert repos.users.get(bob.id) == bob
+
+
+def test_users_set_password_hash_set_admin_delete(db: Database) -> None:
+    with db.writing() as repos:
+        ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
+        repos.users.set_password_hash(ann.id, "new-hash")
+        repos.users.set_admin(ann.id, True)
+    with db.reading() as repos:
+        assert repos.users.credentials("ann") == (User(ann.id, "ann", True), "new-hash")
+    with db.writing() as repos:
+        repos.users.set_admin(ann.id, False)
+        repos.users.delete(bob.id)
+    with db.reading() as repos:
+        assert repos.users.list() == [User(ann.id, "ann", False)]
+
+
+def test_users_add_many_returns_ids_in_order(db: Database) -> None:
+    new = [NewUser(f"user{n}", f"h{n}", n % 7 == 0, at(n)) for n in range(LIMIT)]
+    with db.writing() as repos:
+        ids = repos.users.add_many(new)
+        assert repos.users.add_many([]) == []
+    assert len(ids) == LIMIT and len(set(ids)) == LIMIT
+    with db.reading() as repos:
+        assert repos.users.existing(ids) == set(ids)
+        assert repos.users.taken({u.username for u in new}) == {u.username for u in new}
+        for user_id, user in zip(ids, new, strict=True):
+            assert repos.users.credentials(user.username) == (
+                User(user_id, user.username, user.is_admin),
+                user.password_hash,
+            )
+
+
+def test_users_add_many_with_a_taken_username_raises_and_keeps_nothing(db: Database) -> None:
+    with db.writing() as repos:
+        add_user(repos, "ann")
+    with pytest.raises(UsernameTaken), db.writing() as repos:
+        repos.users.add_many([NewUser("zed", "h", False, T0), NewUser("ann", "h", False, T0)])
+    with db.reading() as repos:
+        assert [u.username for u in repos.users.list()] == ["ann"]
+
+
+# ---- movies -----------------------------------------------------------------------------
+
+
+def test_movies_add_get_list(db: Database) -> None:
+    with db.writing() as repos:
+        alien = add_movie(repos, "Alien", "https://example.com/a.png")
+        bare = repos.movies.add(MovieFields(title="Bare"))  # no description: empty
+    assert alien == Movie(alien.id, "Alien", "In space.", "https://example.com/a.png", RatingSummary(0, 0))
+    assert bare == Movie(bare.id, "Bare", "", None)
+    with db.reading() as repos:
+        assert repos.movies.get(alien.id) == alien
+        assert repos.movies.get(bare.id) == bare
+        assert repos.movies.get(bare.id + 1000) is None
+        assert repos.movies.list() == [alien, bare]
+        assert repos.movies.existing({alien.id, bare.id + 1000}) == {alien.id}
+        assert repos.movies.existing(set()) == set()
+
+
+def test_movies_update_changes_only_the_given_fields(db: Database) -> None:
+    with db.writing() as repos:
+        movie = add_movie(repos, "Alien", "https://example.com/a.png")
+        repos.movies.update(movie.id, MovieFields(title="Aliens"))
+    with db.reading() as repos:
+        assert repos.movies.get(movie.id) == Movie(
+            movie.id, "Aliens", "In space.", "https://example.com/a.png"
+        )
+    with db.writing() as repos:
+        repos.movies.update(movie.id, MovieFields(description=""))
+        repos.movies.update(movie.id, MovieFields())  # nothing given: nothing changes
+    with db.reading() as repos:
+        assert repos.movies.get(movie.id) == Movie(movie.id, "Aliens", "", "https://example.com/a.png")
+    with db.writing() as repos:
+        repos.movies.update(movie.id, image_path_set_to(None))
+    with db.reading() as repos:
+        assert repos.movies.get(movie.id) == Movie(movie.id, "Aliens", "", None)
+    with db.writing() as repos:
+        repos.movies.update(movie.id, image_path_set_to("https://example.com/b.png"))
+    with db.reading() as repos:
+        assert repos.movies.get(movie.id) == Movie(movie.id, "Aliens", "", "https://example.com/b.png")
+
+
+def test_movies_delete(db: Database) -> None:
+    with db.writing() as repos:
+        one, two = add_movie(repos, "One"), add_movie(repos, "Two")
+        repos.movies.delete(one.id)
+    with db.reading() as repos:
+        assert repos.movies.list() == [two]
+
+
+def test_movies_add_many_returns_ids_in_order_with_no_ratings(db: Database) -> None:
+    fields = [
+        MovieFields(title=f"Movie {n}", description=None if n % 2 else f"d{n}", image_path=None)
+        for n in range(LIMIT)
+    ]
+    with db.writing() as repos:
+        ids = repos.movies.add_many(fields)
+        assert repos.movies.add_many([]) == []
+    with db.reading() as repos:
+        assert repos.movies.existing(ids) == set(ids)
+        assert repos.movies.list() == [
+            Movie(movie_id, f.title or "", f.description or "", None, RatingSummary(0, 0))
+            for movie_id, f in zip(ids, fields, strict=True)
+        ]
+
+
+def test_adjust_ratings_adds_deltas(db: Database) -> None:
+    with db.writing() as repos:
+        movie = add_movie(repos)
+        repos.movies.adjust_ratings(movie.id, 1, 5)
+        repos.movies.adjust_ratings(movie.id, 1, 2)
+    with db.writing() as repos:
+        repos.movies.adjust_ratings(movie.id, 0, -1)  # a re-rating: 5 -> 4
+        repos.movies.adjust_ratings(movie.id, -1, -2)  # an un-rating of the 2
+    with db.reading() as repos:
+        found = repos.movies.get(movie.id)
+    assert found is not None and found.ratings == RatingSummary(1, 4)
+
+
+def test_adjust_ratings_is_applied_in_storage_not_from_a_stale_read(db: Database) -> None:
+    """The delta is added to what storage holds at the time, not to what the caller read."""
+    with db.writing() as repos:
+        movie = add_movie(repos)
+    with db.reading() as repos:
+        stale = repos.movies.get(movie.id)
+    with db.writing() as repos:
+        repos.movies.adjust_ratings(movie.id, 1, 3)
+    with db.writing() as repos:
+        repos.movies.adjust_ratings(movie.id, 1, 4)
+    with db.reading() as repos:
+        found = repos.movies.get(movie.id)
+    assert stale is not None and stale.ratings == RatingSummary(0, 0)
+    assert found is not None and found.ratings == RatingSummary(2, 7)
+
+
+def test_adjust_ratings_many(db: Database) -> None:
+    with db.writing() as repos:
+        ids = repos.movies.add_many([MovieFields(title=f"M{n}") for n in range(LIMIT)])
+        repos.movies.adjust_ratings(ids[0], 1, 1)
+        deltas = {movie_id: (n % 3, (n % 3) * 4) for n, movie_id in enumerate(ids)}
+        deltas[ids[0]] = (2, 9)
+        repos.movies.adjust_ratings_many(deltas)
+        repos.movies.adjust_ratings_many({})
+    with db.reading() as repos:
+        summaries = {m.id: m.ratings for m in repos.movies.list()}
+    expected = {movie_id: RatingSummary(*delta) for movie_id, delta in deltas.items()}
+    expected[ids[0]] = RatingSummary(3, 10)
+    assert summaries == expected
+
+
+# ---- ratings ----------------------------------------------------------------------------
+
+
+def test_ratings_add_get_find_set_stars_delete(db: Database) -> None:
+    with db.writing() as repos:
+        ann, movie = add_user(repos), add_movie(repos)
+        rating = repos.ratings.add(ann.id, movie.id, Stars(4))
+        assert repos.ratings.get(rating.id, for_update=True) == rating
+        assert repos.ratings.find(ann.id, movie.id, for_update=True) == rating
+    assert rating == Rating(rating.id, ann.id, movie.id, Stars(4))
+    with db.reading() as repos:
+        assert repos.ratings.get(rating.id) == rating
+        assert repos.ratings.get(rating.id + 1000) is None
+        assert repos.ratings.find(ann.id, movie.id) == rating
+        assert repos.ratings.find(ann.id, movie.id + 1000) is None
+    with db.writing() as repos:
+        repos.ratings.set_stars(rating.id, Stars(1))
+    with db.reading() as repos:
+        assert repos.ratings.get(rating.id) == Rating(rating.id, ann.id, movie.id, Stars(1))
+    with db.writing() as repos:
+        repos.ratings.delete(rating.id)
+    with db.reading() as repos:
+        assert repos.ratings.get(rating.id) is None
+        assert repos.ratings.list() == []
+
+
+def test_ratings_list_filters_and_orders(db: Database) -> None:
+    """By id; a user's ratings by movie (so transactions lock several movies in one order)."""
+    with db.writing() as repos:
+        ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
+        first, second = add_movie(repos, "First"), add_movie(repos, "Second")
+        ann_second = repos.ratings.add(ann.id, second.id, Stars(2))  # rated before the first
+        ann_first = repos.ratings.add(ann.id, first.id, Stars(5))
+        bob_first = repos.ratings.add(bob.id, first.id, Stars(3))
+    with db.reading() as repos:
+        assert repos.ratings.list() == [ann_second, ann_first, bob_first]
+        assert repos.ratings.list(movie_id=first.id) == [ann_first, bob_first]
+        assert repos.ratings.list(user_id=ann.id) == [ann_first, ann_second]
+        assert repos.ratings.list(user_id=ann.id, movie_id=second.id) == [ann_second]
+        assert repos.ratings.list(user_id=bob.id, movie_id=second.id) == []
+    with db.writing() as repos:
+        assert repos.ratings.list(user_id=ann.id, for_update=True) == [ann_first, ann_second]
+
+
+def test_a_second_rating_of_a_movie_by_a_user_raises_duplicate_rating(db: Database) -> None:
+    with db.writing() as repos:
+        ann, movie = add_user(repos), add_movie(repos)
+        repos.ratings.add(ann.id, movie.id, Stars(4))
+    with pytest.raises(DuplicateRating), db.writing() as repos:
+        repos.ratings.add(ann.id, movie.id, Stars(2))
+    with db.reading() as repos:
+        assert [r.stars for r in repos.ratings.list()] == [Stars(4)]
+
+
+@pytest.mark.parametrize("missing", ["user", "movie"])
+def test_rating_what_does_not_exist_raises_duplicate_rating(db: Database, missing: str) -> None:
+    """A user or movie deleted meanwhile: the same error as a lost race, so the caller runs
+    its transaction again (and then finds it gone)."""
+    with db.writing() as repos:
+        ann, movie = add_user(repos), add_movie(repos)
+    user_id, movie_id = (ann.id + 1000, movie.id) if missing == "user" else (ann.id, movie.id + 1000)
+    with pytest.raises(DuplicateRating), db.writing() as repos:
+        repos.ratings.add(user_id, movie_id, Stars(3))
+    with pytest.raises(DuplicateRating), db.writing() as repos:
+        repos.ratings.add_many([(user_id, movie_id, Stars(3))])
+    with db.reading() as repos:
+        assert repos.ratings.list() == []
+
+
+def test_ratings_rated_and_add_many(db: Database) -> None:
+    with db.writing() as repos:
+        users = repos.users.add_many([NewUser(f"u{n}", "h", False, T0) for n in range(25)])
+        movies = repos.movies.add_many([MovieFields(title=f"M{n}") for n in range(20)])
+        new = [(u, m, Stars(1 + (u + m) % 5)) for u in users for m in movies][:LIMIT]
+        ids = repos.ratings.add_many(new)
+        assert repos.ratings.add_many([]) == []
+    assert len(ids) == LIMIT
+    pairs = {(u, m) for u, m, _ in new}
+    with db.reading() as repos:
+        assert repos.ratings.rated(pairs) == pairs
+        others = {(u, m + 1000) for u, m in list(pairs)[: LIMIT // 2]}
+        half = set(list(pairs)[: LIMIT // 2])
+        assert repos.ratings.rated(half | others) == half
+        assert repos.ratings.rated(set()) == set()
+        assert repos.ratings.list() == [
+            Rating(rating_id, u, m, stars) for rating_id, (u, m, stars) in zip(ids, new, strict=True)
+        ]
+
+
+def test_ratings_add_many_of_a_rated_pair_raises_duplicate_rating(db: Database) -> None:
+    with db.writing() as repos:
+        ann, one, two = add_user(repos), add_movie(repos, "One"), add_movie(repos, "Two")
+        repos.ratings.add(ann.id, two.id, Stars(5))
+    with pytest.raises(DuplicateRating), db.writing() as repos:
+        repos.ratings.add_many([(ann.id, one.id, Stars(1)), (ann.id, two.id, Stars(1))])
+    with db.reading() as repos:
+        assert [(r.movie_id, r.stars) for r in repos.ratings.list()] == [(two.id, Stars(5))]
+
+
+# ---- tokens -----------------------------------------------------------------------------
+
+
+def test_tokens_add_user_for_touch_delete(db: Database) -> None:
+    with db.writing() as repos:
+        ann = add_user(repos)
+        repos.tokens.add("a" * 64, ann.id, at(0))
+    with db.reading() as repos:
+        assert repos.tokens.user_for("a" * 64) == (ann, at(0))  # last used: when made
+        assert repos.tokens.user_for("b" * 64) is None
+    with db.writing() as repos:
+        repos.tokens.touch("a" * 64, at(90))
+        repos.tokens.touch("b" * 64, at(90))  # no such token: nothing happens
+    with db.reading() as repos:
+        assert repos.tokens.user_for("a" * 64) == (ann, at(90))
+        assert repos.tokens.user_for("b" * 64) is None
+    with db.writing() as repos:
+        repos.tokens.delete("a" * 64)
+        repos.tokens.delete("c" * 64)  # no such token: nothing happens
+    with db.reading() as repos:
+        assert repos.tokens.user_for("a" * 64) is None
+
+
+def test_tokens_user_for_sees_the_user_as_it_is_now(db: Database) -> None:
+    with db.writing() as repos:
+        ann = add_user(repos)
+        repos.tokens.add("a" * 64, ann.id, at(0))
+        repos.users.set_admin(ann.id, True)
+    with db.reading() as repos:
+        assert repos.tokens.user_for("a" * 64) == (User(ann.id, "ann", True), at(0))
+
+
+def test_tokens_add_of_a_stored_digest_raises_already_stored(db: Database) -> None:
+    with db.writing() as repos:
+        ann = add_user(repos)
+        repos.tokens.add("a" * 64, ann.id, at(0))
+    with pytest.raises(AlreadyStored), db.writing() as repos:
+        repos.tokens.add("a" * 64, ann.id, at(5))
+    with db.reading() as repos:
+        assert repos.tokens.user_for("a" * 64) == (ann, at(0))
+
+
+def test_tokens_delete_for_user_keeps_only_the_one_asked_for(db: Database) -> None:
+    with db.writing() as repos:
+        ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
+        for digest, owner in (("1" * 64, ann), ("2" * 64, ann), ("3" * 64, ann), ("4" * 64, bob)):
+            repos.tokens.add(digest, owner.id, at(0))
+        repos.tokens.delete_for_user(ann.id, keep="2" * 64)
+    with db.reading() as repos:
+        assert [repos.tokens.user_for(d * 64) is not None for d in "1234"] == [False, True, False, True]
+    with db.writing() as repos:
+        repos.tokens.delete_for_user(ann.id)
+    with db.reading() as repos:
+        assert [repos.tokens.user_for(d * 64) is not None for d in "1234"] == [False, False, False, True]
+
+
+def test_tokens_add_many(db: Database) -> None:
+    with db.writing() as repos:
+        ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
+        repos.tokens.add_many(
+            [(f"{n:064x}", ann.id if n % 2 else bob.id, at(-n)) for n in range(LIMIT)], last_used=at(30)
+        )
+        repos.tokens.add_many([], last_used=at(30))
+    with db.reading() as repos:
+        assert repos.tokens.user_for(f"{1:064x}") == (ann, at(30))
+        assert repos.tokens.user_for(f"{LIMIT - 2:064x}") == (bob, at(30))
+    with pytest.raises(AlreadyStored), db.writing() as repos:
+        repos.tokens.add_many([("f" * 64, ann.id, at(0)), (f"{7:064x}", ann.id, at(0))], last_used=at(40))
+    with db.reading() as repos:
+        assert repos.tokens.user_for("f" * 64) is None
+        assert repos.tokens.user_for(f"{7:064x}") == (ann, at(30))
+
+
+# ---- upload grants, verified images, throttled attempts ----------------------------------
+
+
+def test_grants(db: Database) -> None:
+    with db.writing() as repos:
+        ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
+        repos.grants.lock_user(ann.id)
+        for seconds in (30, 10, 20):
+            repos.grants.add(ann.id, f"obj{seconds}", at(seconds))
+        repos.grants.add(bob.id, "bob", at(15))
+    with db.reading() as repos:
+        assert repos.grants.granted_after(ann.id, at(10)) == [at(20), at(30)]  # strictly after, oldest first
+        assert repos.grants.granted_after(ann.id, at(0)) == [at(10), at(20), at(30)]
+        assert repos.grants.granted_after(bob.id, at(0)) == [at(15)]
+    with db.writing() as repos:
+        repos.grants.lock_user(ann.id)
+        repos.grants.forget_until(ann.id, at(20))  # at or before
+    with db.reading() as repos:
+        assert repos.grants.granted_after(ann.id, at(0)) == [at(30)]
+        assert repos.grants.granted_after(bob.id, at(0)) == [at(15)]
+    with db.writing() as repos:
+        repos.grants.delete_for_user(ann.id)
+    with db.reading() as repos:
+        assert repos.grants.granted_after(ann.id, at(0)) == []
+        assert repos.grants.granted_after(bob.id, at(0)) == [at(15)]
+
+
+def test_images(db: Database) -> None:
+    with db.writing() as repos:
+        repos.images.mark_verified("a.png", at(0))
+        repos.images.mark_verified("a.png", at(5))  # idempotent
+    with db.writing() as repos:
+        repos.images.mark_verified("a.png", at(9))  # in another transaction too
+    with db.reading() as repos:
+        assert repos.images.is_verified("a.png")
+        assert not repos.images.is_verified("b.png")
+    with db.writing() as repos:
+        repos.images.forget("a.png")
+        repos.images.forget("never.png")
+    with db.reading() as repos:
+        assert not repos.images.is_verified("a.png")
+
+
+def test_referenced_image_paths_are_the_movies_set_image_paths(db: Database) -> None:
+    with db.writing() as repos:
+        add_movie(repos, "One", "https://example.com/one.png")
+        add_movie(repos, "None", None)
+        add_movie(repos, "Empty", "")
+        add_movie(repos, "Two", "https://cdn.example/two.webp")
+    with db.reading() as repos:
+        assert sorted(repos.images.referenced_image_paths()) == [
+            "https://cdn.example/two.webp",
+            "https://example.com/one.png",
+        ]
+
+
+def test_attempts(db: Database) -> None:
+    with db.writing() as repos:
+        for seconds in (20, 0, 10, 10):
+            repos.attempts.add("k1", at(seconds))
+        repos.attempts.add("k2", at(5))
+    with db.reading() as repos:
+        assert repos.attempts.since("k1", at(0)) == [at(10), at(10), at(20)]  # strictly after, oldest first
+        assert repos.attempts.since("k1", at(-1)) == [at(0), at(10), at(10), at(20)]
+        assert repos.attempts.since("k2", at(0)) == [at(5)]
+        assert repos.attempts.since("k3", at(0)) == []
+    with db.writing() as repos:
+        repos.attempts.forget_until("k1", at(10))  # at or before
+    with db.reading() as repos:
+        assert repos.attempts.since("k1", at(-1)) == [at(20)]
+        assert repos.attempts.since("k2", at(-1)) == [at(5)]
+
+
+# ---- import provenance ------------------------------------------------------------------
+
+
+def test_import_records(db: Database) -> None:
+    records = [(str(n), ImportRecord(n * 10, f"{n:064x}")) for n in range(LIMIT)]
+    with db.writing() as repos:
+        repos.imports.add("user", records, at(0))
+        repos.imports.add("movie", [("1", ImportRecord(7, "f" * 64))], at(0))  # kinds apart
+        repos.imports.add("user", [], at(0))
+    with db.reading() as repos:
+        assert repos.imports.find("user", [legacy_id for legacy_id, _ in records]) == dict(records)
+        assert repos.imports.find("user", ["1", "x"]) == {"1": ImportRecord(10, f"{1:064x}")}
+        assert repos.imports.find("movie", ["1", "2"]) == {"1": ImportRecord(7, "f" * 64)}
+        assert repos.imports.find("rating", ["1"]) == {}
+        assert repos.imports.find("user", []) == {}
+
+
+def test_import_records_add_of_a_recorded_row_raises_already_stored(db: Database) -> None:
+    with db.writing() as repos:
+        repos.imports.add("user", [("1", ImportRecord(1, "a"))], at(0))
+    with pytest.raises(AlreadyStored), db.writing() as repos:
+        repos.imports.add("user", [("2", ImportRecord(2, "b")), ("1", ImportRecord(9, "c"))], at(0))
+    with db.reading() as repos:
+        assert repos.imports.find("user", ["1", "2"]) == {"1": ImportRecord(1, "a")}
