@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from movierater_core.errors import ValidationError
-    from movierater_core.use_cases.imports import Tally
+    from movierater_core.use_cases.import_report import Tally
 
 T = TypeVar("T")
 
