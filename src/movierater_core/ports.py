@@ -69,6 +69,12 @@ class UserRepository(Protocol):
 
     def set_admin(self, user_id: int, is_admin: bool) -> None: ...
 
+    def count_admins(self, *, for_update: bool = False) -> int:
+        """How many admins there are. ``for_update`` (in a writing transaction) locks their
+        rows until the transaction ends, so that two transactions that each demote or delete
+        a different admin cannot both count the other one."""
+        ...
+
     def delete(self, user_id: int) -> None: ...
 
 

@@ -28,6 +28,7 @@ def test_list_shows_every_user_with_their_role(api: Client, server: Server) -> N
 
 
 def test_promote_and_demote_change_what_the_token_may_do(api: Client, server: Server) -> None:
+    make_admin(server, "boss")  # so that alice is not the last admin when demoted
     alice = sign_up(server.base_url, "alice")
     body = {"title": "Heat", "description": "LA."}
     assert alice.post("/api/movies/", json=body).status_code == 403
@@ -95,3 +96,23 @@ def test_an_unknown_username_is_a_clear_error_for_every_action(api: Client, serv
         MOVIERATER_USER_PASSWORD="a fine passphrase",
     )
     assert result.returncode == 1 and "No user named 'nobody'" in result.stderr
+
+
+def test_the_last_admin_can_be_neither_demoted_nor_deleted(api: Client, server: Server) -> None:
+    boss = make_admin(server, "boss")
+    sign_up(server.base_url, "alice")
+    for action, verb in ((["demote"], "demoting"), (["delete", "--yes"], "deleting")):
+        result = _users(server, *action, "boss", check=False)
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            f"movierater: This is the last admin: promote another user before {verb} this one."
+        ]
+    assert boss.get("/api/users/").status_code == 200, "still there, still an admin"
+    assert boss.post("/api/movies/", json={"title": "Heat", "description": "LA."}).status_code == 201
+
+    _users(server, "promote", "alice")
+    assert "'boss' is now a plain user." in _users(server, "demote", "boss").stdout
+    refused = _users(server, "delete", "alice", "--yes", check=False)  # now the last admin
+    assert refused.returncode == 1 and "This is the last admin" in refused.stderr
+    listed = _users(server, "list", "--admins").stdout.splitlines()
+    assert [line.split()[1:] for line in listed[1:-1]] == [["alice", "admin"]]

@@ -18,7 +18,15 @@ from movierater_core.errors import AlreadyStored, DuplicateRating, ServiceUnavai
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 from movierater_core.ports import ImportRecord, NewUser, StoredObject
 from movierater_core.uploads import ImageInfo, UploadTicket
-from movierater_core.use_cases import Accounts, AccountSettings, Movies, Ratings, Uploads, UploadSettings
+from movierater_core.use_cases import (
+    Accounts,
+    AccountSettings,
+    Movies,
+    Ratings,
+    Uploads,
+    UploadSettings,
+    UserAdmin,
+)
 
 
 @dataclass
@@ -85,6 +93,10 @@ class FakeUsers:
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         user, pw = self._s.users[user_id]
         self._s.users[user_id] = (User(user.id, user.username, is_admin), pw)
+
+    def count_admins(self, *, for_update: bool = False) -> int:
+        # No lock needed: the fake database runs one transaction at a time.
+        return sum(user.is_admin for user, _ in self._s.users.values())
 
     def delete(self, user_id: int) -> None:
         assert not any(r.user_id == user_id for r in self._s.ratings.values()), "FK: ratings"
@@ -443,6 +455,7 @@ class App:
     db: InMemoryDatabase
     hasher: FakeHasher
     accounts: Accounts
+    user_admin: UserAdmin
     movies: Movies
     ratings: Ratings
     uploads: Uploads
@@ -458,6 +471,7 @@ def make_app() -> App:
         db=db,
         hasher=hasher,
         accounts=Accounts(db, hasher, CountingTokenIssuer(), clock, AccountSettings(token_ttl=30 * 86400)),
+        user_admin=UserAdmin(db, hasher),
         movies=Movies(db, uploads),
         ratings=Ratings(db),
         uploads=uploads,
