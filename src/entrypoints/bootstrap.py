@@ -33,6 +33,7 @@ from movierater_core.use_cases import (
     Ratings,
     Uploads,
     UploadSettings,
+    UserAdmin,
 )
 from movierater_core.use_cases.django_import import DjangoImport
 from movierater_core.use_cases.imports import MovieImport
@@ -72,7 +73,7 @@ def build_container(settings: Settings, overrides: dict[type, Any] | None = None
             registrations_per_address=settings.registrations_per_address,
         ),
     )
-    for use_case in (Accounts, Uploads, Movies, Ratings, Health, DjangoImport, MovieImport):
+    for use_case in (Accounts, UserAdmin, Uploads, Movies, Ratings, Health, DjangoImport, MovieImport):
         container.register(use_case, scope=punq.Scope.singleton)
     return container
 

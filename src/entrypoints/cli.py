@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from movierater_core.errors import ValidationError
-    from movierater_core.use_cases.imports import Tally
+    from movierater_core.use_cases.import_report import Tally
 
 T = TypeVar("T")
 
@@ -197,16 +197,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _createsuperuser(settings: Settings, args: argparse.Namespace) -> int:
     from movierater_core.errors import ValidationError
-    from movierater_core.use_cases import Accounts
+    from movierater_core.use_cases import SYSTEM, UserAdmin
 
     password = _new_password(args, "MOVIERATER_SUPERUSER_PASSWORD")
     if password is None:
         return 2
-    accounts = _use_case(settings, Accounts)
-    if accounts is None:
+    admin = _use_case(settings, UserAdmin)
+    if admin is None:
         return 2
     try:
-        user = accounts.register({"username": args.username, "password": password}, is_admin=True)
+        user = admin.create_user(SYSTEM, args.username, password, is_admin=True)
     except ValidationError as exc:
         _print_validation_error(exc)
         return 1
@@ -237,38 +237,39 @@ def _new_password(args: argparse.Namespace, variable: str) -> str | None:
 
 
 def _users(settings: Settings, args: argparse.Namespace) -> int:
+    """The admin tools, acting as SYSTEM: whoever runs the server's CLI is trusted as an admin."""
     from movierater_core.errors import NotFound, ValidationError
-    from movierater_core.use_cases import Accounts
+    from movierater_core.use_cases import SYSTEM, UserAdmin
 
     password = None
     if args.user_verb == "set-password":
         password = _new_password(args, "MOVIERATER_USER_PASSWORD")
         if password is None:
             return 2
-    accounts = _use_case(settings, Accounts)
-    if accounts is None:
+    admin = _use_case(settings, UserAdmin)
+    if admin is None:
         return 2
     try:
         if args.user_verb == "list":
-            found = [u for u in accounts.all_users() if u.is_admin or not args.admins]
+            found = [u for u in admin.all_users(SYSTEM) if u.is_admin or not args.admins]
             width = max([len(u.username) for u in found] + [len("username")])
             print(f"{'id':>6}  {'username':<{width}}  role")
             for user in found:
                 print(f"{user.id:>6}  {user.username:<{width}}  {'admin' if user.is_admin else 'user'}")
             print(f"{len(found)} user(s).")
         elif args.user_verb in ("promote", "demote"):
-            user = accounts.set_admin(args.username, args.user_verb == "promote")
+            user = admin.set_admin(SYSTEM, args.username, args.user_verb == "promote")
             print(f"{user.username!r} is now {'an admin' if user.is_admin else 'a plain user'}.")
         elif args.user_verb == "set-password":
             assert password is not None
-            user = accounts.set_password(args.username, password)
+            user = admin.set_password(SYSTEM, args.username, password)
             print(f"Password of {user.username!r} changed; their tokens are revoked.")
         elif args.user_verb == "delete":
-            user = accounts.find_user(args.username)
+            user = admin.find_user(SYSTEM, args.username)
             if not args.yes and not _confirm(f"Delete {user.username!r} with their ratings and tokens?"):
                 print("Nothing deleted.")
                 return 1
-            accounts.remove_user(user.username)
+            admin.remove_user(SYSTEM, user.username)
             print(f"Deleted {user.username!r} (id {user.id}).")
     except NotFound as exc:
         print(f"movierater: {exc.detail}", file=sys.stderr)
@@ -280,9 +281,12 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_validation_error(error: ValidationError) -> None:
+    """A line a message, after its field's name (none for a field-less rule, such as the
+    last admin's)."""
     for field, messages in error.errors.items():
         for message in messages:
-            print(f"movierater: {field}: {message}", file=sys.stderr)
+            where = "" if field == "non_field_errors" else f"{field}: "
+            print(f"movierater: {where}{message}", file=sys.stderr)
 
 
 def _confirm(question: str) -> bool:

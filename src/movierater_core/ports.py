@@ -71,6 +71,12 @@ class UserRepository(UserReader, Protocol):
 
     def set_admin(self, user_id: int, is_admin: bool) -> None: ...
 
+    def count_admins(self, *, for_update: bool = False) -> int:
+        """How many admins there are. ``for_update`` (in a writing transaction) locks their
+        rows until the transaction ends, so that two transactions that each demote or delete
+        a different admin cannot both count the other one."""
+        ...
+
     def delete(self, user_id: int) -> None: ...
 
 
@@ -433,57 +439,3 @@ class ImageInspector(Protocol):
     def inspect(self, head: bytes) -> ImageInfo | None:
         """Format and dimensions read from the first bytes of a file; None if it is not an image."""
         ...
-
-
-# ---- the Django original's database, read for the import --------------------------------
-# Values the core validates are typed ``object``: they come as stored, unchecked.
-
-
-@frozen
-class LegacyUser:
-    legacy_id: str
-    username: object
-    password_hash: str
-    date_joined: datetime  # timezone-aware
-    is_admin: bool  # is_staff or is_superuser
-    is_active: bool
-
-
-@frozen
-class LegacyMovie:
-    legacy_id: str
-    title: object
-    description: object
-    image_path: object
-
-
-@frozen
-class LegacyRating:
-    legacy_id: str
-    user_legacy_id: str
-    movie_legacy_id: str
-    stars: object
-
-
-@frozen
-class LegacyToken:
-    key: str
-    user_legacy_id: str
-    created: datetime  # timezone-aware
-
-
-class LegacySource(Protocol):
-    """The original service's data, read in the order users, movies, ratings, tokens
-    (each in the legacy primary key's order, so a run is repeatable)."""
-
-    def count(self, kind: str) -> int:
-        """How many rows of ``kind`` (users, movies, ratings, tokens) there are."""
-        ...
-
-    def users(self) -> Iterable[LegacyUser]: ...
-
-    def movies(self) -> Iterable[LegacyMovie]: ...
-
-    def ratings(self) -> Iterable[LegacyRating]: ...
-
-    def tokens(self) -> Iterable[LegacyToken]: ...

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from attrs import frozen
 
@@ -15,9 +16,30 @@ from movierater_core.ports import Clock, Database
 
 @frozen
 class Limit:
+    """At most ``allowed`` events of ``kind`` per key in any sliding ``window``: an event
+    counts for exactly ``window``, while it falls in (now - window, now]. The one place of
+    this arithmetic, for attempts (:class:`Throttle`, whose keys include ``kind``) and for
+    upload grants (counted per user under a row lock by the upload use case)."""
+
     kind: str
     allowed: int
     window: timedelta
+
+    def start(self, now: datetime) -> datetime:
+        """Events at or before this no longer count."""
+        return now - self.window
+
+    def remaining(self, recent: Sequence[datetime]) -> int:
+        """How many more events fit now, given those since :meth:`start`."""
+        return max(0, self.allowed - len(recent))
+
+    def retry_after(self, recent: Sequence[datetime], now: datetime) -> int | None:
+        """None while one more event fits; else whole seconds (at least 1) until it does,
+        given the events since :meth:`start`, oldest first."""
+        if len(recent) < self.allowed:
+            return None
+        wait = recent[-self.allowed] + self.window - now
+        return max(1, math.ceil(wait.total_seconds()))
 
 
 def throttled_message(seconds: int) -> str:
@@ -35,17 +57,16 @@ class Throttle:
     def check(self, limit: Limit, value: str) -> None:
         now = self._clock.now()
         with self._db.reading() as repos:
-            recent = repos.attempts.since(_key(limit, value), now - limit.window)
-        if len(recent) >= limit.allowed:
-            wait = recent[-limit.allowed] + limit.window - now
-            seconds = max(1, math.ceil(wait.total_seconds()))
+            recent = repos.attempts.since(_key(limit, value), limit.start(now))
+        seconds = limit.retry_after(recent, now)
+        if seconds is not None:
             raise RateLimited(throttled_message(seconds), retry_after=seconds)
 
     def record(self, limit: Limit, value: str) -> None:
         now = self._clock.now()
         key = _key(limit, value)
         with self._db.writing() as repos:
-            repos.attempts.forget_until(key, now - limit.window)
+            repos.attempts.forget_until(key, limit.start(now))
             repos.attempts.add(key, now)
 
 

@@ -3,13 +3,19 @@ through the API they change, on every backend."""
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
+from adapters.passwords import Argon2Hasher
+from adapters.sql import SqlDatabase, make_engine
 from adapters.sql.tables import ratings, tokens, users
-from tests.integration.conftest import USER_PASSWORD, Client, Server, make_admin, run_cli, sign_up
+from movierater_core.errors import ValidationError
+from movierater_core.use_cases import SYSTEM, UserAdmin
+from tests.integration.conftest import USER_PASSWORD, Client, Server, make_admin, run_cli, sign_up, wipe
 
 
 def _users(server: Server, *args: str, check: bool = True, **env: str) -> Any:
@@ -28,6 +34,7 @@ def test_list_shows_every_user_with_their_role(api: Client, server: Server) -> N
 
 
 def test_promote_and_demote_change_what_the_token_may_do(api: Client, server: Server) -> None:
+    make_admin(server, "boss")  # so that alice is not the last admin when demoted
     alice = sign_up(server.base_url, "alice")
     body = {"title": "Heat", "description": "LA."}
     assert alice.post("/api/movies/", json=body).status_code == 403
@@ -95,3 +102,66 @@ def test_an_unknown_username_is_a_clear_error_for_every_action(api: Client, serv
         MOVIERATER_USER_PASSWORD="a fine passphrase",
     )
     assert result.returncode == 1 and "No user named 'nobody'" in result.stderr
+
+
+def test_the_last_admin_can_be_neither_demoted_nor_deleted(api: Client, server: Server) -> None:
+    boss = make_admin(server, "boss")
+    sign_up(server.base_url, "alice")
+    for action, verb in ((["demote"], "demoting"), (["delete", "--yes"], "deleting")):
+        result = _users(server, *action, "boss", check=False)
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            f"movierater: This is the last admin: promote another user before {verb} this one."
+        ]
+    assert boss.get("/api/users/").status_code == 200, "still there, still an admin"
+    assert boss.post("/api/movies/", json={"title": "Heat", "description": "LA."}).status_code == 201
+
+    _users(server, "promote", "alice")
+    assert "'boss' is now a plain user." in _users(server, "demote", "boss").stdout
+    refused = _users(server, "delete", "alice", "--yes", check=False)  # now the last admin
+    assert refused.returncode == 1 and "This is the last admin" in refused.stderr
+    listed = _users(server, "list", "--admins").stdout.splitlines()
+    assert [line.split()[1:] for line in listed[1:-1]] == [["alice", "admin"]]
+
+
+def test_two_operators_demoting_the_last_two_admins_at_once_leave_one(database_url: str, engine: Any) -> None:
+    """The race the row lock closes: each transaction counting two admins, then each
+    demoting one (without the lock, PostgreSQL and MariaDB let both through). In process:
+    two threads released together, many rounds."""
+    wipe(engine)
+    with engine.begin() as conn:
+        for name in ("ann", "bob"):
+            conn.execute(
+                insert(users).values(
+                    username=name, password_hash="x", is_admin=True, date_joined=datetime.now(UTC)
+                )
+            )
+    db = SqlDatabase(make_engine(database_url, pool_size=2))
+    try:
+        for _ in range(15):
+            with engine.begin() as conn:
+                conn.execute(update(users).values(is_admin=True))
+            refused = _demote_at_once(UserAdmin(db, Argon2Hasher()), "ann", "bob")
+            with engine.connect() as conn:
+                assert conn.scalar(select(func.count()).where(users.c.is_admin)) == 1
+            assert len(refused) == 1
+    finally:
+        db.engine.dispose()
+
+
+def _demote_at_once(admin: UserAdmin, *names: str) -> list[ValidationError]:
+    start, refused = threading.Barrier(len(names)), []
+
+    def demote(name: str) -> None:
+        start.wait()
+        try:
+            admin.set_admin(SYSTEM, name, False)
+        except ValidationError as exc:
+            refused.append(exc)
+
+    threads = [threading.Thread(target=demote, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return refused

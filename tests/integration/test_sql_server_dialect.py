@@ -130,6 +130,8 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.users.rename(1, "bob")
     repos.users.set_password_hash(1, "hash2")
     repos.users.set_admin(1, True)
+    repos.users.count_admins()
+    repos.users.count_admins(for_update=True)
     repos.users.delete(1)
     repos.movies.get(1)
     repos.movies.list()
@@ -179,11 +181,15 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
 def test_every_adapter_statement_compiles_for_sql_server() -> None:
     conn = RecordingConnection()
     _exercise_every_repository_method(conn)
-    assert len(conn.statements) == 43 + 10
+    assert len(conn.statements) == 43 + 12
     locked = [s for s in conn.statements if "UPDLOCK" in s]
-    assert len(locked) == 4
+    assert len(locked) == 5
     assert sum("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3
-    assert sum("FROM users WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 1
+    assert sum("FROM users WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 2
+    assert any(
+        " ".join(s.split()).endswith("FROM users WITH (UPDLOCK, ROWLOCK) WHERE users.is_admin = 1")
+        for s in locked
+    )
     assert "FOR UPDATE" not in "\n".join(conn.statements)  # T-SQL has none
     adjust = next(s for s in conn.statements if "rating_sum=" in s.replace(" ", "") and "UPDATE movies" in s)
     assert "rating_sum=(movies.rating_sum+" in adjust.replace(" ", "")

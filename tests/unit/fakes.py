@@ -21,7 +21,15 @@ from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Sta
 from movierater_core.ports import ImportRecord, NewUser, ReadRepositories, StoredObject
 from movierater_core.read_only import ReadOnlyRepositories
 from movierater_core.uploads import ImageInfo, UploadTicket
-from movierater_core.use_cases import Accounts, AccountSettings, Movies, Ratings, Uploads, UploadSettings
+from movierater_core.use_cases import (
+    Accounts,
+    AccountSettings,
+    Movies,
+    Ratings,
+    Uploads,
+    UploadSettings,
+    UserAdmin,
+)
 
 
 @dataclass
@@ -88,6 +96,10 @@ class FakeUsers:
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         user, pw = self._s.users[user_id]
         self._s.users[user_id] = (User(user.id, user.username, is_admin), pw)
+
+    def count_admins(self, *, for_update: bool = False) -> int:
+        # No lock needed: the fake database runs one transaction at a time.
+        return sum(user.is_admin for user, _ in self._s.users.values())
 
     def delete(self, user_id: int) -> None:
         assert not any(r.user_id == user_id for r in self._s.ratings.values()), "FK: ratings"
@@ -446,6 +458,7 @@ class App:
     db: InMemoryDatabase
     hasher: FakeHasher
     accounts: Accounts
+    user_admin: UserAdmin
     movies: Movies
     ratings: Ratings
     uploads: Uploads
@@ -461,6 +474,7 @@ def make_app() -> App:
         db=db,
         hasher=hasher,
         accounts=Accounts(db, hasher, CountingTokenIssuer(), clock, AccountSettings()),
+        user_admin=UserAdmin(db, hasher),
         movies=Movies(db, uploads),
         ratings=Ratings(db),
         uploads=uploads,

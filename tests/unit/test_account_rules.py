@@ -550,48 +550,6 @@ def test_delete_user_removes_ratings_tokens_and_fixes_summaries() -> None:
     assert _register(app, "alice").id != alice.id
 
 
-def test_set_admin_promotes_and_demotes() -> None:
-    app = make_app()
-    alice = _register(app, "alice")
-    key = _log_in(app, "alice")
-    assert app.accounts.set_admin("alice", True).is_admin is True
-    assert app.accounts.authenticate(key).is_admin is True
-    assert app.accounts.set_admin("alice", False) == alice
-    with pytest.raises(NotFound):
-        app.accounts.set_admin("nobody", True)
-
-
-def test_operator_sets_a_password_through_the_policy_and_revokes_every_token() -> None:
-    app = make_app()
-    alice = _register(app, "alice")
-    keys = [_log_in(app, "alice") for _ in range(2)]
-    with pytest.raises(ValidationError) as caught:
-        app.accounts.set_password("alice", "ALICE!99")
-    assert caught.value.errors == {"password": [TOO_SIMILAR]}
-    assert all(app.accounts.authenticate(k) == alice for k in keys), "a refused change changes nothing"
-    assert app.accounts.set_password("alice", "a brand new secret") == alice
-    for key in keys:
-        with pytest.raises(NotAuthenticated):
-            app.accounts.authenticate(key)
-    assert app.accounts.log_in({"username": "alice", "password": "a brand new secret"})
-    with pytest.raises(NotFound):
-        app.accounts.set_password("nobody", "a brand new secret")
-
-
-def test_operator_removes_a_user_by_name_with_their_ratings() -> None:
-    app = make_app()
-    admin = _register(app, "root", is_admin=True)
-    alice = _register(app, "alice")
-    movie = app.movies.create_movie(admin, {"title": "Heat", "description": "d"})
-    app.ratings.rate_movie(alice, movie.id, {"stars": 4})
-    assert app.accounts.find_user("alice") == alice
-    assert app.accounts.remove_user("alice") == alice
-    assert app.movies.get_movie(admin, movie.id).ratings == RatingSummary()
-    assert [u.username for u in app.accounts.all_users()] == ["root"]
-    with pytest.raises(NotFound):
-        app.accounts.remove_user("alice")
-
-
 # ---- token expiry --------------------------------------------------------------------------
 
 

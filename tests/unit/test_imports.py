@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from movierater_core.errors import AlreadyStored, ImportCollision
-from movierater_core.ports import LegacyMovie, LegacyRating, LegacyToken, LegacyUser
+from movierater_core.ports_legacy import LegacyMovie, LegacyRating, LegacyToken, LegacyUser
 from movierater_core.use_cases.django_import import DjangoImport, DjangoImportReport
 from movierater_core.use_cases.imports import MovieImport
 from tests.unit.fakes import (

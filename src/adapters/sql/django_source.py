@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import column, table
 from sqlalchemy.sql.expression import ColumnClause, TableClause
 
-from movierater_core.ports import LegacyMovie, LegacyRating, LegacyToken, LegacyUser
+from movierater_core.ports_legacy import LegacyMovie, LegacyRating, LegacyToken, LegacyUser
 
 PAGE = 1000
 

@@ -230,6 +230,13 @@ class SqlUsers:
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         self._conn.execute(update(users).where(users.c.id == user_id).values(is_admin=is_admin))
 
+    def count_admins(self, *, for_update: bool = False) -> int:
+        # The rows, not COUNT(*): PostgreSQL locks no rows of an aggregate. A transaction that
+        # waited for the lock then sees the admins as committed (PostgreSQL re-checks the
+        # WHERE on the new row versions; a locking read on MariaDB reads the latest ones).
+        query = select(users.c.id).where(users.c.is_admin)
+        return len(list(self._conn.scalars(_locked(query, users) if for_update else query)))
+
     def delete(self, user_id: int) -> None:
         self._conn.execute(delete(users).where(users.c.id == user_id))
 

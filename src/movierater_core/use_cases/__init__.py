@@ -5,5 +5,17 @@ from movierater_core.use_cases.health import Check, Health
 from movierater_core.use_cases.movies import Movies
 from movierater_core.use_cases.ratings import Ratings
 from movierater_core.use_cases.uploads import Uploads, UploadSettings
+from movierater_core.use_cases.user_admin import SYSTEM, UserAdmin
 
-__all__ = ["AccountSettings", "Accounts", "Check", "Health", "Movies", "Ratings", "UploadSettings", "Uploads"]
+__all__ = [
+    "SYSTEM",
+    "AccountSettings",
+    "Accounts",
+    "Check",
+    "Health",
+    "Movies",
+    "Ratings",
+    "UploadSettings",
+    "Uploads",
+    "UserAdmin",
+]

@@ -1,4 +1,5 @@
-"""Accounts: registration, login tokens, and managing users."""
+"""Accounts: registration, login tokens, and what users may do to their own account (the
+operator's actions on any user are :mod:`~movierater_core.use_cases.user_admin`'s)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from movierater_core.errors import (
 )
 from movierater_core.missing import MISSING
 from movierater_core.model import User
-from movierater_core.ports import Clock, Database, PasswordHasher, TokenIssuer
+from movierater_core.ports import Clock, Database, PasswordHasher, Repositories, TokenIssuer
 from movierater_core.rules import (
     BAD_CREDENTIALS,
     NEW_PASSWORD,
@@ -33,6 +34,7 @@ from movierater_core.rules import (
     Need,
     is_token_key,
     parse_password,
+    parse_username,
     text_rule,
 )
 from movierater_core.throttling import Limit, Throttle
@@ -129,12 +131,7 @@ class Accounts:
         password = form.take(UserInput.password, lambda v: parse_password(v, username=name_for_policy))
         if username is MISSING or password is MISSING:  # each left its error
             raise form.invalid()
-        password_hash = self._hasher.hash(password)  # slow on purpose: outside the transaction
-        try:
-            with self._db.writing() as repos:
-                user = repos.users.add(username, password_hash, is_admin=is_admin)
-        except UsernameTaken:
-            raise ValidationError.single("username", USERNAME_TAKEN) from None
+        user = store_new_user(self._db, self._hasher, username, password, is_admin=is_admin)
         if client:
             self._throttle.record(self._registrations_per_address, client)
         return user
@@ -212,7 +209,8 @@ class Accounts:
     # ---- managing users ------------------------------------------------------------------
 
     def list_users(self, actor: User) -> Sequence[User]:
-        return self.all_users()
+        with self._db.reading() as repos:
+            return repos.users.list()
 
     def get_user(self, actor: User, user_id: int) -> User:
         require_self_or_admin(actor, user_id)
@@ -269,60 +267,53 @@ class Accounts:
             with self._db.writing() as repos:
                 if repos.users.get(user_id) is None:
                     raise NotFound
-                for rating in repos.ratings.list(user_id=user_id, for_update=True):
-                    repos.ratings.delete(rating.id)
-                    repos.movies.adjust_ratings(rating.movie_id, -1, -rating.stars.value)
-                repos.tokens.delete_for_user(user_id)
-                repos.grants.delete_for_user(user_id)
-                repos.users.delete(user_id)
+                erase_user(repos, user_id)
 
         retrying(work)
 
-    # ---- the operator's tools (the CLI, run by whoever runs the server) -----------------
 
-    def all_users(self) -> Sequence[User]:
-        with self._db.reading() as repos:
-            return repos.users.list()
+# ---- shared with the operator's actions (UserAdmin) --------------------------------------
 
-    def find_user(self, username: str) -> User:
-        with self._db.reading() as repos:
-            found = repos.users.credentials(username)
-        if found is None:
-            raise NotFound(f"No user named {username!r}.")
-        return found[0]
 
-    def set_admin(self, username: str, is_admin: bool) -> User:
-        """Promote or demote a user (the API never makes admins)."""
-        with self._db.writing() as repos:
-            found = repos.users.credentials(username)
-            if found is None:
-                raise NotFound(f"No user named {username!r}.")
-            repos.users.set_admin(found[0].id, is_admin)
-            user = repos.users.get(found[0].id)
-        assert user is not None
-        return user
+def parse_new_credentials(username: str, password: str) -> tuple[str, str]:
+    """A new user's username and password held as values (the CLI's), checked by the rules
+    :meth:`Accounts.register` applies to a body: every field's errors at once."""
+    errors: dict[str, list[str]] = {}
+    try:
+        username = parse_username(username)
+    except Invalid as exc:
+        errors["username"] = exc.messages
+    try:
+        parse_password(password, username=None if "username" in errors else username)
+    except Invalid as exc:
+        errors["password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return username, password
 
-    def set_password(self, username: str, password: str) -> User:
-        """Set a password that passes the policy and revoke every token of the user, as
-        an operator does for a user locked out or compromised."""
-        user = self.find_user(username)
-        form = Form({"password": password})
-        checked = form.take("password", lambda v: parse_password(v, username=username), required=True)
-        form.finish()
-        assert isinstance(checked, str)
-        password_hash = self._hasher.hash(checked)
-        with self._db.writing() as repos:
-            if repos.users.get(user.id) is None:
-                raise NotFound(f"No user named {username!r}.")
-            repos.users.set_password_hash(user.id, password_hash)
-            repos.tokens.delete_for_user(user.id)
-        return user
 
-    def remove_user(self, username: str) -> User:
-        """Delete a user by name, as :meth:`delete_user` does."""
-        user = self.find_user(username)
-        self._delete(user.id)
-        return user
+def store_new_user(
+    db: Database, hasher: PasswordHasher, username: str, password: str, *, is_admin: bool
+) -> User:
+    """Add a user whose username and password passed the rules; a taken username is the
+    username field's error."""
+    password_hash = hasher.hash(password)  # slow on purpose: outside the transaction
+    try:
+        with db.writing() as repos:
+            return repos.users.add(username, password_hash, is_admin=is_admin)
+    except UsernameTaken:
+        raise ValidationError.single("username", USERNAME_TAKEN) from None
+
+
+def erase_user(repos: Repositories, user_id: int) -> None:
+    """Delete a user with their ratings (fixing those movies' summaries), tokens and upload
+    grants, inside the caller's transaction."""
+    for rating in repos.ratings.list(user_id=user_id, for_update=True):
+        repos.ratings.delete(rating.id)
+        repos.movies.adjust_ratings(rating.movie_id, -1, -rating.stars.value)
+    repos.tokens.delete_for_user(user_id)
+    repos.grants.delete_for_user(user_id)
+    repos.users.delete(user_id)
 
 
 def check_password(password: str, username: str | None) -> list[str]:

@@ -43,19 +43,16 @@ from movierater_core.ports import (
     Clock,
     Database,
     ImportRecord,
-    LegacyMovie,
-    LegacyRating,
-    LegacySource,
-    LegacyToken,
-    LegacyUser,
     NewUser,
     PasswordHasher,
     Repositories,
     TokenIssuer,
 )
+from movierater_core.ports_legacy import LegacyMovie, LegacyRating, LegacySource, LegacyToken, LegacyUser
 from movierater_core.rules import USERNAME_TAKEN, Invalid, is_token_key, parse_stars, parse_username
 from movierater_core.use_cases._common import retrying
-from movierater_core.use_cases.imports import Problem, Tally, batches, describe
+from movierater_core.use_cases.import_report import Problem, Tally, describe
+from movierater_core.use_cases.imports import batches
 from movierater_core.use_cases.movies import parse_movie
 
 Row = TypeVar("Row")

@@ -1,8 +1,7 @@
-"""What an import reports, and the import of movies from a file (CSV or JSON rows).
+"""The import of movies from a file (CSV or JSON rows), and the batching both imports share.
 
-Every row ends in exactly one bucket: added, already there, changed in the source since
-an earlier import (left as it is here), or rejected with the reason. Nothing is dropped
-without a line in the report.
+What it reports is :mod:`movierater_core.use_cases.import_report`'s: every row in
+exactly one bucket, nothing dropped without a line.
 """
 
 from __future__ import annotations
@@ -11,12 +10,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import TypeVar
 
-from attrs import Factory, define, frozen
-
 from movierater_core.errors import ValidationError
 from movierater_core.model import MovieFields
 from movierater_core.ports import Database
 from movierater_core.use_cases._common import retrying
+from movierater_core.use_cases.import_report import Problem, Tally, describe
 from movierater_core.use_cases.movies import parse_movie
 from movierater_core.use_cases.uploads import Uploads
 
@@ -26,38 +24,6 @@ T = TypeVar("T")
 # live (and under SQL Server's 2,100 parameters for an IN list), many enough that a
 # commit per batch costs little.
 BATCH = 500
-
-
-@frozen
-class Problem:
-    where: str  # e.g. "row 3", "movie 17" (the source's id)
-    reason: str
-
-
-@define
-class Tally:
-    """The outcome of one kind of row."""
-
-    added: int = 0
-    already: int = 0
-    changed: list[Problem] = Factory(list)
-    rejected: list[Problem] = Factory(list)
-
-    def merge(self, other: Tally) -> None:
-        self.added += other.added
-        self.already += other.already
-        self.changed.extend(other.changed)
-        self.rejected.extend(other.rejected)
-
-    @property
-    def complete(self) -> bool:
-        """Everything in the source is here as it is there."""
-        return not self.changed and not self.rejected
-
-
-def describe(error: ValidationError) -> str:
-    """One line from a field -> messages mapping, e.g. ``title: This field is required.``"""
-    return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.errors.items())
 
 
 def batches(rows: Iterable[T], size: int = BATCH) -> Iterator[Sequence[T]]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from attrs import frozen
 
@@ -13,6 +12,7 @@ from movierater_core.errors import RateLimited, ValidationError
 from movierater_core.missing import MISSING, Missing
 from movierater_core.model import User
 from movierater_core.ports import Clock, Database, ImageInspector, ImageStorage
+from movierater_core.throttling import Limit
 from movierater_core.uploads import (
     GRANT_WINDOW_SECONDS,
     GRANTS_PER_HOUR,
@@ -24,6 +24,9 @@ from movierater_core.uploads import (
 )
 
 NOT_UPLOADED = "The uploaded image was not found: upload the file first."
+
+# Upload URLs per user: a grant counts for exactly one hour, (now - 1 h, now].
+UPLOAD_GRANTS = Limit("upload-grants", GRANTS_PER_HOUR, timedelta(seconds=GRANT_WINDOW_SECONDS))
 
 
 @frozen
@@ -68,28 +71,27 @@ class Uploads:
         name = request.object_name(secrets.token_hex(16))
         if request.sha256 is not None and self._already_stored(name):
             with self._db.reading() as repos:
-                recent = repos.grants.granted_after(actor.id, self._window_start(self._clock.now()))
+                recent = repos.grants.granted_after(actor.id, UPLOAD_GRANTS.start(self._clock.now()))
             return UploadOffer(
                 name=name,
                 key=self._storage.key(name),
                 public_url=self._storage.public_url(name),
                 ticket=None,
-                uploads_remaining=max(0, GRANTS_PER_HOUR - len(recent)),
+                uploads_remaining=UPLOAD_GRANTS.remaining(recent),
                 deduplicated=True,
                 expires_in=None,
             )
-        # A grant counts for exactly one hour: (now - 1 h, now].
         now = self._clock.now()
-        since = self._window_start(now)
+        since = UPLOAD_GRANTS.start(now)
         with self._db.writing() as repos:
             repos.grants.lock_user(actor.id)  # concurrent requests queue here: no overshoot
             repos.grants.forget_until(actor.id, since)
             recent = repos.grants.granted_after(actor.id, since)
-            if len(recent) >= GRANTS_PER_HOUR:
-                wait = recent[0] + timedelta(seconds=GRANT_WINDOW_SECONDS) - now
+            wait = UPLOAD_GRANTS.retry_after(recent, now)
+            if wait is not None:
                 raise RateLimited(
                     f"Upload limit reached: {GRANTS_PER_HOUR} upload URLs per hour. Try again later.",
-                    retry_after=max(1, math.ceil(wait.total_seconds())),
+                    retry_after=wait,
                 )
             repos.grants.add(actor.id, name, now)
         ticket = self._storage.presign_upload(  # signing is local work: it cannot fail here
@@ -104,7 +106,7 @@ class Uploads:
             key=self._storage.key(name),
             public_url=self._storage.public_url(name),
             ticket=ticket,
-            uploads_remaining=GRANTS_PER_HOUR - len(recent) - 1,
+            uploads_remaining=UPLOAD_GRANTS.remaining(recent) - 1,
             deduplicated=False,
             expires_in=self._settings.url_ttl,
         )
@@ -141,10 +143,6 @@ class Uploads:
                     repos.images.forget(stored.name)
                 removed.append(stored.name)
         return removed
-
-    @staticmethod
-    def _window_start(now: datetime) -> datetime:
-        return now - timedelta(seconds=GRANT_WINDOW_SECONDS)
 
     def _already_stored(self, name: str) -> bool:
         """A content-addressed object is there and is (or now proves to be) a real image."""
