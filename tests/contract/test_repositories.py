@@ -112,6 +112,21 @@ def test_users_set_password_hash_set_admin_delete(db: Database) -> None:
         assert repos.users.list() == [User(ann.id, "ann", False)]
 
 
+def test_users_count_admins_follows_promotions_demotions_and_deletions(db: Database) -> None:
+    with db.writing() as repos:
+        assert repos.users.count_admins() == 0
+        ann, bob = add_user(repos, "ann", is_admin=True), add_user(repos, "bob")
+        add_user(repos, "cy")
+        assert repos.users.count_admins() == 1
+        repos.users.set_admin(bob.id, True)
+        assert repos.users.count_admins(for_update=True) == 2  # the locking read counts alike
+    with db.writing() as repos:
+        repos.users.set_admin(ann.id, False)
+        assert repos.users.count_admins(for_update=True) == 1
+        repos.users.delete(bob.id)
+        assert repos.users.count_admins() == 0
+
+
 def test_users_add_many_returns_ids_in_order(db: Database) -> None:
     new = [NewUser(f"user{n}", f"h{n}", n % 7 == 0, at(n)) for n in range(LIMIT)]
     with db.writing() as repos:
