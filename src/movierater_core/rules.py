@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import Any, Final, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from attrs import field, frozen
@@ -351,27 +351,13 @@ class Form:
     def has(self, name: str) -> bool:
         return name in self.data
 
-    @overload
-    def take(self, field: Field[T], parse: Callable[[object], T] | None = None) -> T | Missing: ...
-
-    @overload
-    def take(self, field: str, parse: Callable[[object], T], *, required: bool) -> T | Missing: ...
-
-    def take(
-        self, field: Field[T] | str, parse: Callable[[object], T] | None = None, *, required: bool = False
-    ) -> T | Missing:
+    def take(self, field: Field[T], parse: Callable[[object], T] | None = None) -> T | Missing:
         """The parsed field, or ``MISSING`` when absent (an error if required) or invalid.
-        ``parse`` replaces a field's rule where it depends on another field (the password's
+        ``parse`` replaces the field's rule where it depends on another field (the password's
         similarity to the username)."""
-        if isinstance(field, Field):
-            name, required = field.name, field.required(partial=self.partial)
-            parse = parse or field.rule.parse
-        elif parse is None:
-            raise TypeError("a field given by name needs its parser")
-        else:
-            name = field
+        name, parse = field.name, parse or field.rule.parse
         if name not in self.data:
-            if required:
+            if field.required(partial=self.partial):
                 self.errors[name] = [REQUIRED]
             return MISSING
         try:
