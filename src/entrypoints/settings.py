@@ -304,13 +304,13 @@ class Settings:
         (unless ``warn_unknown`` is false: gunicorn's workers leave it to the master), and
         in production a refusal, since the setting meant keeps its default unseen."""
         env = os.environ if environ is None else environ
-        unknown = unknown_variables(env)
         given = {name: value for name in setting_variables() if (value := env.get(name, "").strip())}
         platform_url = _platform_database_url(env)
         if platform_url:
             given.setdefault(variable("database_url"), platform_url)
         settings = environ_config.to_config(cls, given)
         # Before the other checks: a misspelt name explains the refusals that follow from it.
+        unknown = unknown_variables(env)
         if unknown and settings.production:
             raise SettingsError(
                 "; ".join(map(_not_a_setting, unknown)) + ": fix or remove it (refused in production)"
@@ -340,14 +340,6 @@ class Settings:
             raise SettingsError("MOVIERATER_CORS_ORIGINS must list origins, not '*', in production")
 
 
-def setting_variables() -> Iterator[str]:
-    """Every variable a setting is read from, in the order of the fields: what
-    ``.env.example`` documents, and the names a check for misspelt ones starts from."""
-    assert attrs.has(Settings)  # narrows the type for attrs.fields
-    for field in attrs.fields(Settings):
-        yield variable(field.name)
-
-
 def known_variables() -> frozenset[str]:
     """Every MOVIERATER_* name something reads: the settings, the CLI's, the tools'."""
     return frozenset([*setting_variables(), *COMMAND_VARIABLES, *TOOL_VARIABLES])
@@ -363,6 +355,14 @@ def _not_a_setting(name: str) -> str:
     """'<name> is not a setting', with the setting it most likely meant."""
     meant = difflib.get_close_matches(name.upper(), sorted(known_variables()), n=1, cutoff=0.8)
     return f"{name} is not a setting" + (f" (did you mean {meant[0]}?)" if meant else "")
+
+
+def setting_variables() -> Iterator[str]:
+    """Every variable a setting is read from, in the order of the fields: what
+    ``.env.example`` documents, and the names a check for misspelt ones starts from."""
+    assert attrs.has(Settings)  # narrows the type for attrs.fields
+    for field in attrs.fields(Settings):
+        yield variable(field.name)
 
 
 def _platform_database_url(env: Mapping[str, str]) -> str | None:
