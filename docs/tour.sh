@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A tour of the API with curl, every kind of request once, in an order that works: run it
 # against a running service (`./scripts/serve`, an admin made, `source .venv/bin/activate`):
-#     ADMIN_PASSWORD='the admin's password' docs/tour.sh     (else it asks for it)
+#     ADMIN_PASSWORD=... docs/tour.sh     (else it asks for the admin's password)
 # Each step names the status it expects and stops the tour if another comes back. It
 # cleans up after itself (alice and her movie are deleted at the end), so it runs again.
 set -euo pipefail
