@@ -42,5 +42,6 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
 def on_starting(server):
-    """In the master, before any worker: what `movierater serve` prepares too."""
+    """In the master, before any worker: what `movierater serve` prepares too (and the
+    one warning per misspelt MOVIERATER_* name, which the workers leave to it)."""
     prepare_storage(Settings.from_env())

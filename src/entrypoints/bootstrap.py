@@ -1,13 +1,15 @@
 """The composition root: the one place where ports are wired to adapters, from settings.
 
-Tests build the same container with fakes by passing them in ``overrides``.
+Tests build the same container with fakes by passing them in ``overrides``. Python code
+using the core gets the wired use cases from :func:`services`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import attrs
 import punq
 
 from adapters.clock import SystemClock
@@ -100,3 +102,66 @@ def make_storage(settings: Settings) -> Any:
             acl=settings.s3_acl,
         )
     return LocalImageStorage(Path(settings.media_dir), settings.public_url, settings.secret_key)
+
+
+@attrs.frozen
+class Services:
+    """The use cases, wired to the configured adapters: what other Python code calls (the
+    HTTP app and the CLI call the same ones). ``close()`` returns the database connections."""
+
+    accounts: Accounts
+    movies: Movies
+    ratings: Ratings
+    uploads: Uploads
+    user_admin: UserAdmin
+    health: Health
+    database: SqlDatabase
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+class SchemaNotReady(Exception):
+    """A server database whose schema is not at head: ``movierater migrate`` first."""
+
+
+def services(settings: Settings | None = None, *, database_url: str | None = None) -> Services:
+    """The use cases on the configured adapters, on a database whose schema is up to date.
+
+    ``services()`` reads the ``MOVIERATER_*`` environment as the service does;
+    ``services(settings)`` takes those settings; ``database_url`` replaces the database of
+    either (with the defaults for everything else when no settings are given).
+    ``services(database_url="sqlite://")`` is a private in-memory database, for tests.
+    SQLite is migrated here, as ``movierater serve`` does; a server database must have been
+    migrated once (``movierater migrate``), else :class:`SchemaNotReady`.
+    """
+    from adapters.sql.migrate import is_up_to_date, upgrade  # Alembic: not in every worker
+
+    if settings is None:
+        settings = Settings() if database_url is not None else Settings.from_env()
+    if database_url is not None:
+        # environ-config's class is attrs underneath; mypy knows it only as a dataclass_transform
+        settings = cast(Settings, attrs.evolve(cast(Any, settings), database_url=database_url))
+    database = SqlDatabase(
+        make_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            connect_timeout=settings.db_connect_timeout,
+            schema=settings.db_schema,
+        )
+    )
+    if settings.embedded:
+        upgrade(database.engine)
+    elif not is_up_to_date(database.engine):
+        database.dispose()
+        raise SchemaNotReady("the database schema is not up to date: run `movierater migrate` once")
+    container = build_container(settings, overrides={Database: database})
+    return Services(
+        accounts=container.resolve(Accounts),
+        movies=container.resolve(Movies),
+        ratings=container.resolve(Ratings),
+        uploads=container.resolve(Uploads),
+        user_admin=container.resolve(UserAdmin),
+        health=container.resolve(Health),
+        database=database,
+    )

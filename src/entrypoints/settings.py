@@ -11,20 +11,46 @@ of a core settings class that ``bootstrap`` fills from this one.
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
+import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast, dataclass_transform
+from urllib.parse import urlsplit
 
 import attrs
 import environ as environ_config
 from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from movierater_core.use_cases import AccountSettings, UploadSettings
 
 PREFIX = "MOVIERATER"
 DEFAULT_DATABASE_URL = "sqlite:///movierater.db"
 DEV_SECRET_KEY = "insecure-development-key"
+
+# Variables with our prefix that are not settings but are read all the same: the CLI's
+# passwords for --noinput (cli.py), and what the test suite and scripts/ read. Any other
+# MOVIERATER_* name is a misspelling: warned about, and refused in production.
+COMMAND_VARIABLES = ("MOVIERATER_SUPERUSER_PASSWORD", "MOVIERATER_USER_PASSWORD")
+TOOL_VARIABLES = (
+    "MOVIERATER_TEST_BACKENDS",
+    "MOVIERATER_REQUIRE_BACKENDS",
+    "MOVIERATER_TEST_PG",
+    "MOVIERATER_TEST_MARIADB",
+    "MOVIERATER_TEST_S3_ENDPOINT",
+    "MOVIERATER_DRF_REFERENCE",
+    "MOVIERATER_S3_EMULATOR_PORT",
+    "MOVIERATER_S3_EMULATOR_VENV",
+    "MOVIERATER_S3_EMULATOR_TIMEOUT",
+    "MOVIERATER_S3_EMULATOR_PYTHON",
+)
+
+log = logging.getLogger("movierater.settings")
 
 T = TypeVar("T")
 
@@ -88,6 +114,113 @@ def _to_list(value: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _one_of(*choices: str) -> Callable[[str, str], str]:
+    def convert(value: str, name: str) -> str:
+        value = value.lower()
+        if value not in choices:
+            expected = ", ".join(choices[:-1]) + " or " + choices[-1]
+            raise SettingsError(f"{name} must be {expected}, not {value!r}")
+        return value
+
+    return convert
+
+
+def _to_web_url(value: str | None, name: str) -> str | None:
+    """An http(s) URL with a host (without it, upload and poster URLs come out relative)."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        not parts
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+    ):
+        raise SettingsError(f"{name} must be an http:// or https:// URL with a host, not {value!r}")
+    return value.rstrip("/")
+
+
+def _to_database_url(value: str, name: str) -> str:
+    """Parsed as SQLAlchemy will (its driver is not imported here). The value is never
+    repeated in the message: it may hold a password."""
+    try:
+        make_url(value)
+    except (ArgumentError, ValueError):
+        raise SettingsError(
+            f"{name} must be a SQLAlchemy URL such as sqlite:///movierater.db or "
+            "postgresql+psycopg://user:password@host/database"
+        ) from None
+    return value
+
+
+def _to_proxies(value: str | Iterable[str], name: str) -> tuple[str, ...]:
+    """Addresses or networks (CIDR ranges: a PaaS's front ends change addresses within one)."""
+    proxies = []
+    for item in _to_list(value):
+        try:
+            proxy = ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item)
+        except ValueError:
+            try:  # host bits set: say which network that is
+                hint = f" (the network is {ipaddress.ip_network(item, strict=False)})"
+            except ValueError:
+                hint = ""
+            raise SettingsError(
+                f"{name} must list IP addresses or networks (10.0.0.1, 10.0.0.0/8), not {item!r}{hint}"
+            ) from None
+        proxies.append(str(proxy))
+    return tuple(proxies)
+
+
+def _to_origins(value: str | Iterable[str], name: str) -> tuple[str, ...]:
+    """Origins as browsers send them, scheme://host[:port] (a path or a trailing slash would
+    never match one), or '*'."""
+    origins = _to_list(value)
+    for origin in origins:
+        if origin != "*" and not _is_origin(origin):
+            raise SettingsError(
+                f"{name} must list origins such as https://app.example or http://localhost:4200 "
+                f"(scheme://host[:port], no path), or '*', not {origin!r}"
+            )
+    return origins
+
+
+def _is_origin(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+        and f"{parts.scheme}://{parts.netloc}" == text
+    )
+
+
+def _matching(pattern: str, expected: str) -> Callable[[str | None, str], str | None]:
+    """A value that must match ``pattern`` whole; unset (None or empty) passes."""
+    compiled = re.compile(pattern)
+
+    def convert(value: str | None, name: str) -> str | None:
+        if value and not compiled.fullmatch(value):
+            raise SettingsError(f"{name} must be {expected}, not {value!r}")
+        return value
+
+    return convert
+
+
+def _to_prefix(value: str, name: str) -> str:
+    if value and not value.endswith("/"):
+        raise SettingsError(f"{name} must end with '/'")
+    return value
+
+
 def _positive_int(*, default: int) -> Any:
     return environ_config.var(default=default, converter=_naming_the_variable(_to_positive_int))
 
@@ -97,44 +230,62 @@ def _flag(*, default: bool) -> Any:
     return environ_config.var(default=default, converter=_naming_the_variable(_to_flag))
 
 
-def _list(*, default: tuple[str, ...]) -> Any:
-    return environ_config.var(default=default, converter=_to_list)
+def _checked(convert: Callable[[Any, str], Any], *, default: Any) -> Any:
+    """A setting whose value ``convert`` checks (and may normalize), naming the variable."""
+    return environ_config.var(default=default, converter=_naming_the_variable(convert))
 
 
 # environ.config makes an attrs class; this tells type checkers so (with its constructor's
 # keywords and their defaults), which environ-config's own annotations do not.
-@dataclass_transform(frozen_default=True, field_specifiers=(environ_config.var, _positive_int, _flag, _list))
+@dataclass_transform(
+    frozen_default=True, field_specifiers=(environ_config.var, _positive_int, _flag, _checked)
+)
 def _settings_class(cls: type[T]) -> type[T]:
     return environ_config.config(prefix=PREFIX, frozen=True)(cls)
 
 
 @_settings_class
 class Settings:
-    env: str = environ_config.var(default="development", converter=str.lower)
-    database_url: str = environ_config.var(default=DEFAULT_DATABASE_URL)
-    cors_origins: tuple[str, ...] = _list(default=("http://localhost:4200",))
+    env: str = _checked(_one_of("development", "production", "test"), default="development")
+    database_url: str = _checked(_to_database_url, default=DEFAULT_DATABASE_URL)
+    cors_origins: tuple[str, ...] = _checked(_to_origins, default=("http://localhost:4200",))
     secret_key: str = environ_config.var(default=DEV_SECRET_KEY)
-    db_schema: str | None = environ_config.var(default=None)
+    db_schema: str | None = _checked(
+        _matching(r"[A-Za-z_][A-Za-z0-9_]{0,127}", "a schema name (letters, digits, _)"), default=None
+    )
     db_pool_size: int = _positive_int(default=5)
     db_connect_timeout: int = _positive_int(default=5)
-    storage: str = environ_config.var(default="local", converter=str.lower)
+    storage: str = _checked(_one_of("local", "s3"), default="local")
     media_dir: str = environ_config.var(default="media")
-    public_url: str = environ_config.var(
-        default="http://127.0.0.1:8000", converter=lambda url: url.rstrip("/")
-    )
+    public_url: str = _checked(_to_web_url, default="http://127.0.0.1:8000")
     upload_url_ttl: int = _positive_int(default=UploadSettings().url_ttl)
     token_ttl: int = _positive_int(default=AccountSettings().token_ttl)
     https_only: bool = _flag(default=False)
     access_log: bool = _flag(default=True)
     login_failures_per_address: int = _positive_int(default=AccountSettings().login_failures_per_address)
     registrations_per_address: int = _positive_int(default=AccountSettings().registrations_per_address)
-    trusted_proxies: tuple[str, ...] = _list(default=())
-    s3_bucket: str = environ_config.var(default="")
-    s3_region: str = environ_config.var(default="us-east-1")
-    s3_endpoint_url: str | None = environ_config.var(default=None)
-    s3_prefix: str = environ_config.var(default="media/movies/")
-    s3_public_base_url: str | None = environ_config.var(default=None)
-    s3_acl: str | None = environ_config.var(default=None)
+    trusted_proxies: tuple[str, ...] = _checked(_to_proxies, default=())
+    s3_bucket: str = _checked(
+        # S3's naming rules (3-63 of a-z, 0-9, '.', '-'; a letter or digit at each end)
+        _matching(r"(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "a bucket name (3-63 of a-z 0-9 . -)"),
+        default="",
+    )
+    s3_region: str = _checked(
+        # us-east-1, eu-west-3; S3-compatible services: auto, nyc3
+        _matching(r"[a-z0-9]+(-[a-z0-9]+)*", "a region name such as us-east-1"),
+        default="us-east-1",
+    )
+    s3_endpoint_url: str | None = _checked(_to_web_url, default=None)
+    s3_prefix: str = _checked(_to_prefix, default="media/movies/")
+    s3_public_base_url: str | None = _checked(_to_web_url, default=None)
+    s3_acl: str | None = _checked(
+        _matching(
+            "private|public-read|public-read-write|authenticated-read|aws-exec-read"
+            "|bucket-owner-read|bucket-owner-full-control",
+            "a canned ACL such as public-read",
+        ),
+        default=None,
+    )
 
     @property
     def production(self) -> bool:
@@ -146,30 +297,35 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, warn_unknown: bool = True) -> Settings:
         """The settings in ``environ`` (the process's environment by default), checked.
-        Values are trimmed, and a variable set to nothing is as good as unset."""
+        Values are trimmed, and a variable set to nothing is as good as unset. A
+        ``MOVIERATER_*`` name that is no setting is a misspelling: one warning line each
+        (unless ``warn_unknown`` is false: gunicorn's workers leave it to the master), and
+        in production a refusal, since the setting meant keeps its default unseen."""
         env = os.environ if environ is None else environ
         given = {name: value for name in setting_variables() if (value := env.get(name, "").strip())}
         platform_url = _platform_database_url(env)
         if platform_url:
             given.setdefault(variable("database_url"), platform_url)
         settings = environ_config.to_config(cls, given)
+        # Before the other checks: a misspelt name explains the refusals that follow from it.
+        unknown = unknown_variables(env)
+        if unknown and settings.production:
+            raise SettingsError(
+                "; ".join(map(_not_a_setting, unknown)) + ": fix or remove it (refused in production)"
+            )
+        if warn_unknown:
+            for name in unknown:
+                log.warning("%s, and is ignored", _not_a_setting(name))
         settings.check()
         return settings
 
     def check(self) -> None:
-        """Refuse unusable settings, and unsafe ones in production."""
-        if self.env not in ("development", "production", "test"):
-            raise SettingsError(
-                "MOVIERATER_ENV must be development, production or test, not " + repr(self.env)
-            )
-        if self.storage not in ("local", "s3"):
-            raise SettingsError(f"MOVIERATER_STORAGE must be local or s3, not {self.storage!r}")
+        """Refuse unusable combinations of settings, and unsafe ones in production (each
+        setting's own value is checked by its field)."""
         if self.storage == "s3" and not self.s3_bucket:
             raise SettingsError("MOVIERATER_S3_BUCKET must be set when MOVIERATER_STORAGE=s3")
-        if self.s3_prefix and not self.s3_prefix.endswith("/"):
-            raise SettingsError("MOVIERATER_S3_PREFIX must end with '/'")
         if not self.production:
             return
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
@@ -182,6 +338,23 @@ class Settings:
             )
         if "*" in self.cors_origins:
             raise SettingsError("MOVIERATER_CORS_ORIGINS must list origins, not '*', in production")
+
+
+def known_variables() -> frozenset[str]:
+    """Every MOVIERATER_* name something reads: the settings, the CLI's, the tools'."""
+    return frozenset([*setting_variables(), *COMMAND_VARIABLES, *TOOL_VARIABLES])
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[str]:
+    """Names in ``env`` with our prefix, in any case, that nothing reads."""
+    known = known_variables()
+    return sorted(name for name in env if name.upper().startswith(PREFIX + "_") and name not in known)
+
+
+def _not_a_setting(name: str) -> str:
+    """'<name> is not a setting', with the setting it most likely meant."""
+    meant = difflib.get_close_matches(name.upper(), sorted(known_variables()), n=1, cutoff=0.8)
+    return f"{name} is not a setting" + (f" (did you mean {meant[0]}?)" if meant else "")
 
 
 def setting_variables() -> Iterator[str]:

@@ -9,4 +9,6 @@ from entrypoints.http import create_wsgi_app
 from entrypoints.settings import Settings, read_env_file
 
 read_env_file()  # ``.env`` in the working directory; the real environment wins
-app = create_wsgi_app(build_container(Settings.from_env()))
+# Misspelt MOVIERATER_* names are warned about once, before the workers (by `movierater
+# serve`, or gunicorn.conf.py's on_starting), not again by every worker.
+app = create_wsgi_app(build_container(Settings.from_env(warn_unknown=False)))

@@ -4,7 +4,9 @@ the messages that name a malformed variable, and the refusals."""
 from __future__ import annotations
 
 import inspect
+import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from entrypoints.settings import (
     DEFAULT_DATABASE_URL,
     Settings,
     SettingsError,
+    known_variables,
     read_env_file,
     setting_variables,
 )
@@ -256,3 +259,163 @@ def test_read_env_file_loads_a_dotenv_without_overriding_the_environment(
     read_env_file(tmp_path / ".env")
     settings = Settings.from_env()
     assert (settings.token_ttl, settings.db_pool_size) == (60, 3)
+
+
+# Each setting's own value is checked where it is read: one line naming the variable and
+# what it expects (issue 14: typos used to be accepted silently).
+MALFORMED = [
+    ("MOVIERATER_PUBLIC_URL", "127.0.0.1:18703", "must be an http:// or https:// URL with a host"),
+    ("MOVIERATER_PUBLIC_URL", "ftp://films.example", "must be an http:// or https:// URL with a host"),
+    ("MOVIERATER_PUBLIC_URL", "http://films.example:port", "must be an http:// or https:// URL with a host"),
+    ("MOVIERATER_PUBLIC_URL", "https://", "must be an http:// or https:// URL with a host"),
+    ("MOVIERATER_S3_ENDPOINT_URL", "localhost:4566", "must be an http:// or https:// URL with a host"),
+    ("MOVIERATER_S3_PUBLIC_BASE_URL", "cdn.example", "must be an http:// or https:// URL with a host"),
+    ("MOVIERATER_DATABASE_URL", "movierater.db", "must be a SQLAlchemy URL"),
+    ("MOVIERATER_DATABASE_URL", "postgresql+psycopg://u:p@h:port/d", "must be a SQLAlchemy URL"),
+    ("MOVIERATER_TRUSTED_PROXIES", "not-an-ip", "must list IP addresses or networks"),
+    ("MOVIERATER_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.300", "must list IP addresses or networks"),
+    ("MOVIERATER_TRUSTED_PROXIES", "10.0.0.0/33", "must list IP addresses or networks"),
+    ("MOVIERATER_CORS_ORIGINS", "localhost:4200", "must list origins such as https://app.example"),
+    ("MOVIERATER_CORS_ORIGINS", "https://app.example/", "must list origins such as https://app.example"),
+    ("MOVIERATER_CORS_ORIGINS", "https://a.example,https://b.example/app", "must list origins"),
+    ("MOVIERATER_S3_BUCKET", "My_Posters", "must be a bucket name"),
+    ("MOVIERATER_S3_BUCKET", "ab", "must be a bucket name"),
+    ("MOVIERATER_S3_BUCKET", "two..dots", "must be a bucket name"),
+    ("MOVIERATER_S3_REGION", "EU West 1", "must be a region name such as us-east-1"),
+    ("MOVIERATER_S3_ACL", "public", "must be a canned ACL such as public-read"),
+    ("MOVIERATER_S3_PREFIX", "posters", "must end with '/'"),
+    ("MOVIERATER_DB_SCHEMA", "movie rater", "must be a schema name"),
+    ("MOVIERATER_ENV", "prod", "must be development, production or test"),
+    ("MOVIERATER_STORAGE", "disk", "must be local or s3"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "complaint"), MALFORMED)
+def test_every_setting_checks_its_value_in_one_line_naming_the_variable(
+    name: str, value: str, complaint: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name} must ") and complaint in message and "\n" not in message
+
+
+def test_a_malformed_database_url_is_not_repeated_it_may_hold_a_password() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"MOVIERATER_DATABASE_URL": "postgresql://u:s3cret@h:port/d"})
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_network_with_host_bits_set_is_refused_with_the_network_meant() -> None:
+    with pytest.raises(SettingsError, match=r"not '10\.0\.0\.1/8' \(the network is 10\.0\.0\.0/8\)$"):
+        Settings.from_env({"MOVIERATER_TRUSTED_PROXIES": "10.0.0.1/8"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "setting", "expected"),
+    [
+        (
+            "MOVIERATER_TRUSTED_PROXIES",
+            "10.0.0.0/8, 2001:db8::/32, ::1",
+            "trusted_proxies",
+            ("10.0.0.0/8", "2001:db8::/32", "::1"),
+        ),
+        ("MOVIERATER_CORS_ORIGINS", "*", "cors_origins", ("*",)),
+        (
+            "MOVIERATER_CORS_ORIGINS",
+            "http://localhost:4200,https://[::1]:8443",
+            "cors_origins",
+            ("http://localhost:4200", "https://[::1]:8443"),
+        ),
+        ("MOVIERATER_S3_REGION", "auto", "s3_region", "auto"),  # Cloudflare R2
+        ("MOVIERATER_S3_REGION", "nyc3", "s3_region", "nyc3"),  # DigitalOcean Spaces
+        ("MOVIERATER_S3_BUCKET", "my.posters-2", "s3_bucket", "my.posters-2"),
+        ("MOVIERATER_DATABASE_URL", "sqlite://", "database_url", "sqlite://"),
+        (
+            "MOVIERATER_DATABASE_URL",
+            "postgresql+psycopg://u:p%40ss@h:5432/d",
+            "database_url",
+            "postgresql+psycopg://u:p%40ss@h:5432/d",
+        ),
+        ("MOVIERATER_S3_ENDPOINT_URL", "http://127.0.0.1:4566/", "s3_endpoint_url", "http://127.0.0.1:4566"),
+        ("MOVIERATER_PUBLIC_URL", "http://[::1]:8000/", "public_url", "http://[::1]:8000"),
+    ],
+)
+def test_well_formed_values_pass(name: str, value: str, setting: str, expected: object) -> None:
+    assert getattr(Settings.from_env({name: value}), setting) == expected
+
+
+def test_settings_given_directly_are_checked_too() -> None:
+    with pytest.raises(SettingsError, match="^MOVIERATER_PUBLIC_URL must be"):
+        Settings(public_url="127.0.0.1:18703")
+    with pytest.raises(SettingsError, match="^MOVIERATER_TRUSTED_PROXIES must"):
+        Settings(trusted_proxies=("not-an-ip",))
+
+
+def test_a_misspelt_variable_is_warned_about_once_with_the_name_meant(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="movierater.settings"):
+        settings = Settings.from_env(
+            {
+                "MOVIERATER_DATABSE_URL": "sqlite:///mine.db",
+                "MOVIERATER_COLOUR": "blue",
+                "MOVIERATER_ENV": "test",
+            }
+        )
+    assert settings.database_url == DEFAULT_DATABASE_URL  # what the typo means: the default
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, "MOVIERATER_COLOUR is not a setting, and is ignored"),
+        (
+            logging.WARNING,
+            "MOVIERATER_DATABSE_URL is not a setting (did you mean MOVIERATER_DATABASE_URL?), and is ignored",
+        ),
+    ]
+
+
+def test_a_setting_in_the_wrong_case_is_a_misspelling_too(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="movierater.settings"):
+        Settings.from_env({"movierater_token_ttl": "5"})
+    assert caplog.messages == [
+        "movierater_token_ttl is not a setting (did you mean MOVIERATER_TOKEN_TTL?), and is ignored"
+    ]
+
+
+def test_known_names_and_other_prefixes_are_not_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    env = {name: "" for name in known_variables()} | {"DATABASE_URL": "", "MOVIERATERS": "", "TOKEN_TTL": "5"}
+    with caplog.at_level(logging.WARNING, logger="movierater.settings"):
+        Settings.from_env(env)
+    assert caplog.messages == []
+
+
+def test_gunicorn_workers_leave_the_warning_to_the_master(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="movierater.settings"):
+        Settings.from_env({"MOVIERATER_FOO": "1"}, warn_unknown=False)
+    assert caplog.messages == []
+
+
+def test_production_refuses_a_misspelt_variable_before_what_follows_from_it() -> None:
+    env = {**PRODUCTION, "MOVIERATER_SECRET_KY": "k" * 40, "MOVIERATER_SECRET_KEY": ""}
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    assert str(caught.value) == (
+        "MOVIERATER_SECRET_KY is not a setting (did you mean MOVIERATER_SECRET_KEY?): "
+        "fix or remove it (refused in production)"
+    )
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_movierater_name_the_project_reads_is_known() -> None:
+    """The CLI's passwords and the names tests and scripts read are not misspellings: a run
+    of the suite or of scripts/ warns about none of them."""
+    name = r"(MOVIERATER_[A-Z0-9_]*[A-Z0-9])\b"
+    read = set(re.findall(name, (REPO / "src/entrypoints/cli.py").read_text()))
+    for script in [*REPO.glob("scripts/*"), *REPO.glob(".ci/*"), *REPO.glob("docs/*.sh")]:
+        read |= set(re.findall(r"\$\{?" + name, script.read_text()))  # a shell reading it
+    for module in REPO.glob("tests/**/*.py"):
+        # os.environ.get("MOVIERATER_..." (the name may be on the next line)
+        read |= set(re.findall(r"(?:environ\.get|getenv|environ\[)\(?\s*\"" + name, module.read_text()))
+    assert {"MOVIERATER_TEST_PG", "MOVIERATER_TEST_MARIADB", "MOVIERATER_S3_EMULATOR_PORT"} <= read
+    assert read - known_variables() == set()

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.pool import StaticPool
 
 from adapters.sql.errors import UNAVAILABLE, translate
 from adapters.sql.repositories import SqlRepositories
@@ -60,14 +61,19 @@ def _make_engine(url: str, *, pool_size: int, connect_timeout: int, **kwargs: An
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        in_memory = parsed.database in (None, "", ":memory:")
+        # An in-memory database lives as long as its connection: everyone shares the one
+        # (for tests; not for concurrent threads).
+        pool: dict[str, Any] = (
+            {"poolclass": StaticPool} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
+        )
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            **pool,
             **kwargs,
         )
-        _tune_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
+        _tune_sqlite(engine, in_memory=in_memory)
         return engine
     connect_args: dict[str, Any] = {}
     if backend == "postgresql":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import time
@@ -47,7 +48,8 @@ class RequestEnvelope:
     def __init__(self, log: AccessLog, *, https_only: bool, trusted_proxies: tuple[str, ...] = ()) -> None:
         self._log = log
         self._https_only = https_only
-        self._trusted = frozenset(trusted_proxies)
+        # Addresses or networks (settings.py checked them); an address is a network of one.
+        self._trusted = tuple(ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies)
         self._headers = {**SECURITY_HEADERS, **({"Strict-Transport-Security": HSTS} if https_only else {})}
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -85,9 +87,20 @@ class RequestEnvelope:
         """The caller's address: behind trusted proxies, the nearest untrusted hop of
         X-Forwarded-For (an untrusted caller cannot choose its address this way)."""
         address = req.remote_addr or ""
-        if address in self._trusted:
+        if self._is_trusted(address):
             hops = [hop.strip() for hop in (req.get_header("X-Forwarded-For") or "").split(",")]
             for hop in reversed(hops):
-                if hop and hop not in self._trusted:
+                if hop and not self._is_trusted(hop):
                     return hop
         return address
+
+    def _is_trusted(self, address: str) -> bool:
+        """Whether ``address`` is in a trusted proxy's network; anything that is not an IP
+        address (a forged hop, say) is not."""
+        if not self._trusted:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._trusted)
