@@ -192,7 +192,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
 def test_every_adapter_statement_compiles_for_sql_server() -> None:
     conn = RecordingConnection()
     _exercise_every_repository_method(conn)
-    assert len(conn.statements) == 43 + 12
+    assert len(conn.statements) == 43 + 12 + 3  # + is_rejected, mark_rejected (a look, an insert)
     locked = [s for s in conn.statements if "UPDLOCK" in s]
     assert len(locked) == 5
     assert sum("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3

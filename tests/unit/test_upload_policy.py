@@ -28,8 +28,9 @@ from movierater_core.uploads import (
     is_object_name,
     parse_upload_request,
 )
-from movierater_core.use_cases.uploads import NOT_UPLOADED, REJECTED, REJECTED_HASH
-from tests.unit.fakes import App, FakeStorage, make_app
+from movierater_core.use_cases import Uploads, UploadSettings
+from movierater_core.use_cases.uploads import NOT_UPLOADED, REJECTED, REJECTED_HASH, TOO_LONG
+from tests.unit.fakes import App, FakeInspector, FakeStorage, make_app
 
 SIMPLE = settings(max_examples=300, deadline=None)
 
@@ -1084,3 +1085,23 @@ def test_a_hash_whose_file_was_refused_gets_no_upload_url() -> None:
         app.uploads.request_upload_url(alice, _hashed())
     assert caught.value.errors == {"fileHash": [REJECTED_HASH]}
     assert app.db.state.grants == []
+
+
+def test_a_short_spelling_of_a_canonical_url_too_long_to_store_is_refused() -> None:
+    """A CDN base may be long while the bucket's own URL is short: 400, never a 500."""
+
+    class LongCanonical(FakeStorage):
+        BASE = "https://" + "p" * 150 + ".example/media/movies/"
+
+        def object_bases(self) -> list[str]:
+            return [self.BASE, "https://b.example/media/movies/"]
+
+    app = make_app()
+    storage = LongCanonical(app.clock)
+    uploads = Uploads(app.db, storage, FakeInspector(), app.clock, UploadSettings())
+    name = "f" * 64 + ".png"
+    storage.put(name, b"IMG:PNG:10x10")
+    with pytest.raises(ValidationError) as caught:
+        uploads.check_poster("https://b.example/media/movies/" + name)
+    assert caught.value.errors == {"imagePath": [TOO_LONG]}
+    assert not uploads.upload_refused("../" + name) and not uploads.upload_refused(name)

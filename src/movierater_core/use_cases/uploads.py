@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cached_property
 
 from attrs import evolve, frozen
 
@@ -21,6 +22,7 @@ from movierater_core.uploads import (
     HEAD_BYTES,
     UploadTicket,
     image_problem,
+    is_object_name,
     parse_upload_request,
 )
 
@@ -67,7 +69,11 @@ class Uploads:
         self._inspector = inspector
         self._clock = clock
         self._settings = settings
-        self._own = OwnStorage(storage.object_bases())
+
+    @cached_property
+    def _own(self) -> OwnStorage:
+        """Our storage's URL styles, asked for at first use (building the app touches no adapter)."""
+        return OwnStorage(self._storage.object_bases())
 
     def request_upload_url(self, actor: User, data: object) -> UploadOffer:
         """Grant an upload URL (at most 10 per user per rolling hour), or, when the file's
@@ -143,6 +149,8 @@ class Uploads:
     def upload_refused(self, name: str) -> bool:
         """For storage that receives uploads itself: the name's object was refused by the
         content check, so its upload URL is spent (S3 cannot ask: see collect_garbage)."""
+        if not is_object_name(name):
+            return False  # storage refuses it anyway: no name we hand out
         with self._db.reading() as repos:
             return repos.images.is_rejected(name)
 
