@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.storage_urls import PrefixedObjectUrls
+from adapters.storage_urls import PrefixedObjectUrls, s3_bucket_urls
 from movierater_core.errors import ServiceUnavailable
 from movierater_core.ports import StoredObject
 from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_name
@@ -68,13 +68,9 @@ class S3ImageStorage(PrefixedObjectUrls):
                 retries={"max_attempts": 2, "mode": "standard"},
             ),
         )
-        if public_base_url:
-            base = public_base_url
-        elif endpoint_url:
-            base = f"{endpoint_url.rstrip('/')}/{bucket}"
-        else:
-            base = f"https://{bucket}.s3.{region}.amazonaws.com"
-        super().__init__(base, prefix)
+        # Public URLs use the CDN if there is one; the bucket's own URLs lead to it too.
+        bucket_urls = s3_bucket_urls(bucket, region, endpoint_url)
+        super().__init__(public_base_url or bucket_urls[0], prefix, aliases=bucket_urls)
 
     # ---- uploads ---------------------------------------------------------------------------
 

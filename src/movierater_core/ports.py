@@ -220,9 +220,13 @@ class UploadGrantRepository(UploadGrantReader, Protocol):
 
 
 class ImageReader(Protocol):
-    """Uploaded objects that passed the content check, by object name."""
+    """Uploaded objects that passed the content check, and names whose object failed it."""
 
     def is_verified(self, name: str) -> bool: ...
+
+    def is_rejected(self, name: str) -> bool:
+        """The content check refused an object of this name once: the name is spent."""
+        ...
 
     def referenced_image_paths(self) -> Sequence[str]:
         """Every movie's imagePath that is set."""
@@ -234,7 +238,13 @@ class ImageRepository(ImageReader, Protocol):
         """Idempotent."""
         ...
 
-    def forget(self, name: str) -> None: ...
+    def forget(self, name: str) -> None:
+        """No longer verified (a rejection, once recorded, is never forgotten)."""
+        ...
+
+    def mark_rejected(self, name: str, rejected_at: datetime) -> None:
+        """Idempotent."""
+        ...
 
 
 class AttemptReader(Protocol):
@@ -408,10 +418,14 @@ class ImageStorage(Protocol):
         """Where storage keeps the object (e.g. the S3 key, with the configured prefix)."""
         ...
 
-    def public_url(self, name: str) -> str: ...
+    def public_url(self, name: str) -> str:
+        """The canonical URL of an object: ``object_bases()[0] + name``."""
+        ...
 
-    def name_for_url(self, url: str) -> str | None:
-        """The object name if ``url`` points into this storage, else None (an external URL)."""
+    def object_bases(self) -> Sequence[str]:
+        """Every URL under which storage serves objects by name (``base + name``), in each
+        style it answers to (S3: virtual-hosted, path-style, the endpoint, a CDN); the first
+        is the one ``public_url`` uses. The core decides from these what URL is ours."""
         ...
 
     def exists(self, name: str) -> bool: ...

@@ -476,6 +476,19 @@ def test_images(db: Database) -> None:
         assert not repos.images.is_verified("a.png")
 
 
+def test_rejected_images_are_remembered(db: Database) -> None:
+    with db.writing() as repos:
+        repos.images.mark_rejected("r.png", at(0))
+        repos.images.mark_rejected("r.png", at(5))  # idempotent
+    with db.writing() as repos:
+        repos.images.mark_rejected("r.png", at(9))  # in another transaction too
+        repos.images.forget("r.png")  # forgetting the verification keeps the rejection
+    with db.reading() as repos:
+        assert repos.images.is_rejected("r.png")
+        assert not repos.images.is_rejected("s.png")
+        assert not repos.images.is_verified("r.png")
+
+
 def test_referenced_image_paths_are_the_movies_set_image_paths(db: Database) -> None:
     with db.writing() as repos:
         add_movie(repos, "One", "https://example.com/one.png")

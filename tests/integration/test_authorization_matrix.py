@@ -26,7 +26,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from adapters.sql.tables import images, movies, ratings, tokens, upload_grants, users
+from adapters.sql.tables import images, movies, ratings, rejected_images, tokens, upload_grants, users
 from tests.integration.conftest import (
     ADMIN_PASSWORD,
     USER_PASSWORD,
@@ -54,6 +54,7 @@ TABLES = {
     "tokens": (tokens, "digest"),
     "upload_grants": (upload_grants, "id"),
     "images": (images, "name"),
+    "rejected_images": (rejected_images, "name"),
 }
 
 _names = itertools.count()

@@ -29,7 +29,16 @@ def test_every_migration_renders_for_sql_server() -> None:
     out = io.StringIO()
     render_sql("mssql+pyodbc://", out)
     sql = out.getvalue()
-    for table in ("users", "movies", "ratings", "tokens", "upload_grants", "images", "legacy_imports"):
+    for table in (
+        "users",
+        "movies",
+        "ratings",
+        "tokens",
+        "upload_grants",
+        "images",
+        "rejected_images",
+        "legacy_imports",
+    ):
         assert f"CREATE TABLE {table}" in sql
     assert "username NVARCHAR(150) NOT NULL" in sql  # Unicode survives on SQL Server
     assert "title NVARCHAR(150) NOT NULL" in sql
@@ -174,6 +183,8 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.images.is_verified("a" * 64 + ".png")
     repos.images.mark_verified("a" * 64 + ".png", now)
     repos.images.forget("a" * 64 + ".png")
+    repos.images.is_rejected("a" * 64 + ".png")
+    repos.images.mark_rejected("a" * 64 + ".png", now)
     repos.images.referenced_image_paths()
     recount_summaries(conn)
 
@@ -181,7 +192,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
 def test_every_adapter_statement_compiles_for_sql_server() -> None:
     conn = RecordingConnection()
     _exercise_every_repository_method(conn)
-    assert len(conn.statements) == 43 + 12
+    assert len(conn.statements) == 43 + 12 + 3  # + is_rejected, mark_rejected (a look, an insert)
     locked = [s for s in conn.statements if "UPDLOCK" in s]
     assert len(locked) == 5
     assert sum("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3
@@ -213,7 +224,16 @@ def test_statements_go_into_the_configured_schema() -> None:
     for sql in conn.statements:
         bare = sql.replace("movie_rater_api.", "")
         assert bare != sql, sql
-        for table in ("users", "movies", "ratings", "tokens", "upload_grants", "images", "legacy_imports"):
+        for table in (
+            "users",
+            "movies",
+            "ratings",
+            "tokens",
+            "upload_grants",
+            "images",
+            "rejected_images",
+            "legacy_imports",
+        ):
             assert f"FROM {table} " not in sql and f"INTO {table} " not in sql, sql
     assert any("FROM movie_rater_api.ratings WITH (UPDLOCK, ROWLOCK)" in s for s in conn.statements)
     assert any("UPDATE movie_rater_api.movies" in s for s in conn.statements)

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
+from sqlalchemy import create_engine, text
 
 from tests.integration.backends import unavailable
 from tests.integration.conftest import Client, Server, free_port, make_admin, run_cli, sign_up
@@ -76,6 +77,7 @@ class Deployment:
         env = _s3_env(tmp_path) if kind == "s3" else {"MOVIERATER_MEDIA_DIR": str(tmp_path / "media")}
         env.update(extra_env)
         url = f"sqlite:///{tmp_path / 'uploads.db'}"
+        self.database_url = url
         run_cli("migrate", env={"MOVIERATER_DATABASE_URL": url})
         self.server = Server(url, tmp_path, **env)
         self.base_url = self.server.base_url
@@ -349,6 +351,132 @@ def test_gc_uploads_removes_only_unreferenced_objects(deployment: Deployment, up
     assert used_offer["key"].rsplit("/", 1)[1] not in swept.stdout
     assert requests.get(used_offer["public_url"], timeout=30).content == used
     assert requests.get(stray_offer["public_url"], timeout=30).status_code in (403, 404)
+
+
+# ---- own-storage URLs in other spellings; a refused upload's URL is spent (issue 13) -----
+
+NOT_A_PNG = {"imagePath": ["The uploaded file is not a valid PNG image."]}
+NOT_UPLOADED = {"imagePath": ["The uploaded image was not found: upload the file first."]}
+SPENT = {
+    "imagePath": [
+        "This upload was refused by the content check; its upload URL is spent: upload the file again."
+    ]
+}
+
+
+def spellings(public_url: str) -> list[str]:
+    """Other spellings of one of our public URLs that lead to the same object."""
+    scheme, rest = public_url.split("://", 1)
+    host, path = rest.split("/", 1)
+    head, name = public_url.rsplit("/", 1)
+    return [
+        public_url + "?v=2",
+        public_url + "#poster",
+        public_url + "/",
+        f"{scheme.upper()}://{host.replace('127.0.0.1', 'LocalHost')}/{path}",
+        f"{head}/%{ord(name[0]):02X}{name[1:]}",
+        public_url.replace("/media/movies/", "/media/./x/..//movies/"),
+    ]
+
+
+def html_like(data: bytes) -> bytes:
+    """A page as long as ``data`` (so the same signed size fits both)."""
+    page = b"<!doctype html><!-- %s --><script>alert(document.cookie)</script>" % uuid.uuid4().hex.encode()
+    return page + b" " * (len(data) - len(page))
+
+
+def attack_spellings(admin: Client, uploader: Client, movie_id: int) -> None:
+    """Every spelling of an own URL is checked: a real image is stored canonically, a page
+    disguised as a PNG is refused and deleted, a path never uploaded is refused."""
+    data = png(seed=20 + movie_id)
+    offer = ask(uploader, data).json()
+    assert offer["deduplicated"] or send(offer, data).status_code in (200, 201)
+    for spelled in spellings(offer["public_url"]):
+        stored = set_poster(admin, movie_id, spelled)
+        assert stored.status_code == 200, (spelled, stored.text)
+        assert stored.json()["imagePath"] == offer["public_url"], spelled
+    page = html_like(data)
+    for which in range(len(spellings(offer["public_url"]))):
+        bad = ask(uploader, None, fileSize=len(page)).json()  # a random name
+        assert send(bad, page).status_code in (200, 201)
+        spelled = spellings(bad["public_url"])[which]
+        refused = set_poster(admin, movie_id, spelled)
+        assert (refused.status_code, refused.json()) == (400, NOT_A_PNG), spelled
+        for url in (bad["public_url"], spelled):
+            assert requests.get(url, timeout=30).status_code in (403, 404), url  # deleted
+    prefix = offer["public_url"].rsplit("/", 1)[0]
+    for never in (f"{prefix}/anything.png", f"{prefix}/{'c' * 32}.png?v=1", f"{prefix}//{'d' * 32}.png/"):
+        refused = set_poster(admin, movie_id, never)
+        assert (refused.status_code, refused.json()) == (400, NOT_UPLOADED), never
+    assert admin.get(f"/api/movies/{movie_id}/").json()["imagePath"] == offer["public_url"]
+
+
+def attack_spent_upload_url(admin: Client, uploader: Client, movie_id: int, kind: str) -> None:
+    """An upload URL used again after its object was refused: the name is spent."""
+    data = png(seed=40 + movie_id)
+    page = html_like(data)
+    for size in (len(page), None):  # a signed PUT; without a size, S3's POST policy
+        offer = ask(uploader, None, fileSize=size).json()
+        assert send(offer, page).status_code in (200, 201, 204)
+        refused = set_poster(admin, movie_id, offer["public_url"] + "?v=3")
+        assert (refused.status_code, refused.json()) == (400, NOT_A_PNG)
+        again = send(offer, data)  # the same URL once more, now with a real image
+        if kind == "local":  # the app receives uploads itself: it refuses the spent URL
+            assert again.status_code == 403, again.text
+            assert "spent" in again.json()["detail"]
+        else:  # S3 cannot ask us (the object is gone, so If-None-Match lets it in)
+            assert again.status_code in (200, 201, 204), again.text
+        used = set_poster(admin, movie_id, offer["public_url"])
+        assert (used.status_code, used.json()) == (400, SPENT)
+        assert requests.get(offer["public_url"], timeout=30).status_code in (403, 404)
+    hashed = ask(uploader, page).json()  # content-addressed: the same bytes can only fail again
+    assert send(hashed, page).status_code in (200, 201)
+    assert set_poster(admin, movie_id, hashed["public_url"]).status_code == 400
+    refused_hash = ask(uploader, page)
+    assert refused_hash.status_code == 400 and set(refused_hash.json()) == {"fileHash"}
+
+
+def test_own_urls_in_other_spellings_are_checked_or_refused(deployment: Deployment, uploader: Client) -> None:
+    attack_spellings(deployment.admin, uploader, deployment.movie_id)
+
+
+def test_an_upload_url_is_spent_once_its_object_is_refused(deployment: Deployment, uploader: Client) -> None:
+    attack_spent_upload_url(deployment.admin, uploader, deployment.movie_id, deployment.kind)
+
+
+def test_gc_uploads_keeps_an_object_referenced_in_any_spelling(
+    deployment: Deployment, uploader: Client
+) -> None:
+    """0.2.0 stored ``<public_url>?v=2`` as given, and gc-uploads deleted the poster in use."""
+    posters = {seed: png(seed=seed) for seed in range(60, 63)}
+    offers = {seed: ask(uploader, data).json() for seed, data in posters.items()}
+    for seed, data in posters.items():
+        assert send(offers[seed], data).status_code in (200, 201)
+    movie_ids = []
+    for seed in posters:
+        created = deployment.admin.post(
+            "/api/movies/",
+            json={"title": f"Spelled {seed}", "imagePath": offers[seed]["public_url"] + "?v=2"},
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["imagePath"] == offers[seed]["public_url"]  # stored canonically
+        movie_ids.append(created.json()["id"])
+    # Rows written before this version, or imported, keep the spelling they had.
+    kept_as = {
+        movie_ids[1]: offers[61]["public_url"] + "#poster",
+        movie_ids[2]: offers[62]["public_url"].replace("http://", "HTTP://").replace("/media/", "/media//"),
+    }
+    engine = create_engine(deployment.database_url)
+    with engine.begin() as conn:
+        for movie_id, url in kept_as.items():
+            conn.execute(text("UPDATE movies SET image_path = :u WHERE id = :i"), {"u": url, "i": movie_id})
+    engine.dispose()
+    swept = run_cli(
+        "gc-uploads", "--older-than", "0s", env=deployment.env(), cwd=deployment.server.log.parent
+    )
+    for seed, data in posters.items():
+        assert offers[seed]["key"].rsplit("/", 1)[1] not in swept.stdout
+        assert requests.get(offers[seed]["public_url"], timeout=30).content == data
 
 
 def test_layer8_only_a_correctly_signed_url_can_write(deployment: Deployment, uploader: Client) -> None:

@@ -40,6 +40,7 @@ class _State:
     tokens: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     grants: list[tuple[int, str, datetime]] = field(default_factory=list)
     verified: set[str] = field(default_factory=set)
+    rejected: set[str] = field(default_factory=set)
     attempts: list[tuple[str, datetime]] = field(default_factory=list)
     imports: dict[tuple[str, str], ImportRecord] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=lambda: {"user": 0, "movie": 0, "rating": 0})
@@ -266,6 +267,12 @@ class FakeImages:
     def forget(self, name: str) -> None:
         self._s.verified.discard(name)
 
+    def is_rejected(self, name: str) -> bool:
+        return name in self._s.rejected
+
+    def mark_rejected(self, name: str, rejected_at: datetime) -> None:
+        self._s.rejected.add(name)
+
     def referenced_image_paths(self) -> Sequence[str]:
         return [m.image_path for m in self._s.movies.values() if m.image_path]
 
@@ -417,8 +424,8 @@ class FakeStorage:
     def public_url(self, name: str) -> str:
         return self.BASE + name
 
-    def name_for_url(self, url: str) -> str | None:
-        return url[len(self.BASE) :] if url.startswith(self.BASE) else None
+    def object_bases(self) -> Sequence[str]:
+        return [self.BASE]
 
     def exists(self, name: str) -> bool:
         return name in self.objects

@@ -5,13 +5,17 @@ from __future__ import annotations
 import copy
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
+import attrs
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from adapters.storage_urls import s3_bucket_urls
 from movierater_core.errors import RateLimited, ValidationError
 from movierater_core.model import User
+from movierater_core.own_urls import OwnReference, OwnStorage, locate
 from movierater_core.uploads import (
     FILENAME_MAX,
     GRANT_WINDOW_SECONDS,
@@ -24,8 +28,9 @@ from movierater_core.uploads import (
     is_object_name,
     parse_upload_request,
 )
-from movierater_core.use_cases.uploads import NOT_UPLOADED
-from tests.unit.fakes import App, make_app
+from movierater_core.use_cases import Uploads, UploadSettings
+from movierater_core.use_cases.uploads import NOT_UPLOADED, REJECTED, REJECTED_HASH, TOO_LONG
+from tests.unit.fakes import App, FakeInspector, FakeStorage, make_app
 
 SIMPLE = settings(max_examples=300, deadline=None)
 
@@ -621,16 +626,18 @@ def test_unverified_valid_object_with_the_hash_is_verified_and_deduplicated() ->
 @pytest.mark.parametrize(
     "content", [b"<html>evil</html>", b"IMG:JPEG:10x10", b"IMG:PNG:0x10", b"IMG:PNG:20001x5"]
 )
-def test_unverified_invalid_object_with_the_hash_is_deleted_and_a_ticket_granted(content: bytes) -> None:
+def test_unverified_invalid_object_with_the_hash_is_deleted_and_the_hash_refused(content: bytes) -> None:
+    """The name is content-addressed: the same bytes would be refused again, so the name is
+    spent (issue 13, item 7) and no upload URL is granted for it (0.2.0 granted one)."""
     app, _, alice = _world()
     name = HASH + ".png"
     app.storage.put(name, content)
-    offer = app.uploads.request_upload_url(alice, _hashed())
+    with pytest.raises(ValidationError) as caught:
+        app.uploads.request_upload_url(alice, _hashed())
+    assert caught.value.errors == {"fileHash": [REJECTED_HASH]}
     assert name not in app.storage.objects
-    assert offer.deduplicated is False and offer.ticket is not None
-    assert offer.name == name and offer.uploads_remaining == GRANTS_PER_HOUR - 1
-    assert app.storage.tickets[-1][0] == name
-    assert name not in app.db.state.verified
+    assert app.storage.tickets == [] and app.db.state.grants == []
+    assert name not in app.db.state.verified and name in app.db.state.rejected
 
 
 def test_verified_but_missing_object_gets_a_fresh_ticket() -> None:
@@ -769,3 +776,332 @@ def test_collect_garbage_removes_only_old_unreferenced_objects() -> None:
     assert list(app.uploads.collect_garbage(timedelta(hours=24))) == [young]
     assert set(app.storage.objects) == {kept_old, kept_other_host}
     assert [m.title for m in app.movies.list_movies(admin)] == ["Alien", "Heat"]
+
+
+# ---- 5. own-storage URLs in any spelling (issue 13, item 3) -------------------------------
+
+OWN_BASES = [
+    FakeStorage.BASE,  # https://posters.example/media/movies/
+    "http://127.0.0.1:8000/media/movies/",  # local storage, the default public URL
+    "https://bucket.s3.us-east-1.amazonaws.com/media/movies/",
+    "https://cdn.example.org/assets/posters/media/movies/",
+]
+OBJECT_NAMES = st.builds(
+    lambda hex_, long, ext: (hex_ * 2 if long else hex_) + "." + ext,
+    RANDOM_HEX,
+    st.booleans(),
+    st.sampled_from(["jpg", "png", "webp", "gif"]),
+)
+LOOPBACK_SPELLINGS = [
+    "127.0.0.1",
+    "localhost",
+    "LocalHost.",
+    "2130706433",
+    "0x7f.0.0.1",
+    "0x7F000001",
+    "0177.0.0.1",
+    "127.1",
+    "127.0.1",
+    "127.000.000.001",
+    "[::1]",
+    "[0:0:0:0:0:0:0:1]",
+    "[::ffff:127.0.0.1]",
+]
+
+
+def _random_case(draw: st.DrawFn, text: str) -> str:
+    flips = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
+    return "".join(c.upper() if flip else c for c, flip in zip(text, flips, strict=True))
+
+
+def _encode(draw: st.DrawFn, text: str) -> str:
+    """Some characters percent-encoded, with hex digits in either case, some twice."""
+    out = []
+    for ch in text:
+        how = draw(st.sampled_from(["as is", "as is", "as is", "encoded", "twice"]))
+        if how == "as is":
+            out.append(ch)
+            continue
+        hex_ = _random_case(draw, f"{ord(ch):02x}")
+        out.append(f"%{hex_}" if how == "encoded" else f"%25{hex_}")
+    return "".join(out)
+
+
+@st.composite
+def spellings(draw: st.DrawFn, base: str, name: str) -> str:
+    """Another spelling of ``base + name`` that leads to the same object."""
+    parts = urlsplit(base + name)
+    scheme = _random_case(draw, parts.scheme)
+    host = parts.hostname or ""
+    if host == "127.0.0.1":
+        host = draw(st.sampled_from(LOOPBACK_SPELLINGS))
+    else:
+        host = _random_case(draw, host) + draw(st.sampled_from(["", "."]))
+    default = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port else draw(st.sampled_from(["", f":{default}", f":00{default}"]))
+    userinfo = draw(st.sampled_from(["", "user@", "user:secret@"]))
+    segments: list[str] = []
+    for segment in parts.path.split("/")[1:]:
+        segments += draw(st.sampled_from([[], ["."], ["", ""], ["x", ".."], ["%2e"], ["a", "%2E%2e"]]))
+        segments.append(_encode(draw, segment))
+    separator = draw(st.sampled_from(["/", "/", "//", "%2F", "\\"]))
+    path = "/" + separator.join(segments) + draw(st.sampled_from(["", "/", "//"]))
+    query = draw(st.sampled_from(["", "?", "?v=2", "?X-Amz-Signature=00"]))
+    fragment = draw(st.sampled_from(["", "#", "#top"]))
+    return f"{scheme}://{userinfo}{host}{port}{path}{query}{fragment}"
+
+
+@SIMPLE
+@given(st.data(), st.sampled_from(OWN_BASES), OBJECT_NAMES)
+@example(None, FakeStorage.BASE, "a" * 32 + ".png")
+def test_any_spelling_of_an_own_objects_url_names_that_object(
+    data: st.DataObject | None, base: str, name: str
+) -> None:
+    own = OwnStorage([base, *(b for b in OWN_BASES if b != base)])
+    assert own.classify(base + name) == OwnReference(name)
+    if data is not None:
+        spelled = data.draw(spellings(base, name))
+        assert own.classify(spelled) == OwnReference(name), spelled
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "HTTPS://POSTERS.EXAMPLE/media/movies/{n}",
+        "https://posters.example:443/media/movies/{n}",
+        "http://posters.example:80/media/movies/{n}",
+        "https://posters.example./media/movies/{n}",
+        "https://posters.example/media/movies/{n}?v=2",
+        "https://posters.example/media/movies/{n}#frag",
+        "https://posters.example/media/movies/{n}/",
+        "https://posters.example//media//movies//{n}",
+        "https://posters.example/media/./movies/x/../{n}",
+        "https://posters.example/media/movies/%2e%2e/movies/{n}",
+        "https://posters.example/media%2Fmovies%2F{n}",
+        "https://posters.example/%6d%65%64%69%61/movies/%{h}{rest}",
+        "https://user:pw@posters.example/media/movies/{n}",
+    ],
+)
+def test_spellings_of_an_own_object_are_checked_and_stored_canonically(url: str) -> None:
+    app, admin, _ = _world()
+    name = "a" * 32 + ".png"
+    app.storage.put(name, b"IMG:PNG:10x10")
+    spelled = url.format(n=name, h=f"{ord(name[0]):02X}", rest=name[1:])
+    movie = app.movies.create_movie(admin, {"title": "Alien", "imagePath": spelled})
+    assert movie.image_path == app.storage.public_url(name)
+    updated = app.movies.update_movie(admin, movie.id, {"imagePath": spelled}, partial=True)
+    assert updated.image_path == app.storage.public_url(name)
+    assert name in app.db.state.verified
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    ["?v=2", "#x", "/", "?", "//", "/.", "/x/..", "%2F"],
+)
+def test_html_disguised_as_png_is_refused_in_any_spelling(suffix: str) -> None:
+    app, admin, _ = _world()
+    name = "b" * 32 + ".png"
+    app.storage.put(name, b"<!doctype html><script>alert(1)</script>")
+    with pytest.raises(ValidationError) as caught:
+        app.movies.create_movie(admin, {"title": "Alien", "imagePath": app.storage.public_url(name) + suffix})
+    assert caught.value.errors == {"imagePath": ["The uploaded file is not a valid PNG image."]}
+    assert name not in app.storage.objects and app.db.state.movies == {}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "anything.png",  # never uploaded, not even a name we hand out
+        "A" * 32 + ".png",  # our names are lowercase
+        "a" * 32 + ".PNG",
+        "a" * 32 + ".svg",
+        "a" * 32 + ".png.html",
+        "a" * 31 + ".png",
+        "sub/" + "a" * 32 + ".png",
+        "",  # the prefix itself
+        "%2e",
+        "c" * 32 + ".png",  # a name we could hand out, never uploaded
+        "c" * 32 + ".png%3Fv=2",  # an encoded "?" is part of the name: no object of ours
+    ],
+)
+def test_a_path_under_our_prefix_that_is_no_uploaded_object_is_refused(path: str) -> None:
+    app, admin, _ = _world()
+    with pytest.raises(ValidationError) as caught:
+        app.movies.create_movie(admin, {"title": "Alien", "imagePath": FakeStorage.BASE + path + "?v=1"})
+    assert caught.value.errors == {"imagePath": [NOT_UPLOADED]}
+    assert app.db.state.movies == {}
+
+
+NEAR_MISSES = [
+    "https://posters.example.evil.com/media/movies/{n}",
+    "https://evilposters.example/media/movies/{n}",
+    "https://posters.example-evil.com/media/movies/{n}",
+    "https://posters.example:8443/media/movies/{n}",
+    "https://posters.example/media/movies-old/{n}",
+    "https://posters.example/media/moviesx/{n}",
+    "https://posters.example/media/{n}",
+    "https://posters.example/media/movies/../{n}",
+    "https://posters.example/other/media/movies/{n}",
+    "https://evil.com/https://posters.example/media/movies/{n}",
+    "https://evil.com/?u=https://posters.example/media/movies/{n}",
+    "https://evil.com#@posters.example/media/movies/{n}",
+    "http://127.0.0.1:8001/media/movies/{n}",
+    "http://127.0.0.1.nip.io:8000/media/movies/{n}",
+    "http://10.0.0.1:8000/media/movies/{n}",
+    "http://localhost.evil.com:8000/media/movies/{n}",
+    "https://otherbucket.s3.us-east-1.amazonaws.com/media/movies/{n}",
+    "https://s3.us-east-1.amazonaws.com/otherbucket/media/movies/{n}",
+    "https://bucket.s3.us-east-1.amazonaws.com.evil.com/media/movies/{n}",
+]
+
+
+@pytest.mark.parametrize("template", NEAR_MISSES)
+def test_near_misses_are_not_ours(template: str) -> None:
+    own = OwnStorage(OWN_BASES)
+    assert own.classify(template.format(n="a" * 32 + ".png")) is None
+
+
+OTHER_HOSTS = st.sampled_from(
+    ["images.example.org", "posters.example.org", "example", "bucket.s3.amazonaws.com.cn", "10.1.2.3"]
+)
+
+
+@SIMPLE
+@given(OTHER_HOSTS, st.sampled_from(["", ":8000", ":443", ":80"]), st.text(max_size=40), OBJECT_NAMES)
+def test_a_url_on_another_host_is_never_ours(host: str, port: str, path: str, name: str) -> None:
+    own = OwnStorage(OWN_BASES)
+    for scheme in ("http", "https"):
+        assert own.classify(f"{scheme}://{host}{port}/{path}") is None
+        assert own.classify(f"{scheme}://{host}{port}/media/movies/{name}") is None
+
+
+@SIMPLE
+@given(st.text(st.characters(codec="ascii"), max_size=60))
+def test_a_path_outside_our_prefix_on_our_host_is_not_ours(path: str) -> None:
+    """Whatever the path, unless its normalized segments start with the prefix's."""
+    own = OwnStorage([FakeStorage.BASE])
+    url = "https://posters.example/" + path
+    location = locate(url)
+    if location is None or location.segments[:2] != ("media", "movies"):
+        assert own.classify(url) is None
+
+
+def test_the_s3_bucket_answers_to_every_url_style() -> None:
+    name = "d" * 64 + ".webp"
+    on_aws = OwnStorage(
+        [f"{url}/media/movies/" for url in s3_bucket_urls("my.bucket", "eu-west-1", endpoint_url=None)]
+    )
+    for url in (
+        "https://my.bucket.s3.eu-west-1.amazonaws.com/media/movies/{n}",
+        "https://my.bucket.s3.amazonaws.com/media/movies/{n}",
+        "http://my.bucket.s3-eu-west-1.amazonaws.com/media/movies/{n}",
+        "https://my.bucket.s3.dualstack.eu-west-1.amazonaws.com/media/movies/{n}",
+        "http://my.bucket.s3-website-eu-west-1.amazonaws.com/media/movies/{n}",
+        "https://s3.eu-west-1.amazonaws.com/my.bucket/media/movies/{n}",
+        "https://S3.AmazonAWS.com/my.bucket/media/movies/{n}?versionId=3",
+    ):
+        assert on_aws.classify(url.format(n=name)) == OwnReference(name), url
+    emulated = OwnStorage(
+        [f"{url}/media/movies/" for url in s3_bucket_urls("b", "us-east-1", "http://127.0.0.1:4566")]
+    )
+    assert emulated.classify(f"http://localhost:4566/b/media/movies/{name}") == OwnReference(name)
+    assert emulated.classify(f"http://[::1]:4566/b//media/movies/{name}/") == OwnReference(name)
+    compatible = OwnStorage(
+        [f"{url}/media/movies/" for url in s3_bucket_urls("b", "auto", "https://s3.example.net/")]
+    )
+    assert compatible.classify(f"https://B.S3.Example.Net/media/movies/{name}") == OwnReference(name)
+    assert compatible.classify(f"https://s3.example.net:443/b/media/movies/{name}") == OwnReference(name)
+
+
+def test_collect_garbage_keeps_an_object_referenced_in_any_spelling() -> None:
+    app, admin, _ = _world()
+    spelled = {
+        "1" * 32 + ".png": "{url}?v=2",  # the reported data loss
+        "2" * 32 + ".png": "{url}#poster",
+        "3" * 64 + ".jpg": "{url}/",
+        "4" * 32 + ".gif": "HTTPS://POSTERS.EXAMPLE:443/media//movies/{name}",
+        "5" * 32 + ".webp": "https://old-cdn.example/x/%35{rest}",  # another host, percent-encoded
+    }
+    for name in spelled:
+        app.storage.put(
+            name,
+            b"IMG:"
+            + {"png": b"PNG", "jpg": b"JPEG", "gif": b"GIF", "webp": b"WEBP"}[name.rsplit(".", 1)[1]]
+            + b":5x5",
+        )
+    stray = "6" * 32 + ".png"
+    app.storage.put(stray, b"IMG:PNG:5x5")
+    for i, (name, template) in enumerate(spelled.items()):
+        url = template.format(url=app.storage.public_url(name), name=name, rest=name[1:])
+        movie = app.movies.create_movie(admin, {"title": f"M{i}"})
+        # As the Django import or an older version may have stored it: the spelling as it is.
+        app.db.state.movies[movie.id] = attrs.evolve(movie, image_path=url)
+    app.clock.advance(48 * 3600)
+    assert list(app.uploads.collect_garbage(timedelta(hours=24))) == [stray]
+    assert set(app.storage.objects) == set(spelled)
+
+
+# ---- 6. a refused upload's name is spent (issue 13, item 7) -------------------------------
+
+
+def test_a_refused_objects_name_is_spent_for_good() -> None:
+    app, admin, alice = _world()
+    offer = app.uploads.request_upload_url(alice, _png())  # no hash: a random name
+    app.storage.put(offer.name, b"<html>evil</html>")
+    with pytest.raises(ValidationError):
+        app.movies.create_movie(admin, {"title": "Alien", "imagePath": offer.public_url})
+    assert offer.name not in app.storage.objects
+    assert app.uploads.upload_refused(offer.name)  # local storage refuses the upload URL now
+    app.storage.put(offer.name, b"IMG:PNG:10x10")  # the same URL again (an S3 POST policy cannot refuse)
+    with pytest.raises(ValidationError) as caught:
+        app.movies.create_movie(admin, {"title": "Alien", "imagePath": offer.public_url})
+    assert caught.value.errors == {"imagePath": [REJECTED]}
+    assert offer.name not in app.storage.objects and offer.name not in app.db.state.verified
+    assert app.db.state.movies == {}
+    other = app.uploads.request_upload_url(alice, _png(1))
+    assert not app.uploads.upload_refused(other.name)
+
+
+def test_collect_garbage_removes_an_object_under_a_spent_name_at_once() -> None:
+    app, admin, alice = _world()
+    offer = app.uploads.request_upload_url(alice, _png())
+    app.storage.put(offer.name, b"junk")
+    with pytest.raises(ValidationError):
+        app.uploads.check_poster(offer.public_url)
+    app.storage.put(offer.name, b"IMG:PNG:10x10")  # landed again, just now
+    young = app.uploads.request_upload_url(alice, _png(1))
+    app.storage.put(young.name, b"IMG:PNG:10x10")
+    assert list(app.uploads.collect_garbage(timedelta(hours=24))) == [offer.name]
+    assert set(app.storage.objects) == {young.name}
+
+
+def test_a_hash_whose_file_was_refused_gets_no_upload_url() -> None:
+    app, _, alice = _world()
+    name = HASH + ".png"
+    app.storage.put(name, b"<html>evil</html>")
+    with pytest.raises(ValidationError):
+        app.uploads.check_poster(app.storage.public_url(name))
+    with pytest.raises(ValidationError) as caught:
+        app.uploads.request_upload_url(alice, _hashed())
+    assert caught.value.errors == {"fileHash": [REJECTED_HASH]}
+    assert app.db.state.grants == []
+
+
+def test_a_short_spelling_of_a_canonical_url_too_long_to_store_is_refused() -> None:
+    """A CDN base may be long while the bucket's own URL is short: 400, never a 500."""
+
+    class LongCanonical(FakeStorage):
+        BASE = "https://" + "p" * 150 + ".example/media/movies/"
+
+        def object_bases(self) -> list[str]:
+            return [self.BASE, "https://b.example/media/movies/"]
+
+    app = make_app()
+    storage = LongCanonical(app.clock)
+    uploads = Uploads(app.db, storage, FakeInspector(), app.clock, UploadSettings())
+    name = "f" * 64 + ".png"
+    storage.put(name, b"IMG:PNG:10x10")
+    with pytest.raises(ValidationError) as caught:
+        uploads.check_poster("https://b.example/media/movies/" + name)
+    assert caught.value.errors == {"imagePath": [TOO_LONG]}
+    assert not uploads.upload_refused("../" + name) and not uploads.upload_refused(name)

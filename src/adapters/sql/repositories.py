@@ -32,6 +32,7 @@ from adapters.sql.tables import (
     legacy_imports,
     movies,
     ratings,
+    rejected_images,
     tokens,
     upload_grants,
     users,
@@ -481,6 +482,18 @@ class SqlImages:
 
     def forget(self, name: str) -> None:
         self._conn.execute(delete(images).where(images.c.name == name))
+
+    def is_rejected(self, name: str) -> bool:
+        found = self._conn.execute(select(rejected_images.c.name).where(rejected_images.c.name == name))
+        return found.first() is not None
+
+    def mark_rejected(self, name: str, rejected_at: datetime) -> None:
+        if not self.is_rejected(name):
+            try:
+                with self._conn.begin_nested():  # a concurrent check may have recorded it
+                    self._conn.execute(insert(rejected_images).values(name=name, rejected_at=rejected_at))
+            except IntegrityError:
+                pass
 
     def referenced_image_paths(self) -> Sequence[str]:
         return list(

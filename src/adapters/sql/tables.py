@@ -104,6 +104,14 @@ images = Table(
     Column("verified_at", UtcDateTime, nullable=False),
 )
 
+# Names whose object the content check refused: spent, so their upload URLs are too.
+rejected_images = Table(
+    "rejected_images",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("rejected_at", UtcDateTime, nullable=False),
+)
+
 # Throttled attempts (failed logins, registrations) by a digest of kind and key.
 attempts = Table(
     "attempts",

@@ -55,7 +55,7 @@ def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.R
         # bootstrap.make_storage made a LocalImageStorage for these settings (tests may
         # give a fake instead, that these routes then never serve)
         local = cast(LocalImageStorage, storage)
-        app.add_route("/uploads/{name}", uploads.LocalUpload(local))
+        app.add_route("/uploads/{name}", uploads.LocalUpload(local, upload_grants))
         app.add_route("/media/movies/{name}", uploads.LocalMedia(local))
     document = OpenApiDocument()
     app.add_route("/api/openapi.json", document)

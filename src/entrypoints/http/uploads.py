@@ -32,6 +32,7 @@ from movierater_core.uploads import (
 from movierater_core.use_cases import Uploads
 from movierater_core.use_cases.uploads import UploadOffer
 
+SPENT = "This upload URL is spent: a file uploaded with it was refused by the content check."
 Req = falcon.Request
 Resp = falcon.Response
 
@@ -109,8 +110,9 @@ class LocalUpload(Documented):
     public_methods = ("PUT",)
     path_parameters = _NAME
 
-    def __init__(self, storage: LocalImageStorage) -> None:
+    def __init__(self, storage: LocalImageStorage, uploads: Uploads) -> None:
         self._storage = storage
+        self._uploads = uploads
 
     @operation(
         "uploadImage",
@@ -118,7 +120,10 @@ class LocalUpload(Documented):
         {
             "201": ok(schema_ref("StoredUpload"), "Stored."),
             "400": error("The body does not match what was signed (size, SHA-256, or shorter than sent)."),
-            "403": error("The signature does not match, the URL has expired, or the Content-Type differs."),
+            "403": error(
+                "The signature does not match, the URL has expired, the Content-Type differs, "
+                "or the URL is spent: an object uploaded with it was refused by the content check."
+            ),
             "409": error("The object exists already; it is never overwritten."),
             "411": error("No Content-Length."),
             "413": error("The body is larger than signed, or than 5 MB."),
@@ -143,14 +148,20 @@ class LocalUpload(Documented):
         },
         tag="uploads",
         description="The signature is the credential: send it exactly as get_upload_url answered.",
-        uses_database=False,
     )
     def on_put(self, req: Req, resp: Resp, name: str) -> None:
+        if self._uploads.upload_refused(name):  # the grant ended when its object was refused
+            send(resp, {"detail": SPENT}, 403)
+            return
         query = {k: v for k, v in req.params.items() if isinstance(v, str)}
         try:
             self._storage.receive(name, query, req.content_type, req.content_length, req.bounded_stream)
         except UploadRefused as exc:
             send(resp, {"detail": exc.detail}, exc.status)
+            return
+        if self._uploads.upload_refused(name):  # refused while the bytes streamed in: they go too
+            self._storage.delete(name)
+            send(resp, {"detail": SPENT}, 403)
             return
         send(resp, {"key": self._storage.key(name), "public_url": self._storage.public_url(name)}, 201)
 

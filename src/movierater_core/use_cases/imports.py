@@ -54,8 +54,7 @@ class MovieImport:
             new: list[MovieFields] = []
             for number, data in batch:
                 try:
-                    fields = parse_movie(data, partial=False)
-                    self._uploads.check_poster(fields.image_path)
+                    fields = self._uploads.with_checked_poster(parse_movie(data, partial=False))
                 except ValidationError as exc:
                     tally.rejected.append(Problem(f"row {number}", describe(exc)))
                     continue

@@ -24,7 +24,8 @@ class MovieInput:
         IMAGE_PATH,
         description=(
             'An absolute http(s) URL; null or "" for no image. A URL of this service\'s own '
-            "storage must name an uploaded object that really is an image of its type (else 400)."
+            "storage, in any spelling, must name an uploaded object that really is an image of its "
+            "type (else 400), and is stored as the object's public_url."
         ),
     )
 
@@ -60,8 +61,7 @@ class Movies:
 
     def create_movie(self, actor: User, data: object) -> Movie:
         require_admin(actor)
-        fields = parse_movie(data, partial=False)
-        self._uploads.check_poster(fields.image_path)
+        fields = self._uploads.with_checked_poster(parse_movie(data, partial=False))
         with self._db.writing() as repos:
             return repos.movies.add(fields)
 
@@ -71,7 +71,7 @@ class Movies:
         with self._db.reading() as repos:
             if repos.movies.get(movie_id) is None:
                 raise NotFound
-        self._uploads.check_poster(fields.image_path)
+        fields = self._uploads.with_checked_poster(fields)
         with self._db.writing() as repos:
             if repos.movies.get(movie_id) is None:
                 raise NotFound
