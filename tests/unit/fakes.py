@@ -40,9 +40,9 @@ class _State:
     tokens: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     grants: list[tuple[int, str, datetime]] = field(default_factory=list)
     verified: set[str] = field(default_factory=set)
-    attempts: list[tuple[str, datetime]] = field(default_factory=list)
+    attempts: dict[int, tuple[str, datetime]] = field(default_factory=dict)
     imports: dict[tuple[str, str], ImportRecord] = field(default_factory=dict)
-    ids: dict[str, int] = field(default_factory=lambda: {"user": 0, "movie": 0, "rating": 0})
+    ids: dict[str, int] = field(default_factory=lambda: {"user": 0, "movie": 0, "rating": 0, "attempt": 0})
 
     def next_id(self, kind: str) -> int:
         self.ids[kind] += 1
@@ -92,6 +92,10 @@ class FakeUsers:
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         self._s.users[user_id] = (self._s.users[user_id][0], password_hash)
+
+    def lock_credentials(self, user_id: int) -> str | None:
+        found = self._s.users.get(user_id)  # no lock needed: one transaction at a time
+        return found[1] if found else None
 
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         user, pw = self._s.users[user_id]
@@ -274,14 +278,25 @@ class FakeAttempts:
     def __init__(self, state: _State) -> None:
         self._s = state
 
-    def since(self, key: str, start: datetime) -> Sequence[datetime]:
-        return sorted(at for k, at in self._s.attempts if k == key and at > start)
+    def lock(self, key: str) -> None:
+        pass  # the fake database runs one transaction at a time
 
-    def add(self, key: str, at: datetime) -> None:
-        self._s.attempts.append((key, at))
+    def since(self, key: str, start: datetime) -> Sequence[datetime]:
+        return sorted(at for k, at in self._s.attempts.values() if k == key and at > start)
+
+    def add(self, key: str, at: datetime) -> int:
+        attempt_id = self._s.next_id("attempt")
+        self._s.attempts[attempt_id] = (key, at)
+        return attempt_id
+
+    def remove(self, attempt_ids: Collection[int]) -> None:
+        for attempt_id in attempt_ids:
+            self._s.attempts.pop(attempt_id, None)
 
     def forget_until(self, key: str, end: datetime) -> None:
-        self._s.attempts = [(k, at) for k, at in self._s.attempts if not (k == key and at <= end)]
+        for attempt_id, (k, at) in list(self._s.attempts.items()):
+            if k == key and at <= end:
+                del self._s.attempts[attempt_id]
 
 
 class FakeImportRecords:
