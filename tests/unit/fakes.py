@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -351,16 +351,25 @@ class InMemoryDatabase:
 
 
 class FakeHasher:
-    """Reversible 'hashing' that is fast; counts verifications to test timing equality."""
+    """Reversible 'hashing' that is fast; counts verifications to test timing equality.
+
+    ``while_verifying`` and ``while_hashing``: work that other requests do while this
+    one hashes (each call runs and removes the first), to interleave use cases in tests."""
 
     def __init__(self) -> None:
         self.verifications = 0
+        self.while_verifying: list[Callable[[], object]] = []
+        self.while_hashing: list[Callable[[], object]] = []
 
     def hash(self, password: str) -> str:
+        if self.while_hashing:
+            self.while_hashing.pop(0)()
         return "fake$" + password
 
     def verify(self, password_hash: str, password: str) -> bool:
         self.verifications += 1
+        if self.while_verifying:
+            self.while_verifying.pop(0)()
         return password_hash in ("fake$" + password, "old$" + password)
 
     def needs_rehash(self, password_hash: str) -> bool:
