@@ -69,6 +69,12 @@ class UserRepository(UserReader, Protocol):
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
 
+    def lock_credentials(self, user_id: int) -> str | None:
+        """The user's stored password hash as committed now, their row locked until the
+        transaction ends (a password change waits for it, and it for a change); None if
+        there is no such user. What a login re-checks before it issues a token."""
+        ...
+
     def set_admin(self, user_id: int, is_admin: bool) -> None: ...
 
     def count_admins(self, *, for_update: bool = False) -> int:
@@ -256,7 +262,25 @@ class AttemptReader(Protocol):
 
 
 class AttemptRepository(AttemptReader, Protocol):
-    def add(self, key: str, at: datetime) -> None: ...
+    """Counting and adding under :meth:`lock`: concurrent decisions for a key take turns."""
+
+    def lock(self, key: str) -> None:
+        """Serialize decisions for this key until the transaction ends (the key need not
+        have any attempt yet). Call it before reading the key's attempts: reads after it
+        see every attempt committed before it returned."""
+        ...
+
+    def since(self, key: str, start: datetime) -> Sequence[datetime]:
+        """Attempts strictly after ``start``, oldest first, as committed now."""
+        ...
+
+    def add(self, key: str, at: datetime) -> int:
+        """Record an attempt; its id, to :meth:`remove` it."""
+        ...
+
+    def remove(self, attempt_ids: Collection[int]) -> None:
+        """Forget these attempts (those gone already are ignored)."""
+        ...
 
     def forget_until(self, key: str, end: datetime) -> None: ...
 

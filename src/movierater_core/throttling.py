@@ -7,11 +7,12 @@ import hashlib
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Final
 
 from attrs import frozen
 
 from movierater_core.errors import RateLimited
-from movierater_core.ports import Clock, Database
+from movierater_core.ports import Clock, Database, Repositories
 
 
 @frozen
@@ -46,28 +47,60 @@ def throttled_message(seconds: int) -> str:
     return f"Request was throttled. Expected available in {seconds} seconds."
 
 
+@frozen
+class Reservation:
+    """Attempts counted before the work they limit; :meth:`Throttle.release` un-counts them."""
+
+    attempt_ids: tuple[int, ...]
+
+
+NOTHING_RESERVED: Final = Reservation(())
+
+
 class Throttle:
     """Refuses an attempt while ``allowed`` attempts of its kind and key fall within the
-    window. Keys are stored as SHA-256 digests: attempted usernames are not kept."""
+    window. Keys are stored as SHA-256 digests: attempted usernames are not kept.
+
+    An attempt is counted *before* the work it limits (a password check, a registration),
+    in one transaction that locks the key, counts and adds: N concurrent attempts on any
+    number of workers and instances get exactly ``allowed`` through. An attempt that turns
+    out not to count (a right password, a registration refused for its input) is released.
+    """
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
-    def check(self, limit: Limit, value: str) -> None:
+    def reserve(self, *attempts: tuple[Limit, str]) -> Reservation:
+        """Count one attempt for each (limit, value), all or none: :class:`RateLimited` (and
+        nothing counted) when one of them is full. One transaction: a lost race
+        (:class:`~movierater_core.errors.ConcurrencyConflict`) may be run again."""
         now = self._clock.now()
-        with self._db.reading() as repos:
-            recent = repos.attempts.since(_key(limit, value), limit.start(now))
-        seconds = limit.retry_after(recent, now)
-        if seconds is not None:
-            raise RateLimited(throttled_message(seconds), retry_after=seconds)
+        keys = [(limit, _key(limit, value)) for limit, value in attempts]
 
-    def record(self, limit: Limit, value: str) -> None:
-        now = self._clock.now()
-        key = _key(limit, value)
         with self._db.writing() as repos:
-            repos.attempts.forget_until(key, limit.start(now))
-            repos.attempts.add(key, now)
+            # Every key is locked before any attempt is read or written: callers pass their
+            # kinds in one fixed order, so two reservations cannot wait on each other.
+            for _, key in keys:
+                repos.attempts.lock(key)
+            ids = []
+            for limit, key in keys:
+                repos.attempts.forget_until(key, limit.start(now))
+                seconds = limit.retry_after(repos.attempts.since(key, limit.start(now)), now)
+                if seconds is not None:
+                    raise RateLimited(throttled_message(seconds), retry_after=seconds)
+                ids.append(repos.attempts.add(key, now))
+            return Reservation(tuple(ids))
+
+    def release(self, reservation: Reservation, repos: Repositories | None = None) -> None:
+        """Un-count the reserved attempts, in the caller's transaction if given."""
+        if not reservation.attempt_ids:
+            return
+        if repos is not None:
+            repos.attempts.remove(reservation.attempt_ids)
+            return
+        with self._db.writing() as own:
+            own.attempts.remove(reservation.attempt_ids)
 
 
 def _key(limit: Limit, value: str) -> str:

@@ -36,6 +36,22 @@ def sql_database(
         db.dispose()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``two_transactions`` show what one transaction sees while another holds
+    its locks; the fake runs one transaction at a time, so they run on the SQL backends
+    only (left out for the fake, not skipped)."""
+    fake_only = [
+        item
+        for item in items
+        if item.get_closest_marker("two_transactions")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("sql_database") == FAKE  # type: ignore[attr-defined]
+    ]
+    if fake_only:
+        config.hook.pytest_deselected(items=fake_only)
+        items[:] = [item for item in items if item not in fake_only]
+
+
 @pytest.fixture
 def db(sql_database: SqlDatabase | None) -> Database:
     """An empty database of the kind under test."""

@@ -6,7 +6,11 @@ Times are whole seconds: MariaDB's DATETIME and the tokens' ``last_used`` keep n
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 
@@ -14,6 +18,8 @@ from movierater_core.errors import AlreadyStored, DuplicateRating, UsernameTaken
 from movierater_core.missing import MISSING
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 from movierater_core.ports import Database, ImportRecord, NewUser, Repositories
+
+T = TypeVar("T")
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 LIMIT = 500  # what the port allows a bulk call
@@ -517,6 +523,95 @@ def test_attempts(db: Database) -> None:
     with db.reading() as repos:
         assert repos.attempts.since("k1", at(-1)) == [at(20)]
         assert repos.attempts.since("k2", at(-1)) == [at(5)]
+
+
+def test_attempts_add_returns_ids_that_remove_forgets(db: Database) -> None:
+    with db.writing() as repos:
+        repos.attempts.lock("k1")  # a key with no attempts yet can be locked, twice too
+        repos.attempts.lock("k1")
+        assert repos.attempts.since("k1", at(-1)) == []
+        first, second, third = (repos.attempts.add("k1", at(n)) for n in (0, 10, 20))
+        other = repos.attempts.add("k2", at(5))
+        assert len({first, second, third, other}) == 4
+    with db.writing() as repos:
+        repos.attempts.remove([first, third])
+        repos.attempts.remove([])
+    with db.writing() as repos:
+        repos.attempts.lock("k1")
+        assert repos.attempts.since("k1", at(-1)) == [at(10)]
+        repos.attempts.remove([first, second])  # one gone already: ignored
+    with db.reading() as repos:
+        assert repos.attempts.since("k1", at(-1)) == []
+        assert repos.attempts.since("k2", at(-1)) == [at(5)]
+
+
+def _in_turn(db: Database, first: Callable[[Repositories], None], second: Callable[[Repositories], T]) -> T:
+    """``second``'s transaction starts while ``first``'s holds its locks (for 0.3 s after
+    ``first`` ran): what ``second`` gets is what it saw once ``first`` had committed."""
+    holding = threading.Event()
+
+    def hold() -> None:
+        with db.writing() as repos:
+            first(repos)
+            holding.set()
+            time.sleep(0.3)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert holding.wait(10)
+    try:
+        with db.writing() as repos:
+            return second(repos)
+    finally:
+        thread.join()
+
+
+@pytest.mark.two_transactions
+def test_attempts_lock_makes_concurrent_count_and_add_take_turns(db: Database) -> None:
+    def count_and_add(repos: Repositories) -> int:
+        repos.attempts.lock("k")
+        counted = len(repos.attempts.since("k", at(-1)))
+        repos.attempts.add("k", at(counted))
+        return counted
+
+    assert _in_turn(db, count_and_add, count_and_add) == 1  # waited, then counted the first one
+    with db.writing() as repos:  # and once the key's row exists already
+        repos.attempts.forget_until("k", at(100))
+    assert _in_turn(db, count_and_add, count_and_add) == 1
+
+
+def test_users_lock_credentials(db: Database) -> None:
+    with db.writing() as repos:
+        ann = add_user(repos)
+        assert repos.users.lock_credentials(ann.id) == "hash-of-ann"
+        assert repos.users.lock_credentials(ann.id + 1) is None
+        repos.users.set_password_hash(ann.id, "new")
+        assert repos.users.lock_credentials(ann.id) == "new"
+
+
+@pytest.mark.two_transactions
+def test_users_lock_credentials_sees_a_password_change_it_waited_for(db: Database) -> None:
+    with db.writing() as repos:
+        ann = add_user(repos)
+    seen = _in_turn(
+        db,
+        lambda repos: repos.users.set_password_hash(ann.id, "changed"),
+        lambda repos: repos.users.lock_credentials(ann.id),
+    )
+    assert seen == "changed"
+
+    def lock_then_add_token(repos: Repositories) -> None:
+        assert repos.users.lock_credentials(ann.id) == "changed"
+        repos.tokens.add("d" * 64, ann.id, at(0))
+
+    def change_and_revoke(repos: Repositories) -> int:
+        repos.users.set_password_hash(ann.id, "changed again")
+        repos.tokens.delete_for_user(ann.id)
+        return 0
+
+    _in_turn(db, lock_then_add_token, change_and_revoke)  # a change that waited sees the token
+    with db.reading() as repos:
+        assert repos.tokens.user_for("d" * 64) is None
 
 
 # ---- import provenance ------------------------------------------------------------------

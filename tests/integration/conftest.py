@@ -19,6 +19,7 @@ import requests
 from sqlalchemy import create_engine, delete
 
 from adapters.sql.tables import (
+    attempt_locks,
     attempts,
     images,
     legacy_imports,
@@ -175,7 +176,17 @@ def engine(database_url: str) -> Iterator[Any]:
 
 def wipe(engine: Any) -> None:
     with engine.begin() as conn:
-        for table in (legacy_imports, tokens, ratings, upload_grants, images, attempts, movies, users):
+        for table in (
+            legacy_imports,
+            tokens,
+            ratings,
+            upload_grants,
+            images,
+            attempts,
+            attempt_locks,
+            movies,
+            users,
+        ):
             conn.execute(delete(table))
 
 

@@ -38,6 +38,7 @@ def test_every_migration_renders_for_sql_server() -> None:
         "images",
         "rejected_images",
         "legacy_imports",
+        "attempt_locks",
     ):
         assert f"CREATE TABLE {table}" in sql
     assert "username NVARCHAR(150) NOT NULL" in sql  # Unicode survives on SQL Server
@@ -57,6 +58,9 @@ class _Result:
 
     def scalar_one(self) -> int:
         return 0
+
+    def scalar(self) -> None:
+        return None
 
     def __iter__(self) -> Any:
         return iter(())
@@ -139,6 +143,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.users.rename(1, "bob")
     repos.users.set_password_hash(1, "hash2")
     repos.users.set_admin(1, True)
+    repos.users.lock_credentials(1)
     repos.users.count_admins()
     repos.users.count_admins(for_update=True)
     repos.users.delete(1)
@@ -186,17 +191,24 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.images.is_rejected("a" * 64 + ".png")
     repos.images.mark_rejected("a" * 64 + ".png", now)
     repos.images.referenced_image_paths()
+    repos.attempts.lock("k" * 64)  # no row yet here: a locking read, an insert, a locking read
+    repos.attempts.since("k" * 64, now)
+    repos.attempts.add("k" * 64, now)
+    repos.attempts.remove([1, 2])
+    repos.attempts.forget_until("k" * 64, now)
     recount_summaries(conn)
 
 
 def test_every_adapter_statement_compiles_for_sql_server() -> None:
     conn = RecordingConnection()
     _exercise_every_repository_method(conn)
-    assert len(conn.statements) == 43 + 12 + 3  # + is_rejected, mark_rejected (a look, an insert)
+    assert len(conn.statements) == 43 + 12 + 3 + 8  # + is_rejected, mark_rejected; + the attempts' 8
     locked = [s for s in conn.statements if "UPDLOCK" in s]
-    assert len(locked) == 5
+    assert len(locked) == 9
     assert sum("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3
-    assert sum("FROM users WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 2
+    assert sum("FROM users WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3
+    assert sum("FROM attempt_locks WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 2
+    assert sum("FROM attempts WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 1
     assert any(
         " ".join(s.split()).endswith("FROM users WITH (UPDLOCK, ROWLOCK) WHERE users.is_admin = 1")
         for s in locked
@@ -233,6 +245,7 @@ def test_statements_go_into_the_configured_schema() -> None:
             "images",
             "rejected_images",
             "legacy_imports",
+            "attempt_locks",
         ):
             assert f"FROM {table} " not in sql and f"INTO {table} " not in sql, sql
     assert any("FROM movie_rater_api.ratings WITH (UPDLOCK, ROWLOCK)" in s for s in conn.statements)

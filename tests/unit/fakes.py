@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,9 +41,9 @@ class _State:
     grants: list[tuple[int, str, datetime]] = field(default_factory=list)
     verified: set[str] = field(default_factory=set)
     rejected: set[str] = field(default_factory=set)
-    attempts: list[tuple[str, datetime]] = field(default_factory=list)
+    attempts: dict[int, tuple[str, datetime]] = field(default_factory=dict)
     imports: dict[tuple[str, str], ImportRecord] = field(default_factory=dict)
-    ids: dict[str, int] = field(default_factory=lambda: {"user": 0, "movie": 0, "rating": 0})
+    ids: dict[str, int] = field(default_factory=lambda: {"user": 0, "movie": 0, "rating": 0, "attempt": 0})
 
     def next_id(self, kind: str) -> int:
         self.ids[kind] += 1
@@ -93,6 +93,10 @@ class FakeUsers:
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         self._s.users[user_id] = (self._s.users[user_id][0], password_hash)
+
+    def lock_credentials(self, user_id: int) -> str | None:
+        found = self._s.users.get(user_id)  # no lock needed: one transaction at a time
+        return found[1] if found else None
 
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         user, pw = self._s.users[user_id]
@@ -281,14 +285,25 @@ class FakeAttempts:
     def __init__(self, state: _State) -> None:
         self._s = state
 
-    def since(self, key: str, start: datetime) -> Sequence[datetime]:
-        return sorted(at for k, at in self._s.attempts if k == key and at > start)
+    def lock(self, key: str) -> None:
+        pass  # the fake database runs one transaction at a time
 
-    def add(self, key: str, at: datetime) -> None:
-        self._s.attempts.append((key, at))
+    def since(self, key: str, start: datetime) -> Sequence[datetime]:
+        return sorted(at for k, at in self._s.attempts.values() if k == key and at > start)
+
+    def add(self, key: str, at: datetime) -> int:
+        attempt_id = self._s.next_id("attempt")
+        self._s.attempts[attempt_id] = (key, at)
+        return attempt_id
+
+    def remove(self, attempt_ids: Collection[int]) -> None:
+        for attempt_id in attempt_ids:
+            self._s.attempts.pop(attempt_id, None)
 
     def forget_until(self, key: str, end: datetime) -> None:
-        self._s.attempts = [(k, at) for k, at in self._s.attempts if not (k == key and at <= end)]
+        for attempt_id, (k, at) in list(self._s.attempts.items()):
+            if k == key and at <= end:
+                del self._s.attempts[attempt_id]
 
 
 class FakeImportRecords:
@@ -343,16 +358,25 @@ class InMemoryDatabase:
 
 
 class FakeHasher:
-    """Reversible 'hashing' that is fast; counts verifications to test timing equality."""
+    """Reversible 'hashing' that is fast; counts verifications to test timing equality.
+
+    ``while_verifying`` and ``while_hashing``: work that other requests do while this
+    one hashes (each call runs and removes the first), to interleave use cases in tests."""
 
     def __init__(self) -> None:
         self.verifications = 0
+        self.while_verifying: list[Callable[[], object]] = []
+        self.while_hashing: list[Callable[[], object]] = []
 
     def hash(self, password: str) -> str:
+        if self.while_hashing:
+            self.while_hashing.pop(0)()
         return "fake$" + password
 
     def verify(self, password_hash: str, password: str) -> bool:
         self.verifications += 1
+        if self.while_verifying:
+            self.while_verifying.pop(0)()
         return password_hash in ("fake$" + password, "old$" + password)
 
     def needs_rehash(self, password_hash: str) -> bool:

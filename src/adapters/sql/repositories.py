@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from adapters.sql.errors import is_unique_violation
 from adapters.sql.prepared import Prepared
 from adapters.sql.tables import (
+    attempt_locks,
     attempts,
     images,
     legacy_imports,
@@ -227,6 +228,13 @@ class SqlUsers:
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         self._conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+    def lock_credentials(self, user_id: int) -> str | None:
+        # A locking read: it waits for a password change in progress and then sees it
+        # (PostgreSQL re-reads the locked row; a locking read on MariaDB reads the latest).
+        query = _locked(select(users.c.password_hash).where(users.c.id == user_id), users)
+        found: str | None = self._conn.execute(query).scalar()
+        return found
 
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         self._conn.execute(update(users).where(users.c.id == user_id).values(is_admin=is_admin))
@@ -507,17 +515,53 @@ class SqlAttempts:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def since(self, key: str, start: datetime) -> Sequence[datetime]:
-        return list(
-            self._conn.scalars(
-                select(attempts.c.at)
-                .where(attempts.c.key == key, attempts.c.at > start)
-                .order_by(attempts.c.at)
-            )
-        )
+    def lock(self, key: str) -> None:
+        dialect = self._conn.dialect.name
+        if dialect == "sqlite":
+            return  # the write transaction's BEGIN IMMEDIATE already serializes decisions
+        # Create-or-lock the key's row in one statement: an upsert that updates the row it
+        # finds takes that row's lock (waiting for a concurrent creator to commit), and
+        # never the shared lock a failed plain INSERT leaves on MariaDB, where two such
+        # lock holders that both go on to lock the row deadlock.
+        if dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql  # here: workers of other backends skip it
 
-    def add(self, key: str, at: datetime) -> None:
-        self._conn.execute(insert(attempts).values(key=key, at=at))
+            pg = postgresql.insert(attempt_locks).values(key=key)
+            upsert = pg.on_conflict_do_update(index_elements=["key"], set_={"key": pg.excluded.key})
+            self._conn.execute(upsert)
+        elif dialect in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql
+
+            my = mysql.insert(attempt_locks).values(key=key)
+            self._conn.execute(my.on_duplicate_key_update({"key": my.inserted.key}))
+        else:  # SQL Server: no upsert statement in SQLAlchemy; create, then lock
+            if self._locked_row(key) is None:
+                try:
+                    with self._conn.begin_nested():
+                        self._conn.execute(insert(attempt_locks).values(key=key))
+                except IntegrityError:
+                    pass  # a concurrent reservation created it
+                self._locked_row(key)
+
+    def _locked_row(self, key: str) -> str | None:
+        query = _locked(select(attempt_locks.c.key).where(attempt_locks.c.key == key), attempt_locks)
+        found: str | None = self._conn.execute(query).scalar()
+        return found
+
+    def since(self, key: str, start: datetime) -> Sequence[datetime]:
+        # A locking read: on MariaDB (REPEATABLE READ) a plain one could answer from a
+        # snapshot older than the key's lock; a locking read sees what is committed now.
+        query = (
+            select(attempts.c.at).where(attempts.c.key == key, attempts.c.at > start).order_by(attempts.c.at)
+        )
+        return list(self._conn.scalars(_locked(query, attempts)))
+
+    def add(self, key: str, at: datetime) -> int:
+        return _inserted_id(self._conn.execute(insert(attempts).values(key=key, at=at)))
+
+    def remove(self, attempt_ids: Collection[int]) -> None:
+        if attempt_ids:
+            self._conn.execute(delete(attempts).where(attempts.c.id.in_(sorted(attempt_ids))))
 
     def forget_until(self, key: str, end: datetime) -> None:
         self._conn.execute(delete(attempts).where(attempts.c.key == key, attempts.c.at <= end))

@@ -122,6 +122,14 @@ attempts = Table(
     Index(None, "key", "at"),
 )
 
+# One row per attempt key, locked while an attempt is counted (see SqlAttempts.lock): the
+# key's attempts may be none yet, and an absent row cannot be locked on every backend.
+attempt_locks = Table(
+    "attempt_locks",
+    metadata,
+    Column("key", String(64), primary_key=True),
+)
+
 # Provenance of rows imported from the Django original (``movierater import-django``):
 # which legacy row became which of ours, and a fingerprint of its values at the time, so
 # that a second run neither duplicates nor resurrects, and reports what changed since.

@@ -4,13 +4,15 @@ operator's actions on any user are :mod:`~movierater_core.use_cases.user_admin`'
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import timedelta
-from functools import cached_property
-from typing import Final, NoReturn
+from functools import cached_property, partial
+from typing import Final
 
 from attrs import frozen
 
 from movierater_core.errors import (
+    DomainError,
     NotAuthenticated,
     NotFound,
     UsernameTaken,
@@ -37,7 +39,7 @@ from movierater_core.rules import (
     parse_username,
     text_rule,
 )
-from movierater_core.throttling import Limit, Throttle
+from movierater_core.throttling import NOTHING_RESERVED, Limit, Reservation, Throttle
 from movierater_core.use_cases._common import require_self_or_admin, retrying
 
 
@@ -89,6 +91,15 @@ CREDENTIALS_BODY: Final = Body.of(CredentialsInput)
 LOGIN_FAILURES_PER_USERNAME = Limit("login-username", 5, timedelta(minutes=15))
 
 
+# How often a login checks its password again when the stored hash changed between its
+# check and its token (a rehash by a concurrent login, a password change) before it fails.
+CHANGED_MEANWHILE_ROUNDS = 3
+
+
+def _bad_credentials() -> ValidationError:
+    return ValidationError.single("non_field_errors", BAD_CREDENTIALS)
+
+
 # A token's last use is recorded at most this often: a write on every request would
 # cost more than the request, and a day-long TTL does not need finer steps.
 TOUCH_INTERVAL = timedelta(minutes=10)
@@ -122,19 +133,26 @@ class Accounts:
 
     def register(self, data: object, *, is_admin: bool = False, client: str = "") -> User:
         """Create a user from ``{username, password}``; the password must pass the policy.
-        ``client`` (the caller's address, if known) is limited in registrations per hour."""
-        if client:
-            self._throttle.check(self._registrations_per_address, client)
-        form = Form(data)
-        username = form.take(UserInput.username)
-        name_for_policy = None if username is MISSING else username
-        password = form.take(UserInput.password, lambda v: parse_password(v, username=name_for_policy))
-        if username is MISSING or password is MISSING:  # each left its error
-            raise form.invalid()
-        user = store_new_user(self._db, self._hasher, username, password, is_admin=is_admin)
-        if client:
-            self._throttle.record(self._registrations_per_address, client)
-        return user
+        ``client`` (the caller's address, if known) is limited in registrations per hour:
+        the registration is counted before it is made (so that concurrent ones cannot
+        overshoot), and un-counted if it is refused."""
+        reservation = (
+            retrying(lambda: self._throttle.reserve((self._registrations_per_address, client)))
+            if client
+            else NOTHING_RESERVED
+        )
+        try:
+            form = Form(data)
+            username = form.take(UserInput.username)
+            name_for_policy = None if username is MISSING else username
+            password = form.take(UserInput.password, lambda v: parse_password(v, username=name_for_policy))
+            if username is MISSING or password is MISSING:  # each left its error
+                raise form.invalid()
+            return store_new_user(self._db, self._hasher, username, password, is_admin=is_admin)
+        except BaseException:
+            with suppress(DomainError):  # the database is gone too: the first error is the answer
+                self._throttle.release(reservation)
+            raise
 
     def log_in(self, data: object, *, client: str = "") -> str:
         """Check ``{username, password}`` and issue a new token key.
@@ -142,37 +160,55 @@ class Accounts:
         An unknown username costs one hash verification too, so that timing does not
         tell which usernames exist; both failures give the same answer. Failures are
         limited per username and per ``client`` address, the same way whether or not
-        the username exists.
+        the username exists: each attempt is counted before its password is checked (so
+        N concurrent guesses get exactly the limit's checks) and un-counted when the
+        password is right.
+
+        A token is issued only while the password hash that was checked is still the one
+        stored, checked with the user's row locked: a password change that has returned
+        leaves no token of the old password behind, however the two raced.
         """
         form = Form(data)
         username = form.take(CredentialsInput.username)  # trimmed, as DRF's login serializer does
         password = form.take(CredentialsInput.password)
         if username is MISSING or password is MISSING:  # each left its error
             raise form.invalid()
-        self._throttle.check(LOGIN_FAILURES_PER_USERNAME, username)
+        limits = [(LOGIN_FAILURES_PER_USERNAME, username)]  # always in this order: see reserve
         if client:
-            self._throttle.check(self._login_per_address, client)
+            limits.append((self._login_per_address, client))
+        reservation = retrying(lambda: self._throttle.reserve(*limits))
         with self._db.reading() as repos:
             found = repos.users.credentials(username)
         if found is None:
             self._hasher.verify(self._dummy_hash, password)
-            self._failed_login(username, client)
+            raise _bad_credentials()  # the reservation stays: it is the failure
         user, password_hash = found
-        if not self._hasher.verify(password_hash, password):
-            self._failed_login(username, client)
-        rehashed = self._hasher.hash(password) if self._hasher.needs_rehash(password_hash) else None
-        key = self._tokens.new_key()
-        with self._db.writing() as repos:
-            if rehashed is not None:
-                repos.users.set_password_hash(user.id, rehashed)
-            repos.tokens.add(self._tokens.digest(key), user.id, self._clock.now())
-        return key
+        for _ in range(CHANGED_MEANWHILE_ROUNDS):
+            if not self._hasher.verify(password_hash, password):
+                raise _bad_credentials()
+            rehashed = self._hasher.hash(password) if self._hasher.needs_rehash(password_hash) else None
+            key = self._tokens.new_key()
+            stored = retrying(partial(self._issue, user.id, password_hash, rehashed, key, reservation))
+            if stored == password_hash:
+                return key
+            if stored is None:  # deleted meanwhile
+                raise _bad_credentials()
+            password_hash = stored  # changed meanwhile: the password must match the new hash
+        raise _bad_credentials()
 
-    def _failed_login(self, username: str, client: str) -> NoReturn:
-        self._throttle.record(LOGIN_FAILURES_PER_USERNAME, username)
-        if client:
-            self._throttle.record(self._login_per_address, client)
-        raise ValidationError.single("non_field_errors", BAD_CREDENTIALS)
+    def _issue(
+        self, user_id: int, checked: str, rehashed: str | None, key: str, reservation: Reservation
+    ) -> str | None:
+        """Store a token for ``key`` (and un-count the attempt) if the user's stored hash is
+        still ``checked``; the hash stored now either way (None: the user is gone)."""
+        with self._db.writing() as repos:
+            stored = repos.users.lock_credentials(user_id)
+            if stored == checked:
+                if rehashed is not None:
+                    repos.users.set_password_hash(user_id, rehashed)
+                repos.tokens.add(self._tokens.digest(key), user_id, self._clock.now())
+                self._throttle.release(reservation, repos)
+        return stored
 
     @cached_property
     def _dummy_hash(self) -> str:
