@@ -88,6 +88,15 @@ def _to_list(value: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _on_psycopg(url: str) -> str:
+    """A platform's ``postgres://`` or ``postgresql://`` URL (no driver: SQLAlchemy would
+    pick psycopg2, not installed) as a SQLAlchemy URL on psycopg 3, in either variable."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
 def _positive_int(*, default: int) -> Any:
     return environ_config.var(default=default, converter=_naming_the_variable(_to_positive_int))
 
@@ -111,7 +120,7 @@ def _settings_class(cls: type[T]) -> type[T]:
 @_settings_class
 class Settings:
     env: str = environ_config.var(default="development", converter=str.lower)
-    database_url: str = environ_config.var(default=DEFAULT_DATABASE_URL)
+    database_url: str = environ_config.var(default=DEFAULT_DATABASE_URL, converter=_on_psycopg)
     cors_origins: tuple[str, ...] = _list(default=("http://localhost:4200",))
     secret_key: str = environ_config.var(default=DEV_SECRET_KEY)
     db_schema: str | None = environ_config.var(default=None)
@@ -194,9 +203,5 @@ def setting_variables() -> Iterator[str]:
 
 def _platform_database_url(env: Mapping[str, str]) -> str | None:
     """A PaaS's own ``DATABASE_URL`` (Heroku's Postgres add-on sets it and rotates its
-    credentials), as a SQLAlchemy URL on psycopg 3. MOVIERATER_DATABASE_URL wins."""
-    url = env.get("DATABASE_URL", "").strip()
-    for scheme in ("postgres://", "postgresql://"):
-        if url.startswith(scheme):
-            return "postgresql+psycopg://" + url.removeprefix(scheme)
-    return url or None
+    credentials); the field's converter reads it as psycopg 3. MOVIERATER_DATABASE_URL wins."""
+    return env.get("DATABASE_URL", "").strip() or None
