@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import errno
 import getpass
+import logging
 import os
 import socket
 import sys
@@ -112,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     movies_import.add_argument("file", type=Path, help="title, description, imagePath per row")
 
     args = parser.parse_args(argv)
+    _route_logs(verbose=args.verbose)
     read_env_file()
     try:
         settings = Settings.from_env()
@@ -147,6 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 VERBOSE_HELP = "on an error, show its whole detail (the traceback), not only the line that says what to do"
 DEFAULTS_SHOWN = argparse.ArgumentDefaultsHelpFormatter
+
+
+def _route_logs(*, verbose: bool) -> None:
+    """The adapters' log lines (e.g. why S3 refused) are detail: on stderr with --verbose;
+    without it, the one line of an operator error says what they would."""
+    logger = logging.getLogger("movierater")
+    if not logger.handlers:
+        logger.addHandler(logging.StreamHandler() if verbose else logging.NullHandler())
 
 
 def _port(text: str) -> int:
