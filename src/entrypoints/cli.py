@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from entrypoints.operator_errors import OperatorError, explain
+from entrypoints.operator_errors import OperatorError, explain, unreachable_storage
 from entrypoints.settings import Settings, SettingsError, read_env_file
 from movierater_core import __version__
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from movierater_core.errors import ValidationError
+    from movierater_core.ports import ImageStorage
     from movierater_core.use_cases.import_report import Tally
 
 T = TypeVar("T")
@@ -238,7 +239,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             f"cannot create MOVIERATER_MEDIA_DIR {settings.media_dir!r} ({exc.strerror}): "
             "fix its permissions or the setting"
         ) from exc
-    make_storage(settings).check()
+    _check_storage(make_storage(settings), settings)  # on S3, make_storage imports boto3
     command = [
         sys.executable,
         "-m",
@@ -260,6 +261,28 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     sys.stdout.flush()
     os.execv(sys.executable, command)
     return 0  # not reached
+
+
+def _check_storage(storage: ImageStorage, settings: Settings) -> None:
+    """Refuse to start on storage that cannot work (no such bucket, refused credentials, an
+    unusable media directory); S3 that does not answer now may be passing: start, and let
+    /readyz say when it answers."""
+    from movierater_core.errors import ServiceUnavailable
+
+    try:
+        storage.check()
+    except ServiceUnavailable as exc:
+        if unreachable_storage(exc):
+            why = explain(exc, settings) or exc.detail
+            print(
+                f"movierater: warning: {why}; starting anyway (/readyz answers 503 meanwhile)",
+                file=sys.stderr,
+            )
+            return
+        if settings.storage == "local":
+            fix = "fix its permissions, or MOVIERATER_MEDIA_DIR"
+            raise OperatorError(f"{exc.detail} ({settings.media_dir!r}): {fix}") from exc
+        raise
 
 
 def _check_can_listen(host: str, port: int) -> None:

@@ -44,6 +44,18 @@ def explain(exc: BaseException, settings: Settings | None = None) -> str | None:
     return None
 
 
+def unreachable_storage(exc: BaseException) -> bool:
+    """True when S3 did not answer at all (down, or the network): maybe passing, unlike a
+    bucket that is not there or credentials it refuses, which S3 answered."""
+    if "botocore" not in sys.modules:
+        return False
+    from botocore.exceptions import BotoCoreError, NoCredentialsError
+
+    return any(
+        isinstance(link, BotoCoreError) and not isinstance(link, NoCredentialsError) for link in _chain(exc)
+    )
+
+
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """``exc``, then what caused it (the driver error under a domain error), outermost first."""
     seen: set[int] = set()
