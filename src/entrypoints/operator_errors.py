@@ -102,6 +102,8 @@ def _bad_url(exc: BaseException, _settings: Settings | None) -> str | None:
     if isinstance(exc, ArgumentError) and "URL" in str(exc):
         # The value itself is not repeated: a malformed URL may still hold a password.
         return f"{_url_variable()} is not a database URL: use {URL_FORMS}"
+    if isinstance(exc, ValueError) and _raised_in(exc, "_parse_url"):  # e.g. a port not a number
+        return f"{_url_variable()} is not a database URL (its port?): use {URL_FORMS}"
     return None
 
 

@@ -194,6 +194,20 @@ def test_postgres_scheme_in_movierater_database_url(tmp_path: Path) -> None:
     assert "(head)" in result.stdout
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://app:s3cret-pw@127.0.0.1:{port}/db",  # down
+        "postgresql+psycopgg://app:s3cret-pw@127.0.0.1:{port}/db",  # misspelled
+        "postgresql+psycopg://app:s3cret-pw@127.0.0.1:{port}:x/db",  # does not parse
+    ],
+    ids=["down", "misspelled", "unparseable"],
+)
+def test_the_line_never_shows_the_password(tmp_path: Path, url: str) -> None:
+    result = run(tmp_path, "migrate", MOVIERATER_DATABASE_URL=url.format(port=free_port()))
+    assert "s3cret-pw" not in assert_one_line(result)
+
+
 # ---- the database server --------------------------------------------------------------------
 
 
