@@ -225,21 +225,9 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     """Check here what gunicorn's workers will need (the port, the database and its driver,
     the storage and its), so that a mistake is one line, not every worker failing to boot."""
-    from entrypoints.bootstrap import make_storage, prepare_storage
-
     _check_can_listen(args.host, args.port)
-    engine = _schema_ready_engine(settings)
-    if engine is None:
+    if not _prepare_to_serve(settings):
         return 2
-    engine.dispose()  # workers open their own after forking
-    try:
-        prepare_storage(settings)
-    except OSError as exc:
-        raise OperatorError(
-            f"cannot create MOVIERATER_MEDIA_DIR {settings.media_dir!r} ({exc.strerror}): "
-            "fix its permissions or the setting"
-        ) from exc
-    _check_storage(make_storage(settings), settings)  # on S3, make_storage imports boto3
     command = [
         sys.executable,
         "-m",
@@ -261,6 +249,47 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     sys.stdout.flush()
     os.execv(sys.executable, command)
     return 0  # not reached
+
+
+def _prepare_to_serve(settings: Settings) -> bool:
+    """The database (its driver, the server, the schema: False, said, when not up to date)
+    and the storage (its driver; made, for local storage; usable)."""
+    from entrypoints.bootstrap import make_storage, prepare_storage
+
+    engine = _schema_ready_engine(settings)
+    if engine is None:
+        return False
+    engine.dispose()  # workers open their own after forking
+    try:
+        prepare_storage(settings)
+    except OSError as exc:
+        raise OperatorError(
+            f"cannot create MOVIERATER_MEDIA_DIR {settings.media_dir!r} ({exc.strerror}): "
+            "fix its permissions or the setting"
+        ) from exc
+    _check_storage(make_storage(settings), settings)  # on S3, make_storage imports boto3
+    return True
+
+
+def prepare_to_serve_or_exit() -> None:
+    """For gunicorn.conf.py's on_starting (the Procfile's web process): what `serve` checks,
+    in gunicorn's master before any worker, with the same one line and exit status 2."""
+    logging.getLogger("movierater").addHandler(logging.NullHandler())
+    settings: Settings | None = None
+    try:
+        settings = Settings.from_env()
+        ready = _prepare_to_serve(settings)
+    except SettingsError as exc:
+        print(f"movierater: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except Exception as exc:
+        message = explain(exc, settings)
+        if message is None:
+            raise
+        print(f"movierater: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if not ready:
+        raise SystemExit(2)
 
 
 def _check_storage(storage: ImageStorage, settings: Settings) -> None:
