@@ -7,8 +7,8 @@ Service and a plain VM. ``movierater serve`` passes its own flags, which win ove
 import multiprocessing
 import os
 
-from entrypoints.bootstrap import prepare_storage
-from entrypoints.settings import Settings, read_env_file
+from entrypoints.cli import prepare_to_serve_or_exit
+from entrypoints.settings import read_env_file
 
 read_env_file()  # the same .env the app reads, for WEB_CONCURRENCY and PORT too
 
@@ -42,6 +42,8 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
 def on_starting(server):
-    """In the master, before any worker: what `movierater serve` prepares too (and the
-    one warning per misspelt MOVIERATER_* name, which the workers leave to it)."""
-    prepare_storage(Settings.from_env())
+    """In the master, before any worker: what `movierater serve` checks and prepares too (the
+    database, its driver, the storage; and the one warning per misspelt MOVIERATER_* name,
+    which the workers leave to it), so that a mistake is one line and exit status 2, not
+    every worker failing to boot."""
+    prepare_to_serve_or_exit()

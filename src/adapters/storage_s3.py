@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,6 +37,11 @@ PENDING_TAGGING_XML = (
 log = logging.getLogger("movierater.storage")
 UNAVAILABLE = "The image storage is unavailable right now. Try again shortly."
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# How long a bucket check is trusted before an upload URL is granted into the bucket: a
+# usable bucket is checked again after 10 s, a missing one after Retry-After (5 s), so a
+# grant costs at most one HEAD bucket per worker per interval.
+BUCKET_OK_SECONDS = 10.0
+BUCKET_FAILED_SECONDS = 5.0
 
 
 class S3ImageStorage(PrefixedObjectUrls):
@@ -52,6 +58,8 @@ class S3ImageStorage(PrefixedObjectUrls):
     ) -> None:
         self._bucket = bucket
         self._acl = acl
+        self._bucket_checked_until = 0.0  # time.monotonic() until which the last check holds
+        self._bucket_problem: ServiceUnavailable | None = None
         self._s3 = client or boto3.client(
             "s3",
             region_name=region,
@@ -77,6 +85,9 @@ class S3ImageStorage(PrefixedObjectUrls):
     def presign_upload(
         self, name: str, *, content_type: str, size: int | None, sha256: str | None, expires_in: int
     ) -> UploadTicket:
+        """Signing is local work, but a URL into a bucket that is not there would only fail
+        at the client: the bucket's last check (cached) must have found it usable."""
+        self._recently_checked()
         if size is not None:
             params: dict[str, Any] = {
                 "Bucket": self._bucket,
@@ -165,11 +176,32 @@ class S3ImageStorage(PrefixedObjectUrls):
         return self._call(collect)
 
     def check(self) -> None:
-        """HEAD the bucket: reachable, and these credentials may use it."""
+        """HEAD the bucket: reachable, and these credentials may use it. The cause of a
+        failure goes to the log (one line); the probe's answer stays generic."""
         try:
-            self._call(lambda: self._s3.head_bucket(Bucket=self._bucket))
-        except _Missing:
-            raise ServiceUnavailable(UNAVAILABLE) from None  # no such bucket
+            self._s3.head_bucket(Bucket=self._bucket)
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError):
+                code = str(exc.response.get("Error", {}).get("Code"))
+                cause = "it does not exist" if code in _MISSING | {"NoSuchBucket"} else f"{code}: {exc}"
+            else:
+                cause = str(exc)
+            log.warning("storage not ready: S3 bucket %r: %s", self._bucket, cause)
+            problem = ServiceUnavailable(UNAVAILABLE, retry_after=int(BUCKET_FAILED_SECONDS))
+            self._remember(problem, BUCKET_FAILED_SECONDS)
+            raise problem from exc
+        self._remember(None, BUCKET_OK_SECONDS)
+
+    def _remember(self, problem: ServiceUnavailable | None, seconds: float) -> None:
+        self._bucket_problem = problem
+        self._bucket_checked_until = time.monotonic() + seconds
+
+    def _recently_checked(self) -> None:
+        """Raise the last check's ServiceUnavailable, checking again once it is stale."""
+        if time.monotonic() >= self._bucket_checked_until:
+            self.check()
+        elif self._bucket_problem is not None:
+            raise ServiceUnavailable(UNAVAILABLE, retry_after=int(BUCKET_FAILED_SECONDS))
 
     def _call(self, operation: Callable[[], T]) -> T:
         """Run a boto3 call: a missing object raises _Missing, an unreachable service 503."""

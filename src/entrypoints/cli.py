@@ -5,14 +5,19 @@ Django original's database, movies from a file."""
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
+import logging
 import os
+import socket
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from entrypoints.operator_errors import OperatorError, explain, unreachable_storage
 from entrypoints.settings import Settings, SettingsError, read_env_file
 from movierater_core import __version__
 
@@ -20,6 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from movierater_core.errors import ValidationError
+    from movierater_core.ports import ImageStorage
     from movierater_core.use_cases.import_report import Tally
 
 T = TypeVar("T")
@@ -28,17 +34,30 @@ T = TypeVar("T")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="movierater", description=__doc__)
     parser.add_argument("--version", action="version", version=f"movierater {__version__}")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    # --verbose after the command too (`movierater migrate --verbose`); SUPPRESS keeps the
+    # global one's value when it is not repeated there.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
 
-    serve = verbs.add_parser("serve", help="run the HTTP API under gunicorn")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    def add_verb(name: str, text: str, **kw: Any) -> argparse.ArgumentParser:
+        return verbs.add_parser(name, help=text, parents=[common], **kw)
+
+    serve = add_verb("serve", "run the HTTP API under gunicorn", formatter_class=DEFAULTS_SHOWN)
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=_port, default=8000, help="the port to listen on")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=os.environ.get("WEB_CONCURRENCY", "2"),
+        help="gunicorn worker processes (the default comes from WEB_CONCURRENCY, else 2)",
+    )
     serve.add_argument("--access-log", action="store_true", help="gunicorn access log on stdout")
 
-    verbs.add_parser("migrate", help="bring the database schema up to date")
+    add_verb("migrate", "bring the database schema up to date")
 
-    superuser = verbs.add_parser("createsuperuser", help="create an admin user")
+    superuser = add_verb("createsuperuser", "create an admin user")
     superuser.add_argument("--username", required=True)
     superuser.add_argument(
         "--noinput",
@@ -47,13 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="take the password from MOVIERATER_SUPERUSER_PASSWORD instead of prompting",
     )
 
-    seed = verbs.add_parser("seed", help="add deterministic demo/benchmark data")
-    seed.add_argument("--movies", type=int, default=20)
-    seed.add_argument("--users", type=int, default=10)
-    seed.add_argument("--ratings-per-movie", type=int, default=5)
-    seed.add_argument("--password", required=True, help="the password of every seeded user")
+    seed = add_verb("seed", "add deterministic demo/benchmark data", formatter_class=DEFAULTS_SHOWN)
+    seed.add_argument("--movies", type=int, default=20, help="movies to have")
+    seed.add_argument("--users", type=int, default=10, help="users to have")
+    seed.add_argument("--ratings-per-movie", type=int, default=5, help="ratings of each movie")
+    seed.add_argument("--password", required=True, help="the password of every seeded user (required)")
 
-    gc = verbs.add_parser("gc-uploads", help="delete uploaded images that no movie uses")
+    gc = add_verb("gc-uploads", "delete uploaded images that no movie uses")
     gc.add_argument(
         "--older-than",
         type=_duration,
@@ -62,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "uploads still on their way to a movie are spared",
     )
 
-    users = verbs.add_parser("users", help="manage users (the admin tools: no admin web UI)")
+    users = add_verb("users", "manage users (the admin tools: no admin web UI)")
     user_verbs = users.add_subparsers(dest="user_verb", required=True, metavar="ACTION")
     listing = user_verbs.add_parser("list", help="list users with their ids and roles")
     listing.add_argument("--admins", action="store_true", help="only admins")
@@ -82,19 +101,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="take the password from MOVIERATER_USER_PASSWORD instead of prompting",
     )
 
-    django = verbs.add_parser(
-        "import-django", help="copy users, movies, ratings and tokens from the Django original's database"
+    django = add_verb(
+        "import-django", "copy users, movies, ratings and tokens from the Django original's database"
     )
     django.add_argument("--from", dest="source", required=True, metavar="URL", help="its SQLAlchemy URL")
     django.add_argument("--schema", help="the schema its tables are in (the original: movie_rater_api)")
     django.add_argument("--app", default="api", help="its Django app label, prefixing the movie tables")
 
-    movies = verbs.add_parser("movies", help="manage movies")
+    movies = add_verb("movies", "manage movies")
     movie_actions = movies.add_subparsers(dest="movies_action", required=True, metavar="ACTION")
     movies_import = movie_actions.add_parser("import", help="add movies from a .csv or .json file")
     movies_import.add_argument("file", type=Path, help="title, description, imagePath per row")
 
     args = parser.parse_args(argv)
+    _route_logs(verbose=args.verbose)
     read_env_file()
     try:
         settings = Settings.from_env()
@@ -111,7 +131,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         "import-django": _import_django,
         "movies": _movies,
     }
-    return handler[args.verb](settings, args)
+    try:
+        return handler[args.verb](settings, args)
+    except KeyboardInterrupt:
+        print("movierater: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = explain(exc, settings)
+        if message is None:
+            raise  # not an operator's mistake that we know of: a bug, with its traceback
+        if args.verbose:
+            traceback.print_exception(exc, file=sys.stderr)
+            print(f"movierater: {message}", file=sys.stderr)
+        else:
+            print(f"movierater: {message} (--verbose shows the details)", file=sys.stderr)
+        return 2
+
+
+VERBOSE_HELP = "on an error, show its whole detail (the traceback), not only the line that says what to do"
+DEFAULTS_SHOWN = argparse.ArgumentDefaultsHelpFormatter
+
+
+def _route_logs(*, verbose: bool) -> None:
+    """The adapters' log lines (e.g. why S3 refused) are detail: on stderr with --verbose;
+    without it, the one line of an operator error says what they would."""
+    logger = logging.getLogger("movierater")
+    if not logger.handlers:
+        logger.addHandler(logging.StreamHandler() if verbose else logging.NullHandler())
+    # A misspelt MOVIERATER_* name is the operator's to fix: warned about either way.
+    settings_log = logging.getLogger("movierater.settings")
+    if not settings_log.handlers:
+        settings_log.addHandler(logging.StreamHandler())
+        settings_log.propagate = False
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1-65535)")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _engine(settings: Settings) -> Engine:
@@ -165,13 +228,11 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    engine = _schema_ready_engine(settings)
-    if engine is None:
+    """Check here what gunicorn's workers will need (the port, the database and its driver,
+    the storage and its), so that a mistake is one line, not every worker failing to boot."""
+    _check_can_listen(args.host, args.port)
+    if not _prepare_to_serve(settings):
         return 2
-    engine.dispose()  # workers open their own after forking
-    from entrypoints.bootstrap import prepare_storage
-
-    prepare_storage(settings)
     command = [
         sys.executable,
         "-m",
@@ -193,6 +254,95 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     sys.stdout.flush()
     os.execv(sys.executable, command)
     return 0  # not reached
+
+
+def _prepare_to_serve(settings: Settings) -> bool:
+    """The database (its driver, the server, the schema: False, said, when not up to date)
+    and the storage (its driver; made, for local storage; usable)."""
+    from entrypoints.bootstrap import make_storage, prepare_storage
+
+    engine = _schema_ready_engine(settings)
+    if engine is None:
+        return False
+    engine.dispose()  # workers open their own after forking
+    try:
+        prepare_storage(settings)
+    except OSError as exc:
+        raise OperatorError(
+            f"cannot create MOVIERATER_MEDIA_DIR {settings.media_dir!r} ({exc.strerror}): "
+            "fix its permissions or the setting"
+        ) from exc
+    _check_storage(make_storage(settings), settings)  # on S3, make_storage imports boto3
+    return True
+
+
+def prepare_to_serve_or_exit() -> None:
+    """For gunicorn.conf.py's on_starting (the Procfile's web process): what `serve` checks,
+    in gunicorn's master before any worker, with the same one line and exit status 2."""
+    _route_logs(verbose=False)
+    settings: Settings | None = None
+    try:
+        settings = Settings.from_env()
+        ready = _prepare_to_serve(settings)
+    except SettingsError as exc:
+        print(f"movierater: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except Exception as exc:
+        message = explain(exc, settings)
+        if message is None:
+            raise
+        print(f"movierater: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if not ready:
+        raise SystemExit(2)
+
+
+def _check_storage(storage: ImageStorage, settings: Settings) -> None:
+    """Refuse to start on storage that cannot work (no such bucket, refused credentials, an
+    unusable media directory); S3 that does not answer now may be passing: start, and let
+    /readyz say when it answers."""
+    from movierater_core.errors import ServiceUnavailable
+
+    try:
+        storage.check()
+    except ServiceUnavailable as exc:
+        if unreachable_storage(exc):
+            why = explain(exc, settings) or exc.detail
+            print(
+                f"movierater: warning: {why}; starting anyway (/readyz answers 503 meanwhile)",
+                file=sys.stderr,
+            )
+            return
+        if settings.storage == "local":
+            fix = "fix its permissions, or MOVIERATER_MEDIA_DIR"
+            raise OperatorError(f"{exc.detail} ({settings.media_dir!r}): {fix}") from exc
+        raise
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Bind the address gunicorn will (as it does, with SO_REUSEADDR) and let it go: in use,
+    privileged or not this machine's is said here in one line."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        fix = "fix --host"
+        raise OperatorError(f"cannot listen on {host!r}: not an address or a known host name: {fix}") from exc
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fix = "stop what listens there, or pass another --port"
+                raise OperatorError(f"port {port} on {host} is already in use: {fix}") from exc
+            if exc.errno == errno.EACCES:
+                fix = "pass --port 1024 or above (or run behind a proxy)"
+                raise OperatorError(f"port {port} needs privileges to listen on: {fix}") from exc
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise OperatorError(f"{host} is not an address of this machine: fix --host") from exc
+            raise
 
 
 def _createsuperuser(settings: Settings, args: argparse.Namespace) -> int:
@@ -225,8 +375,8 @@ def _new_password(args: argparse.Namespace, variable: str) -> str | None:
             print(f"movierater: set {variable} with --noinput", file=sys.stderr)
         return password or None
     while True:
-        password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Password (again): "):
+        password = _ask_secret("Password: ", variable)
+        if password != _ask_secret("Password (again): ", variable):
             print("Error: Your passwords didn't match.", file=sys.stderr)
             continue
         problems = check_password(password, args.username)
@@ -234,6 +384,23 @@ def _new_password(args: argparse.Namespace, variable: str) -> str | None:
             return password
         for problem in problems:
             print(f"Error: {problem}", file=sys.stderr)
+
+
+def _ask_secret(prompt: str, variable: str) -> str:
+    """A password from the terminal, unechoed; without one, a line of standard input (a
+    script's pipe: nothing to echo to). Nothing left to read is the operator's mistake."""
+    try:
+        if sys.stdin.isatty():
+            return getpass.getpass(prompt)
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line.removesuffix("\n")
+    except EOFError:
+        raise OperatorError(
+            f"no password to read (no terminal, or the input ended): run this on a terminal, "
+            f"or pass --noinput with {variable} set"
+        ) from None
 
 
 def _users(settings: Settings, args: argparse.Namespace) -> int:

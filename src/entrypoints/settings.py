@@ -148,6 +148,7 @@ def _to_web_url(value: str | None, name: str) -> str | None:
 def _to_database_url(value: str, name: str) -> str:
     """Parsed as SQLAlchemy will (its driver is not imported here). The value is never
     repeated in the message: it may hold a password."""
+    value = _on_psycopg(value)
     try:
         make_url(value)
     except (ArgumentError, ValueError):
@@ -219,6 +220,15 @@ def _to_prefix(value: str, name: str) -> str:
     if value and not value.endswith("/"):
         raise SettingsError(f"{name} must end with '/'")
     return value
+
+
+def _on_psycopg(url: str) -> str:
+    """A platform's ``postgres://`` or ``postgresql://`` URL (no driver: SQLAlchemy would
+    pick psycopg2, not installed) as a SQLAlchemy URL on psycopg 3, in either variable."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
 
 
 def _positive_int(*, default: int) -> Any:
@@ -367,9 +377,5 @@ def setting_variables() -> Iterator[str]:
 
 def _platform_database_url(env: Mapping[str, str]) -> str | None:
     """A PaaS's own ``DATABASE_URL`` (Heroku's Postgres add-on sets it and rotates its
-    credentials), as a SQLAlchemy URL on psycopg 3. MOVIERATER_DATABASE_URL wins."""
-    url = env.get("DATABASE_URL", "").strip()
-    for scheme in ("postgres://", "postgresql://"):
-        if url.startswith(scheme):
-            return "postgresql+psycopg://" + url.removeprefix(scheme)
-    return url or None
+    credentials); the field's converter reads it as psycopg 3. MOVIERATER_DATABASE_URL wins."""
+    return env.get("DATABASE_URL", "").strip() or None

@@ -435,7 +435,8 @@ class ImageStorage(Protocol):
         """A URL the client sends the bytes to directly. Storage itself must refuse another
         content type, another size than ``size`` (or over the maximum when ``size`` is None),
         bytes whose SHA-256 is not ``sha256``, use after ``expires_in`` seconds, and
-        overwriting an existing object."""
+        overwriting an existing object. Raises ServiceUnavailable when storage is known not
+        to be able to take the upload (S3: the bucket is missing), rather than grant it."""
         ...
 
     def key(self, name: str) -> str:

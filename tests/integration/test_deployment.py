@@ -91,3 +91,26 @@ def test_env_example_names_every_setting_with_its_default() -> None:
     assert read and listed == read
     # the values written down are the defaults: loading the file changes nothing
     assert Settings.from_env({k: v or "" for k, v in example.items()}) == Settings.from_env({})
+
+
+def test_procfile_web_with_a_missing_driver_is_one_line_not_workers_failing_to_boot(tmp_path: Path) -> None:
+    """gunicorn.conf.py checks in the master what the workers will need (here: boto3, for
+    S3 storage), as `movierater serve` does."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import sys\nsys.modules['boto3'] = None\n")
+    env = _platform_env(
+        tmp_path,
+        PORT=str(free_port()),
+        PYTHONPATH=str(site),
+        MOVIERATER_STORAGE="s3",
+        MOVIERATER_S3_BUCKET="posters",
+    )
+    web = subprocess.run(
+        _procfile()["web"], shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    output = web.stdout + web.stderr
+    assert web.returncode == 2, output
+    assert "Traceback" not in output and "Worker failed to boot" not in output, output
+    [line] = [line for line in output.splitlines() if line.startswith("movierater: ")]
+    assert "S3 storage driver" in line and "pip install 'boto3==" in line

@@ -188,3 +188,8 @@ def test_readyz_on_s3_heads_the_bucket(tmp_path: Path) -> None:
         assert down.json()["checks"]["database"] == {"status": "ok"}
     finally:
         server.stop()
+    # The probe's answer stays generic; the log says why, in one WARNING line.
+    bucket = env["MOVIERATER_S3_BUCKET"]
+    assert (
+        f"storage not ready: S3 bucket {bucket!r}: it does not exist" in server.log.read_text().splitlines()
+    )

@@ -526,3 +526,28 @@ def test_unreachable_storage_gives_503_and_everything_else_keeps_working(tmp_pat
         assert boss.post("/api/movies/", json={"title": "Light"}).status_code == 201
     finally:
         server.stop()
+
+
+def test_no_upload_url_into_a_missing_bucket(tmp_path: Any) -> None:
+    """A bucket deleted under a running server: the grant is refused with 503 and Retry-After
+    (it costs the user no grant), and granted again once the bucket is back."""
+    dep = Deployment("s3", tmp_path)  # skips (or fails in CI) without the S3 emulator
+    try:
+        client = sign_up(dep.base_url)
+        bucket = dep.env()["MOVIERATER_S3_BUCKET"]
+        s3_client().delete_bucket(Bucket=bucket)
+        for body in ({"fileSize": 100}, {}):  # a PUT and a POST grant
+            refused = ask(client, **body)
+            assert refused.status_code == 503, refused.text
+            assert refused.json() == {
+                "detail": "The image storage is unavailable right now. Try again shortly."
+            }
+            assert refused.headers["Retry-After"].isdigit()
+        s3_client().create_bucket(Bucket=bucket)
+        deadline = time.monotonic() + 30  # each worker checks a failed bucket again after 5 s
+        while (granted := ask(client, fileSize=100)).status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert granted.status_code == 200, granted.text
+        assert granted.json()["uploads_remaining"] == 9  # the refused ones were not counted
+    finally:
+        dep.server.stop()

@@ -37,8 +37,9 @@ def test_no_environment_gives_the_embedded_default() -> None:
         ("mysql+pyodbc://u:p@db.example/d1", "mysql+pyodbc://u:p@db.example/d1"),
     ],
 )
-def test_a_platform_database_url_is_used_on_psycopg(platform_url: str, expected: str) -> None:
-    assert Settings.from_env({"DATABASE_URL": platform_url}).database_url == expected
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "MOVIERATER_DATABASE_URL"])
+def test_a_platform_database_url_is_used_on_psycopg(variable: str, platform_url: str, expected: str) -> None:
+    assert Settings.from_env({variable: platform_url}).database_url == expected
 
 
 def test_movierater_database_url_wins_over_the_platform_one() -> None:

@@ -92,6 +92,15 @@ class Uploads:
                 deduplicated=True,
                 expires_in=None,
             )
+        # Signed before the grant is counted: storage that cannot take the upload (S3: a
+        # bucket that is not there) answers ServiceUnavailable and costs the user no grant.
+        ticket = self._storage.presign_upload(
+            name,
+            content_type=request.content_type,
+            size=request.size,
+            sha256=request.sha256,
+            expires_in=self._settings.url_ttl,
+        )
         now = self._clock.now()
         since = UPLOAD_GRANTS.start(now)
         with self._db.writing() as repos:
@@ -105,13 +114,6 @@ class Uploads:
                     retry_after=wait,
                 )
             repos.grants.add(actor.id, name, now)
-        ticket = self._storage.presign_upload(  # signing is local work: it cannot fail here
-            name,
-            content_type=request.content_type,
-            size=request.size,
-            sha256=request.sha256,
-            expires_in=self._settings.url_ttl,
-        )
         return UploadOffer(
             name=name,
             key=self._storage.key(name),
