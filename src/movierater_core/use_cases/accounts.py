@@ -13,6 +13,7 @@ from attrs import frozen
 from movierater_core.errors import (
     NotAuthenticated,
     NotFound,
+    ReferenceGone,
     UsernameTaken,
     ValidationError,
 )
@@ -162,10 +163,13 @@ class Accounts:
             self._failed_login(username, client)
         rehashed = self._hasher.hash(password) if self._hasher.needs_rehash(password_hash) else None
         key = self._tokens.new_key()
-        with self._db.writing() as repos:
-            if rehashed is not None:
-                repos.users.set_password_hash(user.id, rehashed)
-            repos.tokens.add(self._tokens.digest(key), user.id, self._clock.now())
+        try:
+            with self._db.writing() as repos:
+                if rehashed is not None:
+                    repos.users.set_password_hash(user.id, rehashed)
+                repos.tokens.add(self._tokens.digest(key), user.id, self._clock.now())
+        except ReferenceGone:  # deleted since its password was checked: as just after that
+            raise ValidationError.single("non_field_errors", BAD_CREDENTIALS) from None
         return key
 
     def _failed_login(self, username: str, client: str) -> NoReturn:
@@ -307,7 +311,16 @@ def store_new_user(
 
 def erase_user(repos: Repositories, user_id: int) -> None:
     """Delete a user with their ratings (fixing those movies' summaries), tokens and upload
-    grants, inside the caller's transaction."""
+    grants, inside the caller's transaction.
+
+    Locks in the order the other writers do: the user's row first (a concurrent login,
+    upload grant or first rating by the user then waits, and finds the user gone), then
+    the rated movies' rows in id order (as raters lock a movie before its ratings), then
+    the ratings, read again under those locks for their current stars.
+    """
+    repos.users.get(user_id, for_update=True)
+    for movie_id in sorted({rating.movie_id for rating in repos.ratings.list(user_id=user_id)}):
+        repos.movies.get(movie_id, for_update=True)
     for rating in repos.ratings.list(user_id=user_id, for_update=True):
         repos.ratings.delete(rating.id)
         repos.movies.adjust_ratings(rating.movie_id, -1, -rating.stars.value)
