@@ -36,6 +36,7 @@ def racing(database_url: str, backend: str, tmp_path_factory: pytest.TempPathFac
         database_url,
         tmp_path_factory.mktemp(f"{backend}-races"),
         workers=WORKERS,
+        start_timeout=120,
         MOVIERATER_MEDIA_DIR=str(tmp_path_factory.mktemp(f"{backend}-races-media")),
     )
     yield srv
