@@ -10,10 +10,13 @@ SECURITY.md, "Races with a deletion").
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -21,7 +24,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from adapters.sql.database import SqlDatabase, make_engine
+from adapters.sql.repositories import SqlRepositories
 from adapters.sql.tables import ratings, tokens, upload_grants
+from movierater_core.errors import ReferenceGone
+from movierater_core.use_cases.accounts import erase_user
 from tests.integration.conftest import USER_PASSWORD, Client, Server, make_admin, sign_up
 from tests.integration.test_concurrency import assert_summaries_match_recount
 
@@ -181,3 +188,52 @@ def test_a_user_rating_while_their_account_is_deleted(racing: Server, engine: An
             )
         assert left == 0
     assert_summaries_match_recount(engine)
+
+
+def test_a_login_token_stored_while_the_account_is_erased_waits_and_finds_it_gone(database_url: str) -> None:
+    """The interleaving the user's row lock is for, made to happen every time (in process):
+    the login's token insert lands after the erasure deleted the user's tokens and before
+    it deletes the user. Without the lock (PostgreSQL), the insert commits and the
+    erasure then fails on the foreign key: a 500 for the deletion."""
+    db = SqlDatabase(make_engine(database_url, pool_size=2))
+    tokens_deleted = threading.Event()
+
+    class PausingAfterTokens(SqlDatabase):
+        @contextmanager
+        def writing(self) -> Iterator[SqlRepositories]:
+            with super().writing() as repos:
+                delete_tokens = repos.tokens.delete_for_user
+
+                def delete_then_pause(user_id: int, *, keep: str | None = None) -> None:
+                    delete_tokens(user_id, keep=keep)
+                    tokens_deleted.set()
+                    time.sleep(0.5)  # the login's insert comes now
+
+                repos.tokens.delete_for_user = delete_then_pause  # type: ignore[method-assign]
+                yield repos
+
+    try:
+        with db.writing() as repos:
+            user = repos.users.add(f"erased-{time.monotonic_ns()}", "not a hash")
+        errors: list[BaseException] = []
+
+        def erase() -> None:
+            try:
+                with PausingAfterTokens(db.engine).writing() as repos:
+                    erase_user(repos, user.id)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        eraser = threading.Thread(target=erase)
+        eraser.start()
+        assert tokens_deleted.wait(timeout=30)
+        digest = secrets.token_hex(32)
+        with pytest.raises(ReferenceGone), db.writing() as repos:
+            repos.tokens.add(digest, user.id, datetime.now(UTC))
+        eraser.join(timeout=30)
+        assert errors == []
+        with db.reading() as repos:
+            assert repos.users.get(user.id) is None
+            assert repos.tokens.user_for(digest) is None
+    finally:
+        db.engine.dispose()
