@@ -73,6 +73,12 @@ class DuplicateRating(DomainError):
     """Raised by a rating repository when (user, movie) already has a rating: a lost race."""
 
 
+class ReferenceGone(DomainError):
+    """Raised by a repository's insert when a row it refers to (a user, a movie) does not
+    exist: a concurrent transaction deleted it. Not worth running again: the use case
+    answers as it would have just after the deletion (401, 404, bad credentials)."""
+
+
 class AlreadyStored(DomainError):
     """Raised by a repository's bulk insert when a row's unique key is taken (another writer
     got there first); the transaction must be abandoned."""

@@ -52,6 +52,13 @@ class UserReader(Protocol):
 
 
 class UserRepository(UserReader, Protocol):
+    def get(self, user_id: int, *, for_update: bool = False) -> User | None:
+        """``for_update`` locks the user's row until the transaction ends: a deletion takes
+        this lock first, so that an insert referring to the user (a token, a rating, an
+        upload grant) either commits before it (and is deleted with the user) or waits and
+        then raises :class:`~movierater_core.errors.ReferenceGone`."""
+        ...
+
     def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
         """Raises :class:`~movierater_core.errors.UsernameTaken`."""
         ...
@@ -97,6 +104,12 @@ class MovieReader(Protocol):
 
 
 class MovieRepository(MovieReader, Protocol):
+    def get(self, movie_id: int, *, for_update: bool = False) -> Movie | None:
+        """``for_update`` locks the movie's row until the transaction ends. Every transaction
+        that changes a movie's ratings takes it first (then the ratings' rows), and so does
+        deleting the movie: they run one after the other, in one lock order."""
+        ...
+
     def add(self, fields: MovieFields) -> Movie: ...
 
     def add_many(self, movies: Sequence[MovieFields]) -> Sequence[int]:
@@ -153,16 +166,18 @@ class RatingRepository(RatingReader, Protocol):
     ) -> Sequence[Rating]: ...
 
     def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
-        """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already, and
-        if the user or the movie does not exist (deleted by a concurrent transaction): both
-        are a lost race, and the caller's next attempt sees what happened."""
+        """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already (a lost
+        race: the caller's next attempt updates it), and
+        :class:`~movierater_core.errors.ReferenceGone` if the user or the movie does not exist
+        (deleted by a concurrent transaction)."""
         ...
 
     def add_many(self, ratings: Sequence[tuple[int, int, Stars]]) -> Sequence[int]:
         """Add ``(user_id, movie_id, stars)`` ratings in one go (the movies' aggregates are
         the caller's: see ``adjust_ratings_many``); their new ids, in the order given.
 
-        Raises :class:`~movierater_core.errors.DuplicateRating` as ``add`` does.
+        Raises :class:`~movierater_core.errors.DuplicateRating` if a pair is rated already, or
+        a user or a movie does not exist (an import's batch is abandoned either way).
         """
         ...
 
@@ -182,7 +197,8 @@ class TokenReader(Protocol):
 class TokenRepository(TokenReader, Protocol):
     def add(self, digest: str, user_id: int, created_at: datetime) -> None:
         """Last used: ``created_at``. Raises :class:`~movierater_core.errors.AlreadyStored`
-        if the digest is stored already."""
+        if the digest is stored already, :class:`~movierater_core.errors.ReferenceGone` if
+        the user does not exist (deleted meanwhile)."""
         ...
 
     def add_many(self, tokens: Sequence[tuple[str, int, datetime]], *, last_used: datetime) -> None:
@@ -212,11 +228,14 @@ class UploadGrantReader(Protocol):
 
 
 class UploadGrantRepository(UploadGrantReader, Protocol):
-    def lock_user(self, user_id: int) -> None:
-        """Serialize grant decisions for one user until the transaction ends."""
+    def lock_user(self, user_id: int) -> bool:
+        """Serialize grant decisions for one user until the transaction ends; False if the
+        user does not exist (deleted meanwhile)."""
         ...
 
-    def add(self, user_id: int, object_name: str, granted_at: datetime) -> None: ...
+    def add(self, user_id: int, object_name: str, granted_at: datetime) -> None:
+        """Raises :class:`~movierater_core.errors.ReferenceGone` if the user does not exist."""
+        ...
 
     def forget_until(self, user_id: int, end: datetime) -> None:
         """Drop grants at or before ``end``: too old to count any more."""

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import pytest
 
-from movierater_core.errors import AlreadyStored, DuplicateRating, UsernameTaken
+from movierater_core.errors import AlreadyStored, DuplicateRating, ReferenceGone, UsernameTaken
 from movierater_core.missing import MISSING
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 from movierater_core.ports import Database, ImportRecord, NewUser, Repositories
@@ -322,13 +322,14 @@ def test_a_second_rating_of_a_movie_by_a_user_raises_duplicate_rating(db: Databa
 
 
 @pytest.mark.parametrize("missing", ["user", "movie"])
-def test_rating_what_does_not_exist_raises_duplicate_rating(db: Database, missing: str) -> None:
-    """A user or movie deleted meanwhile: the same error as a lost race, so the caller runs
-    its transaction again (and then finds it gone)."""
+def test_rating_what_does_not_exist_raises_reference_gone(db: Database, missing: str) -> None:
+    """A user or movie deleted meanwhile: not a lost race to run again (that would fail the
+    same way five times) but an error of its own, which the use case answers as "after"
+    (401, 404). A batch of an import is abandoned either way (DuplicateRating)."""
     with db.writing() as repos:
         ann, movie = add_user(repos), add_movie(repos)
     user_id, movie_id = (ann.id + 1000, movie.id) if missing == "user" else (ann.id, movie.id + 1000)
-    with pytest.raises(DuplicateRating), db.writing() as repos:
+    with pytest.raises(ReferenceGone), db.writing() as repos:
         repos.ratings.add(user_id, movie_id, Stars(3))
     with pytest.raises(DuplicateRating), db.writing() as repos:
         repos.ratings.add_many([(user_id, movie_id, Stars(3))])
@@ -638,3 +639,30 @@ def test_import_records_add_of_a_recorded_row_raises_already_stored(db: Database
         repos.imports.add("user", [("2", ImportRecord(2, "b")), ("1", ImportRecord(9, "c"))], at(0))
     with db.reading() as repos:
         assert repos.imports.find("user", ["1", "2"]) == {"1": ImportRecord(1, "a")}
+
+
+# ---- what a deletion racing an insert leaves: locks, and ReferenceGone -------------------
+
+
+def test_locking_reads_of_a_user_and_a_movie_find_what_plain_reads_find(db: Database) -> None:
+    with db.writing() as repos:
+        ann, movie = add_user(repos), add_movie(repos)
+    with db.writing() as repos:
+        assert repos.users.get(ann.id, for_update=True) == ann
+        assert repos.users.get(ann.id + 1000, for_update=True) is None
+        assert repos.movies.get(movie.id, for_update=True) == movie
+        assert repos.movies.get(movie.id + 1000, for_update=True) is None
+        assert repos.grants.lock_user(ann.id) is True
+        assert repos.grants.lock_user(ann.id + 1000) is False
+
+
+def test_a_token_or_an_upload_grant_of_a_user_that_is_gone_raises_reference_gone(db: Database) -> None:
+    with db.writing() as repos:
+        ghost = add_user(repos).id + 1000
+    with pytest.raises(ReferenceGone), db.writing() as repos:
+        repos.tokens.add("e" * 64, ghost, T0)
+    with pytest.raises(ReferenceGone), db.writing() as repos:
+        repos.grants.add(ghost, "obj", T0)
+    with db.reading() as repos:
+        assert repos.tokens.user_for("e" * 64) is None
+        assert repos.grants.granted_after(ghost, T0 - timedelta(days=1)) == []

@@ -78,8 +78,11 @@ def wait_for_http(url: str, process: subprocess.Popen[Any], log: Path, timeout: 
 class Server:
     """One ``movierater serve`` process (gunicorn) and the database it uses."""
 
-    def __init__(self, database_url: str | None, workdir: Path, workers: int = 2, **env: str) -> None:
-        """``database_url=None`` leaves MOVIERATER_DATABASE_URL unset: the embedded default."""
+    def __init__(
+        self, database_url: str | None, workdir: Path, workers: int = 2, start_timeout: float = 30, **env: str
+    ) -> None:
+        """``database_url=None`` leaves MOVIERATER_DATABASE_URL unset: the embedded default.
+        ``start_timeout``: more for many workers (each imports the app) on a busy machine."""
         self.database_url = database_url
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -103,7 +106,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self.wait_until_up()
+        self.wait_until_up(start_timeout)
 
     def wait_until_up(self, timeout: float = 30) -> None:
         wait_for_http(self.base_url + "/api/movies/", self.process, self.log, timeout)

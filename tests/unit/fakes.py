@@ -16,7 +16,13 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from movierater_core.errors import AlreadyStored, DuplicateRating, ServiceUnavailable, UsernameTaken
+from movierater_core.errors import (
+    AlreadyStored,
+    DuplicateRating,
+    ReferenceGone,
+    ServiceUnavailable,
+    UsernameTaken,
+)
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 from movierater_core.ports import ImportRecord, NewUser, ReadRepositories, StoredObject
 from movierater_core.read_only import ReadOnlyRepositories
@@ -54,7 +60,7 @@ class FakeUsers:
     def __init__(self, state: _State) -> None:
         self._s = state
 
-    def get(self, user_id: int) -> User | None:
+    def get(self, user_id: int, *, for_update: bool = False) -> User | None:
         found = self._s.users.get(user_id)
         return found[0] if found else None
 
@@ -117,7 +123,7 @@ class FakeMovies:
     def __init__(self, state: _State) -> None:
         self._s = state
 
-    def get(self, movie_id: int) -> Movie | None:
+    def get(self, movie_id: int, *, for_update: bool = False) -> Movie | None:
         return self._s.movies.get(movie_id)
 
     def existing(self, movie_ids: Collection[int]) -> set[int]:
@@ -182,7 +188,9 @@ class FakeRatings:
         return found
 
     def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
-        if self._of(user_id, movie_id) or user_id not in self._s.users or movie_id not in self._s.movies:
+        if user_id not in self._s.users or movie_id not in self._s.movies:
+            raise ReferenceGone(f"{user_id}/{movie_id}")  # deleted meanwhile, as the port says
+        if self._of(user_id, movie_id):
             raise DuplicateRating(f"{user_id}/{movie_id}")  # a lost race, as the port says
         rating = Rating(self._s.next_id("rating"), user_id, movie_id, stars)
         self._s.ratings[rating.id] = rating
@@ -193,7 +201,10 @@ class FakeRatings:
         return {(r.user_id, r.movie_id) for r in self._s.ratings.values()} & set(pairs)
 
     def add_many(self, ratings: Sequence[tuple[int, int, Stars]]) -> Sequence[int]:
-        return [self.add(user_id, movie_id, stars).id for user_id, movie_id, stars in ratings]
+        try:
+            return [self.add(user_id, movie_id, stars).id for user_id, movie_id, stars in ratings]
+        except ReferenceGone as exc:  # the port: one error for a batch that cannot be stored
+            raise DuplicateRating(str(exc)) from exc
 
     def set_stars(self, rating_id: int, stars: Stars) -> None:
         old = self._s.ratings[rating_id]
@@ -208,6 +219,8 @@ class FakeTokens:
         self._s = state
 
     def add(self, digest: str, user_id: int, created_at: datetime) -> None:
+        if user_id not in self._s.users:
+            raise ReferenceGone(f"user {user_id}")  # deleted meanwhile, as the port says
         self.add_many([(digest, user_id, created_at)], last_used=created_at)
 
     def add_many(self, tokens: Sequence[tuple[str, int, datetime]], *, last_used: datetime) -> None:
@@ -242,13 +255,15 @@ class FakeGrants:
     def __init__(self, state: _State) -> None:
         self._s = state
 
-    def lock_user(self, user_id: int) -> None:
-        pass  # the fake database runs one transaction at a time
+    def lock_user(self, user_id: int) -> bool:
+        return user_id in self._s.users  # the fake database runs one transaction at a time
 
     def granted_after(self, user_id: int, start: datetime) -> Sequence[datetime]:
         return sorted(at for uid, _, at in self._s.grants if uid == user_id and at > start)
 
     def add(self, user_id: int, object_name: str, granted_at: datetime) -> None:
+        if user_id not in self._s.users:
+            raise ReferenceGone(f"user {user_id}")  # deleted meanwhile, as the port says
         self._s.grants.append((user_id, object_name, granted_at))
 
     def forget_until(self, user_id: int, end: datetime) -> None:

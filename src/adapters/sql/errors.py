@@ -27,6 +27,13 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     return any(word in text for word in ("unique", "duplicate", "23505", "1062", "2627", "2601"))
 
 
+def is_foreign_key_violation(exc: IntegrityError) -> bool:
+    """True when a row refers to one that does not exist (PostgreSQL 23503, MySQL/MariaDB 1452,
+    SQL Server 547, SQLite's message): on insert, the referred row was deleted meanwhile."""
+    text = str(exc.orig).lower()
+    return "foreign key" in text or "23503" in text
+
+
 def translate(exc: DBAPIError, dialect: str) -> DomainError | None:
     """The core error this driver error means, or ``None`` for a genuine bug."""
     if exc.connection_invalidated:

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sql.errors import is_unique_violation
+from adapters.sql.errors import is_foreign_key_violation, is_unique_violation
 from adapters.sql.prepared import Prepared
 from adapters.sql.tables import (
     attempt_locks,
@@ -38,7 +38,7 @@ from adapters.sql.tables import (
     upload_grants,
     users,
 )
-from movierater_core.errors import AlreadyStored, DuplicateRating, UsernameTaken
+from movierater_core.errors import AlreadyStored, DuplicateRating, ReferenceGone, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 from movierater_core.ports import ImportRecord, NewUser
 
@@ -70,7 +70,9 @@ _USER_BY_TOKEN = Prepared(
     .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
     .where(tokens.c.digest == bindparam("digest"))
 )
-_MOVIE_BY_ID = Prepared(select(*_MOVIE_COLUMNS).where(movies.c.id == bindparam("movie_id")))
+_MOVIE_BY_ID_QUERY = select(*_MOVIE_COLUMNS).where(movies.c.id == bindparam("movie_id"))
+_MOVIE_BY_ID = Prepared(_MOVIE_BY_ID_QUERY)
+_MOVIE_BY_ID_LOCKED = Prepared(_locked(_MOVIE_BY_ID_QUERY, movies))
 _ALL_MOVIES = Prepared(select(*_MOVIE_COLUMNS).order_by(movies.c.id))
 _RATING_OF_QUERY = select(*_RATING_COLUMNS).where(
     ratings.c.user_id == bindparam("user_id"), ratings.c.movie_id == bindparam("movie_id")
@@ -158,8 +160,9 @@ class SqlUsers:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def get(self, user_id: int) -> User | None:
-        row = self._conn.execute(select(*_USER_COLUMNS).where(users.c.id == user_id)).first()
+    def get(self, user_id: int, *, for_update: bool = False) -> User | None:
+        query = select(*_USER_COLUMNS).where(users.c.id == user_id)
+        row = self._conn.execute(_locked(query, users) if for_update else query).first()
         return _user(row) if row else None
 
     def existing(self, user_ids: Collection[int]) -> set[int]:
@@ -254,8 +257,9 @@ class SqlMovies:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def get(self, movie_id: int) -> Movie | None:
-        rows = _MOVIE_BY_ID.rows(self._conn, {"movie_id": movie_id})
+    def get(self, movie_id: int, *, for_update: bool = False) -> Movie | None:
+        query = _MOVIE_BY_ID_LOCKED if for_update else _MOVIE_BY_ID
+        rows = query.rows(self._conn, {"movie_id": movie_id})
         return _movie(rows[0]) if rows else None
 
     def existing(self, movie_ids: Collection[int]) -> set[int]:
@@ -355,8 +359,10 @@ class SqlRatings:
                 _INSERT_RATING, {"user_id": user_id, "movie_id": movie_id, "stars": stars.value}
             )
         except IntegrityError as exc:
-            # A unique violation is a lost first-rating race; a foreign-key violation
-            # (the movie was deleted meanwhile) is retried too and then ends as 404.
+            # A unique violation is a lost first-rating race (run again, it updates); a
+            # foreign-key violation, the user or the movie deleted meanwhile.
+            if is_foreign_key_violation(exc):
+                raise ReferenceGone(f"user {user_id} or movie {movie_id}") from exc
             raise DuplicateRating(f"user {user_id} movie {movie_id}") from exc
         return Rating(_inserted_id(result), user_id, movie_id, stars)
 
@@ -402,6 +408,8 @@ class SqlTokens:
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise AlreadyStored("a token") from exc
+            if is_foreign_key_violation(exc):  # the user was deleted meanwhile
+                raise ReferenceGone(f"user {user_id}") from exc
             raise
 
     def add_many(self, new: Sequence[tuple[str, int, datetime]], *, last_used: datetime) -> None:
@@ -445,10 +453,11 @@ class SqlUploadGrants:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def lock_user(self, user_id: int) -> None:
+    def lock_user(self, user_id: int) -> bool:
         # Row lock on the user: concurrent grant decisions for one user run one at a time
         # (SQLite: the write transaction's BEGIN IMMEDIATE already serializes them).
-        self._conn.execute(_locked(select(users.c.id).where(users.c.id == user_id), users))
+        query = _locked(select(users.c.id).where(users.c.id == user_id), users)
+        return self._conn.execute(query).first() is not None
 
     def granted_after(self, user_id: int, start: datetime) -> Sequence[datetime]:
         return list(
@@ -460,9 +469,14 @@ class SqlUploadGrants:
         )
 
     def add(self, user_id: int, object_name: str, granted_at: datetime) -> None:
-        self._conn.execute(
-            insert(upload_grants).values(user_id=user_id, object_name=object_name, granted_at=granted_at)
-        )
+        try:
+            self._conn.execute(
+                insert(upload_grants).values(user_id=user_id, object_name=object_name, granted_at=granted_at)
+            )
+        except IntegrityError as exc:
+            if is_foreign_key_violation(exc):  # the user was deleted meanwhile
+                raise ReferenceGone(f"user {user_id}") from exc
+            raise
 
     def forget_until(self, user_id: int, end: datetime) -> None:
         self._conn.execute(

@@ -15,6 +15,7 @@ from movierater_core.errors import (
     DomainError,
     NotAuthenticated,
     NotFound,
+    ReferenceGone,
     UsernameTaken,
     ValidationError,
 )
@@ -201,13 +202,16 @@ class Accounts:
     ) -> str | None:
         """Store a token for ``key`` (and un-count the attempt) if the user's stored hash is
         still ``checked``; the hash stored now either way (None: the user is gone)."""
-        with self._db.writing() as repos:
-            stored = repos.users.lock_credentials(user_id)
-            if stored == checked:
-                if rehashed is not None:
-                    repos.users.set_password_hash(user_id, rehashed)
-                repos.tokens.add(self._tokens.digest(key), user_id, self._clock.now())
-                self._throttle.release(reservation, repos)
+        try:
+            with self._db.writing() as repos:
+                stored = repos.users.lock_credentials(user_id)
+                if stored == checked:
+                    if rehashed is not None:
+                        repos.users.set_password_hash(user_id, rehashed)
+                    repos.tokens.add(self._tokens.digest(key), user_id, self._clock.now())
+                    self._throttle.release(reservation, repos)
+        except ReferenceGone:  # deleted after the lock was read: as if just after the deletion
+            return None
         return stored
 
     @cached_property
@@ -343,7 +347,16 @@ def store_new_user(
 
 def erase_user(repos: Repositories, user_id: int) -> None:
     """Delete a user with their ratings (fixing those movies' summaries), tokens and upload
-    grants, inside the caller's transaction."""
+    grants, inside the caller's transaction.
+
+    Locks in the order the other writers do: the user's row first (a concurrent login,
+    upload grant or first rating by the user then waits, and finds the user gone), then
+    the rated movies' rows in id order (as raters lock a movie before its ratings), then
+    the ratings, read again under those locks for their current stars.
+    """
+    repos.users.get(user_id, for_update=True)
+    for movie_id in sorted({rating.movie_id for rating in repos.ratings.list(user_id=user_id)}):
+        repos.movies.get(movie_id, for_update=True)
     for rating in repos.ratings.list(user_id=user_id, for_update=True):
         repos.ratings.delete(rating.id)
         repos.movies.adjust_ratings(rating.movie_id, -1, -rating.stars.value)

@@ -73,7 +73,7 @@ class Movies:
                 raise NotFound
         fields = self._uploads.with_checked_poster(fields)
         with self._db.writing() as repos:
-            if repos.movies.get(movie_id) is None:
+            if repos.movies.get(movie_id, for_update=True) is None:  # and no deletion until we are done
                 raise NotFound
             repos.movies.update(movie_id, fields)
             movie = repos.movies.get(movie_id)
@@ -81,12 +81,13 @@ class Movies:
         return movie
 
     def delete_movie(self, actor: User, movie_id: int) -> None:
-        """Delete a movie and its ratings."""
+        """Delete a movie and its ratings. The movie's row is locked first, as raters lock it:
+        a rating either commits before (and is deleted here) or waits and then finds no movie."""
         require_admin(actor)
 
         def work() -> None:
             with self._db.writing() as repos:
-                if repos.movies.get(movie_id) is None:
+                if repos.movies.get(movie_id, for_update=True) is None:
                     raise NotFound
                 for rating in repos.ratings.list(movie_id=movie_id, for_update=True):
                     repos.ratings.delete(rating.id)

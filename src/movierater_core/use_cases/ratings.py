@@ -8,8 +8,10 @@ from typing import Final
 from movierater_core.errors import (
     ConcurrencyConflict,
     DuplicateRating,
+    NotAuthenticated,
     NotFound,
     PermissionDenied,
+    ReferenceGone,
     StarsMissing,
 )
 from movierater_core.missing import MISSING
@@ -48,8 +50,11 @@ class Ratings:
     def rate_movie(self, actor: User, movie_id: int, data: object) -> tuple[Rating, bool]:
         """Create the actor's rating of a movie or change it. Returns (rating, created).
 
-        Two first ratings racing each other end as one created and one updated: the
-        loser's insert hits the unique (user, movie) key and is run again as an update.
+        The movie's row is locked first, as by every change to its ratings and by its
+        deletion: raters of one movie take turns, and a deletion either runs before (404)
+        or waits. Should two first ratings still race, the loser's insert hits the unique
+        (user, movie) key and is run again as an update. An account deleted since its
+        token was checked is 401, as the request just after the deletion gets.
         """
         form = Form(data)
         if not form.has("stars"):
@@ -60,7 +65,7 @@ class Ratings:
 
         def work() -> tuple[Rating, bool]:
             with self._db.writing() as repos:
-                if repos.movies.get(movie_id) is None:
+                if repos.movies.get(movie_id, for_update=True) is None:
                     raise NotFound
                 existing = repos.ratings.find(actor.id, movie_id, for_update=True)
                 if existing is not None:
@@ -72,6 +77,8 @@ class Ratings:
                     rating = repos.ratings.add(actor.id, movie_id, stars)
                 except DuplicateRating:
                     raise ConcurrencyConflict from None
+                except ReferenceGone:  # the movie is locked and there: the actor was deleted
+                    raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN) from None
                 repos.movies.adjust_ratings(movie_id, 1, stars.value)
                 return rating, True
 
@@ -80,6 +87,8 @@ class Ratings:
     def remove_own_rating(self, actor: User, movie_id: int) -> None:
         def work() -> None:
             with self._db.writing() as repos:
+                if repos.movies.get(movie_id, for_update=True) is None:  # lock order: movie, rating
+                    raise NotFound
                 rating = repos.ratings.find(actor.id, movie_id, for_update=True)
                 if rating is None:
                     raise NotFound
@@ -111,6 +120,10 @@ class Ratings:
 
         def work() -> None:
             with self._db.writing() as repos:
+                seen = repos.ratings.get(rating_id)
+                if seen is None:
+                    raise NotFound
+                repos.movies.get(seen.movie_id, for_update=True)  # lock order: movie, rating
                 rating = repos.ratings.get(rating_id, for_update=True)
                 if rating is None:
                     raise NotFound

@@ -9,7 +9,7 @@ from functools import cached_property
 
 from attrs import evolve, frozen
 
-from movierater_core.errors import RateLimited, ValidationError
+from movierater_core.errors import NotAuthenticated, RateLimited, ValidationError
 from movierater_core.missing import MISSING, Missing
 from movierater_core.model import MovieFields, User
 from movierater_core.own_urls import OwnStorage, object_names_in
@@ -104,7 +104,8 @@ class Uploads:
         now = self._clock.now()
         since = UPLOAD_GRANTS.start(now)
         with self._db.writing() as repos:
-            repos.grants.lock_user(actor.id)  # concurrent requests queue here: no overshoot
+            if not repos.grants.lock_user(actor.id):  # concurrent requests queue here: no overshoot
+                raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)  # deleted since the token's check
             repos.grants.forget_until(actor.id, since)
             recent = repos.grants.granted_after(actor.id, since)
             wait = UPLOAD_GRANTS.retry_after(recent, now)
