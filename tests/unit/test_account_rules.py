@@ -6,6 +6,7 @@ import copy
 import difflib
 import gzip
 import re
+import unicodedata
 from importlib import resources
 
 import pytest
@@ -13,7 +14,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from movierater_core import rules
-from movierater_core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationError
+from movierater_core.errors import (
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationError,
+)
 from movierater_core.model import RatingSummary, User
 from tests.unit.fakes import App, make_app
 
@@ -29,12 +36,17 @@ BAD_CREDENTIALS = "Unable to log in with provided credentials."
 # ---- oracles, written from Django's sources rather than from rules.py --------------------
 
 
+def django_name(value: str) -> str:
+    """What Django stores: NFKC (``AbstractBaseUser.normalize_username``), trimmed as DRF trims."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 def username_ok(value: object) -> bool:
-    """DRF trims the value, then Django's UnicodeUsernameValidator plus max_length=150."""
+    """The normalized name against Django's UnicodeUsernameValidator plus max_length=150."""
     return (
         isinstance(value, str)
-        and 1 <= len(value.strip()) <= 150
-        and re.fullmatch(r"[\w.@+-]+", value.strip()) is not None
+        and 1 <= len(django_name(value)) <= 150
+        and re.fullmatch(r"[\w.@+-]+", django_name(value)) is not None
     )
 
 
@@ -101,12 +113,18 @@ NON_STRINGS = st.one_of(
 @example("user@example.com")
 @example("Zoë_ünïcödé")
 @example("٣")
+@example("ｃａｒｏｌ")
+@example("ﬁona")
+@example("𝐜𝐚𝐫𝐨𝐥")
+@example("carolⁱ")
+@example("ﷺ" * 9)  # 9 characters, 162 once normalized
+@example("½")  # NFKC gives "1⁄2": the fraction slash is no letter
 @example(None)
 @example(42)
 def test_parse_username_accepts_iff_django_rule(value: object) -> None:
     if username_ok(value):
         assert isinstance(value, str)
-        assert rules.parse_username(value) == value.strip()
+        assert rules.parse_username(value) == django_name(value)
     else:
         with pytest.raises(rules.Invalid) as caught:
             rules.parse_username(value)
@@ -125,6 +143,85 @@ def test_parse_username_messages() -> None:
         with pytest.raises(rules.Invalid) as caught:
             rules.parse_username(value)
         assert caught.value.messages == [message], value
+
+
+# ---- look-alike usernames (#13 item 6): one name, one account ------------------------
+
+
+def _spellings() -> dict[str, list[str]]:
+    """Each character a username may hold, with every character (of the BMP and the
+    mathematical alphanumerics) whose NFKC form it is: full-width forms, ligature parts
+    (as whole ligatures below), mathematical letters, superscripts, circled digits..."""
+    found: dict[str, list[str]] = {}
+    for code in [*range(0x20, 0xD800), *range(0xF900, 0x10000), *range(0x1D400, 0x1D800)]:
+        char = chr(code)
+        target = unicodedata.normalize("NFKC", char)
+        if len(target) == 1 and re.fullmatch(r"[\w.@+-]", target):
+            found.setdefault(target, []).append(char)
+    return {target: sources for target, sources in found.items() if len(sources) > 1}
+
+
+SPELLINGS = _spellings()
+LIGATURES = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬆ": "st"}
+
+
+@st.composite
+def two_spellings(draw: st.DrawFn) -> tuple[str, str]:
+    """Two spellings of one name: each character spelled any way that normalizes to it."""
+    targets = draw(st.lists(st.sampled_from(sorted(SPELLINGS)), min_size=1, max_size=12))
+    ligature = draw(st.sampled_from(sorted(LIGATURES)))
+    spell = lambda: "".join(draw(st.sampled_from(SPELLINGS[t])) for t in targets)  # noqa: E731
+    return spell() + ligature, spell() + LIGATURES[ligature]
+
+
+@SIMPLE
+@given(st.one_of(st.text(USERNAME_CHARS, max_size=20), two_spellings().map(lambda pair: pair[0])))
+def test_a_parsed_username_is_nfkc_and_parses_to_itself(value: str) -> None:
+    try:
+        name = rules.parse_username(value)
+    except rules.Invalid:
+        return
+    assert unicodedata.is_normalized("NFKC", name)
+    assert rules.parse_username(name) == name
+
+
+@settings(max_examples=60, deadline=None)
+@given(two_spellings())
+@example(("carol", "ｃａｒｏｌ"))
+@example(("carol", "𝐜𝐚𝐫𝐨𝐥"))
+@example(("fiona", "ﬁona"))
+@example(("caroli", "carolⁱ"))
+def test_any_two_spellings_of_one_name_are_one_account(pair: tuple[str, str]) -> None:
+    first, second = pair
+    assert unicodedata.normalize("NFKC", first) == unicodedata.normalize("NFKC", second)
+    app = make_app()
+    user = app.accounts.register({"username": first, "password": GOOD_PASSWORD})
+    assert user.username == unicodedata.normalize("NFKC", first)
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.register({"username": second, "password": GOOD_PASSWORD})
+    assert caught.value.errors == {"username": ["A user with that username already exists."]}
+    other = app.accounts.register({"username": "someone-else", "password": GOOD_PASSWORD})
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.update_user(other, other.id, {"username": second}, partial=True)
+    assert caught.value.errors == {"username": ["A user with that username already exists."]}
+    key = app.accounts.log_in({"username": second, "password": GOOD_PASSWORD})  # any spelling logs in
+    assert app.accounts.authenticate(key) == user
+
+
+def test_a_name_stored_before_normalization_still_logs_in_and_shares_the_lock() -> None:
+    app = make_app()
+    carol = app.accounts.register({"username": "carol", "password": GOOD_PASSWORD})
+    with app.db.writing() as repos:  # as 0.2.0 stored it, beside carol
+        legacy = repos.users.add("ｃａｒｏｌ", app.hasher.hash(GOOD_PASSWORD + "2"))
+    key = app.accounts.log_in({"username": "ｃａｒｏｌ", "password": GOOD_PASSWORD + "2"})
+    assert app.accounts.authenticate(key) == legacy  # its exact name first
+    key = app.accounts.log_in({"username": "carol", "password": GOOD_PASSWORD})
+    assert app.accounts.authenticate(key) == carol
+    for _ in range(5):  # failures under either spelling count against one name
+        with pytest.raises(ValidationError):
+            app.accounts.log_in({"username": "𝐜𝐚𝐫𝐨𝐥", "password": "wrong password 1"})
+    with pytest.raises(RateLimited):
+        app.accounts.log_in({"username": "carol", "password": GOOD_PASSWORD})
 
 
 # ---- parse_password ----------------------------------------------------------------------

@@ -369,6 +369,18 @@ def test_rows_that_clash_within_one_batch_are_rejected_as_across_batches() -> No
     assert (alien.ratings.count, alien.ratings.total) == (1, 5)
 
 
+def test_django_users_that_are_one_name_once_normalized_import_once() -> None:
+    """Django normalizes names as it stores them, but rows written around it need not be:
+    the first spelling imports (as its NFKC form), the others are rejected rows."""
+    app = make_app()
+    source = Source().user(1, "ｃａｒｏｌ").user(2, "carol").user(3, "𝐜𝐚𝐫𝐨𝐥").user(4, "ﬁona")
+    report = run(app, source)
+    taken = "username: A user with that username already exists."
+    assert reasons(report, "users") == {"user 2": taken, "user 3": taken}
+    assert counts(report)["users"] == (2, 0, 0, 2)
+    assert sorted(user.username for user, _hash in app.db.state.users.values()) == ["carol", "fiona"]
+
+
 def test_a_batch_that_collides_with_another_import_is_rolled_back_and_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -18,7 +18,14 @@ from movierater_core.errors import (
 )
 from movierater_core.missing import MISSING
 from movierater_core.model import User
-from movierater_core.ports import Clock, Database, PasswordHasher, Repositories, TokenIssuer
+from movierater_core.ports import (
+    Clock,
+    Database,
+    PasswordHasher,
+    ReadRepositories,
+    Repositories,
+    TokenIssuer,
+)
 from movierater_core.rules import (
     BAD_CREDENTIALS,
     NEW_PASSWORD,
@@ -33,6 +40,7 @@ from movierater_core.rules import (
     Invalid,
     Need,
     is_token_key,
+    normalize_username,
     parse_password,
     parse_username,
     text_rule,
@@ -59,7 +67,8 @@ class UserInput:
         need=Need.TO_CREATE,
         description=(
             "Letters, digits and @/./+/-/_ (non-ASCII letters and digits are accepted too); "
-            "surrounding whitespace is trimmed; unique."
+            "surrounding whitespace is trimmed; Unicode NFKC-normalized, as Django does (so "
+            "full-width or other look-alike spellings are the same name); case-sensitive; unique."
         ),
     )
     password = Field(
@@ -76,7 +85,12 @@ class UserInput:
 class CredentialsInput:
     """A login: checked for shape only (trimmed username, untrimmed password)."""
 
-    username = Field("username", text_rule(USERNAME_MAX), need=Need.ALWAYS, description="Trimmed.")
+    username = Field(
+        "username",
+        text_rule(USERNAME_MAX),
+        need=Need.ALWAYS,
+        description="Trimmed; a name stored as given, else its NFKC form (as registration stores it).",
+    )
     password = Field("password", text_rule(PASSWORD_MAX, strip=False), need=Need.ALWAYS)
 
 
@@ -149,11 +163,11 @@ class Accounts:
         password = form.take(CredentialsInput.password)
         if username is MISSING or password is MISSING:  # each left its error
             raise form.invalid()
-        self._throttle.check(LOGIN_FAILURES_PER_USERNAME, username)
+        self._throttle.check(LOGIN_FAILURES_PER_USERNAME, normalize_username(username))
         if client:
             self._throttle.check(self._login_per_address, client)
         with self._db.reading() as repos:
-            found = repos.users.credentials(username)
+            found = credentials_named(repos, username)
         if found is None:
             self._hasher.verify(self._dummy_hash, password)
             self._failed_login(username, client)
@@ -169,7 +183,7 @@ class Accounts:
         return key
 
     def _failed_login(self, username: str, client: str) -> NoReturn:
-        self._throttle.record(LOGIN_FAILURES_PER_USERNAME, username)
+        self._throttle.record(LOGIN_FAILURES_PER_USERNAME, normalize_username(username))
         if client:
             self._throttle.record(self._login_per_address, client)
         raise ValidationError.single("non_field_errors", BAD_CREDENTIALS)
@@ -290,6 +304,17 @@ def parse_new_credentials(username: str, password: str) -> tuple[str, str]:
     if errors:
         raise ValidationError(errors)
     return username, password
+
+
+def credentials_named(repos: ReadRepositories, username: str) -> tuple[User, str] | None:
+    """The user a typed name means: the one stored under exactly that name (a name stored
+    before names were normalized keeps working), else the one under its NFKC form, which
+    is how every name is stored now (so ``ｃａｒｏｌ`` logs in as ``carol``)."""
+    found = repos.users.credentials(username)
+    normalized = normalize_username(username)
+    if found is None and normalized != username:
+        found = repos.users.credentials(normalized)
+    return found
 
 
 def store_new_user(

@@ -19,7 +19,12 @@ from movierater_core.model import User
 from movierater_core.ports import Database, PasswordHasher, ReadRepositories
 from movierater_core.rules import Invalid, parse_password
 from movierater_core.use_cases._common import require_admin, retrying
-from movierater_core.use_cases.accounts import erase_user, parse_new_credentials, store_new_user
+from movierater_core.use_cases.accounts import (
+    credentials_named,
+    erase_user,
+    parse_new_credentials,
+    store_new_user,
+)
 
 T = TypeVar("T")
 
@@ -102,7 +107,7 @@ class UserAdmin:
 
 
 def _named(repos: ReadRepositories, username: str) -> User:
-    found = repos.users.credentials(username)
+    found = credentials_named(repos, username)
     if found is None:
         raise _no_such_user(username)
     return found[0]
