@@ -144,10 +144,24 @@ def parse_int(value: object, *, minimum: int, maximum: int) -> int:
     return value
 
 
+# An id written as text, in a path or a query string alike: ASCII digits only (no sign, no
+# spaces, no other script's digits); leading zeros are read as the original's int() read
+# them, so 0006 is 6 in both places.
+_ID_TEXT = re.compile(r"0*([0-9]{1,10})")
+
+
+def id_in_text(text: str) -> int | None:
+    """The id ``text`` spells, or None (a path with it is not found)."""
+    match = _ID_TEXT.fullmatch(text)
+    value = int(match.group(1)) if match else 0
+    return value if 1 <= value <= ID_MAX else None
+
+
 def parse_id(value: object) -> int:
-    """An id given as a number or a decimal string (as query parameters are)."""
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value.strip()):
-        value = int(value)
+    """An id given as a number or, spelled as :func:`id_in_text` reads it, a string (as
+    query parameters are)."""
+    if isinstance(value, str) and (match := _ID_TEXT.fullmatch(value)):
+        value = int(match.group(1))
     return parse_int(value, minimum=1, maximum=ID_MAX)
 
 
@@ -304,8 +318,11 @@ def _too_similar(password: str, username: str) -> bool:
 
 
 def parse_password(value: object, *, username: str | None) -> str:
-    """A new password: a string that passes :func:`password_problems`. Never stripped."""
+    """A new password: a string that passes :func:`password_problems`. Never stripped, but
+    one of whitespace alone is blank (twelve spaces passed every one of Django's checks)."""
     text = parse_text(value, max_length=PASSWORD_MAX, allow_blank=False, strip=False)
+    if not text.strip():
+        raise Invalid(NOT_BLANK)
     problems = password_problems(text, username)
     if problems:
         raise Invalid(*problems)
@@ -315,7 +332,7 @@ def parse_password(value: object, *, username: str | None) -> str:
 # The policy's other checks (similarity, common, numeric) are beyond JSON Schema.
 NEW_PASSWORD: Final = Rule(
     lambda value: parse_password(value, username=None),
-    {"type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX, "pattern": NO_NUL_PATTERN},
+    {"type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX, "pattern": NOT_BLANK_PATTERN},
 )
 
 

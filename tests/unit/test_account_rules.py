@@ -22,7 +22,9 @@ from movierater_core.errors import (
     ValidationError,
 )
 from movierater_core.model import RatingSummary, User
-from tests.unit.fakes import App, make_app
+from movierater_core.use_cases.accounts import Accounts, AccountSettings, check_password
+from movierater_core.use_cases.user_admin import LAST_ADMIN_DELETED
+from tests.unit.fakes import App, CountingTokenIssuer, make_app
 
 SIMPLE = settings(max_examples=200, deadline=None)
 
@@ -604,7 +606,8 @@ def test_admin_can_manage_anyone_and_missing_ids_are_not_found() -> None:
     alice = _register(app, "alice")
     assert app.accounts.get_user(admin, alice.id) == alice
     assert app.accounts.update_user(admin, alice.id, {"username": "al"}, partial=True).username == "al"
-    assert [u.id for u in app.accounts.list_users(alice)] == [admin.id, alice.id]
+    assert [u.id for u in app.accounts.list_users(admin)] == [admin.id, alice.id]
+    assert [u.id for u in app.accounts.list_users(alice)] == [alice.id]  # themself alone (#13)
     app.accounts.delete_user(admin, alice.id)
     with pytest.raises(NotFound):
         app.accounts.get_user(admin, alice.id)
@@ -683,3 +686,59 @@ def test_a_use_is_recorded_at_most_every_ten_minutes() -> None:
     app.clock.advance(11 * 60)
     app.accounts.authenticate(key)
     assert app.db.commits == commits + 1
+
+
+# ---- second pass (#13 item 7) --------------------------------------------------------
+
+
+def test_a_short_ttl_slides_too() -> None:
+    """The touch interval was 10 minutes whatever the TTL: a 2-minute token in steady use
+    expired 2 minutes after its login. Now it is at most a tenth of the TTL."""
+    app = make_app()
+    accounts = Accounts(app.db, app.hasher, CountingTokenIssuer(), app.clock, AccountSettings(token_ttl=120))
+    accounts.register({"username": "brief", "password": GOOD_PASSWORD})
+    key = accounts.log_in({"username": "brief", "password": GOOD_PASSWORD})
+    for _ in range(10):  # 10 x 100 s: far past the TTL, never 120 s idle
+        app.clock.advance(100)
+        assert accounts.authenticate(key).username == "brief"
+    commits = app.db.commits
+    app.clock.advance(5)  # within a tenth of the TTL: no write
+    accounts.authenticate(key)
+    assert app.db.commits == commits
+
+
+@pytest.mark.parametrize("blank", [" " * 12, "\t" * 9, "\u3000" * 10, " \n \r\n \u00a0  "])
+def test_a_password_of_whitespace_alone_is_blank(blank: str) -> None:
+    app = make_app()
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.register({"username": "alice", "password": blank})
+    assert caught.value.errors == {"password": ["This field may not be blank."]}
+    alice = _register(app, "alice")
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.update_user(alice, alice.id, {"password": blank}, partial=True)
+    assert caught.value.errors == {"password": ["This field may not be blank."]}
+    assert check_password(blank, "alice") == ["This field may not be blank."]
+
+
+def test_a_password_with_spaces_around_it_is_kept_as_typed() -> None:
+    app = make_app()
+    app.accounts.register({"username": "alice", "password": "  spaced out pass  "})
+    with pytest.raises(ValidationError):
+        app.accounts.log_in({"username": "alice", "password": "spaced out pass"})
+    assert app.accounts.log_in({"username": "alice", "password": "  spaced out pass  "})
+
+
+def test_the_last_admin_cannot_delete_themself_through_the_api() -> None:
+    app = make_app()
+    root = _register(app, "root", is_admin=True)
+    before = copy.deepcopy(app.db.state)
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.delete_user(root, root.id)
+    assert caught.value.errors == {"non_field_errors": [LAST_ADMIN_DELETED]}
+    assert app.db.state == before
+    second = _register(app, "second", is_admin=True)
+    app.accounts.delete_user(root, root.id)  # another admin remains: allowed
+    with pytest.raises(ValidationError):
+        app.accounts.delete_user(second, second.id)
+    alice = _register(app, "alice")
+    app.accounts.delete_user(alice, alice.id)  # non-admins as before

@@ -16,6 +16,7 @@ from movierater_core.errors import AlreadyStored, ImportCollision
 from movierater_core.ports_legacy import LegacyMovie, LegacyRating, LegacyToken, LegacyUser
 from movierater_core.use_cases.django_import import DjangoImport, DjangoImportReport
 from movierater_core.use_cases.imports import MovieImport
+from movierater_core.use_cases.user_admin import SYSTEM
 from tests.unit.fakes import (
     App,
     CountingTokenIssuer,
@@ -127,7 +128,7 @@ def test_everything_arrives_and_old_users_keep_password_token_and_role() -> None
     ]
     assert app.accounts.authenticate(KEY).username == "alice"  # Django's token still works
     assert KEY not in repr(app.db.state)  # only its digest is stored
-    assert [u.is_admin for u in app.accounts.list_users(app.accounts.authenticate(KEY))] == [False, True]
+    assert [u.is_admin for u in app.user_admin.all_users(SYSTEM)] == [False, True]
     key = app.accounts.log_in({"username": "boss", "password": "boss-pass"})
     assert app.accounts.authenticate(key).is_admin
     boss_hash = next(h for u, h in app.db.state.users.values() if u.username == "boss")

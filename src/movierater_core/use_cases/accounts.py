@@ -98,14 +98,18 @@ USER_BODY: Final = Body.of(UserInput)
 CREDENTIALS_BODY: Final = Body.of(CredentialsInput)
 
 
+LAST_ADMIN_DELETED: Final = "This is the last admin: promote another user before deleting this one."
+
 # Failed logins for one username: 5 in 15 minutes, then every attempt is refused for the
 # rest of the window, even with the right password.
 LOGIN_FAILURES_PER_USERNAME = Limit("login-username", 5, timedelta(minutes=15))
 
 
 # A token's last use is recorded at most this often: a write on every request would
-# cost more than the request, and a day-long TTL does not need finer steps.
+# cost more than the request, and a day-long TTL does not need finer steps. A short TTL
+# does: its steps are a tenth of it, so that a token in use never goes stale.
 TOUCH_INTERVAL = timedelta(minutes=10)
+TOUCHES_PER_TTL = 10
 
 
 class Accounts:
@@ -124,6 +128,7 @@ class Accounts:
         self._tokens = tokens
         self._clock = clock
         self._ttl = timedelta(seconds=settings.token_ttl)
+        self._touch_interval = min(TOUCH_INTERVAL, self._ttl / TOUCHES_PER_TTL)
         self._throttle = Throttle(db, clock)
         self._login_per_address = Limit(
             "login-address", settings.login_failures_per_address, timedelta(minutes=15)
@@ -215,7 +220,7 @@ class Accounts:
             with self._db.writing() as repos:
                 repos.tokens.delete(digest)
             raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
-        if last_used is None or now - last_used > TOUCH_INTERVAL:
+        if last_used is None or now - last_used > self._touch_interval:
             with self._db.writing() as repos:
                 repos.tokens.touch(digest, now)
         return user
@@ -223,6 +228,10 @@ class Accounts:
     # ---- managing users ------------------------------------------------------------------
 
     def list_users(self, actor: User) -> Sequence[User]:
+        """Every user for an admin; anyone else sees a list of themself alone (a user is
+        theirs or an admin's to read, and the original Angular client lists to find itself)."""
+        if not actor.is_admin:
+            return [actor]
         with self._db.reading() as repos:
             return repos.users.list()
 
@@ -279,8 +288,14 @@ class Accounts:
     def _delete(self, user_id: int) -> None:
         def work() -> None:
             with self._db.writing() as repos:
-                if repos.users.get(user_id) is None:
+                # The operator's rule (UserAdmin.remove_user) holds here too: the last admin
+                # deleting themself would leave nobody to run the service from the API.
+                admins = repos.users.count_admins(for_update=True)  # first: as UserAdmin does
+                user = repos.users.get(user_id)
+                if user is None:
                     raise NotFound
+                if user.is_admin and admins == 1:
+                    raise ValidationError.single("non_field_errors", LAST_ADMIN_DELETED)
                 erase_user(repos, user_id)
 
         retrying(work)
