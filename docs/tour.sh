@@ -87,8 +87,8 @@ step 201 PUT "$UPLOAD_URL" "${HEADERS[@]}" --data-binary @"$FILE"
 step 200 PATCH $API/api/movies/$MOVIE/ -H "$ADMIN" -H "$JSON" -d "{\"imagePath\": \"$PUBLIC_URL\"}"
 step 200 GET "$PUBLIC_URL"
 
-# ---- users: anyone signed in lists them; one is read, changed, deleted by itself or an admin
-step 200 GET $API/api/users/ -H "$AUTH"                     # [{"id": 1, "username": "admin"}, ...]
+# ---- users: admins list everyone, others only themself; one is read, changed, deleted by itself or an admin
+step 200 GET $API/api/users/ -H "$AUTH"                     # alice's token: [{"id": ..., "username": "alice"}]
 step 200 GET $API/api/users/$ALICE/ -H "$AUTH"
 step 200 PATCH $API/api/users/$ALICE/ -H "$AUTH" -H "$JSON" -d '{"password": "another passphrase"}'
 #    (revokes alice's other tokens; this one stays)

@@ -16,6 +16,7 @@ import difflib
 import enum
 import gzip
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
@@ -143,10 +144,24 @@ def parse_int(value: object, *, minimum: int, maximum: int) -> int:
     return value
 
 
+# An id written as text, in a path or a query string alike: ASCII digits only (no sign, no
+# spaces, no other script's digits); leading zeros are read as the original's int() read
+# them, so 0006 is 6 in both places.
+_ID_TEXT = re.compile(r"0*([0-9]{1,10})")
+
+
+def id_in_text(text: str) -> int | None:
+    """The id ``text`` spells, or None (a path with it is not found)."""
+    match = _ID_TEXT.fullmatch(text)
+    value = int(match.group(1)) if match else 0
+    return value if 1 <= value <= ID_MAX else None
+
+
 def parse_id(value: object) -> int:
-    """An id given as a number or a decimal string (as query parameters are)."""
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value.strip()):
-        value = int(value)
+    """An id given as a number or, spelled as :func:`id_in_text` reads it, a string (as
+    query parameters are)."""
+    if isinstance(value, str) and (match := _ID_TEXT.fullmatch(value)):
+        value = int(match.group(1))
     return parse_int(value, minimum=1, maximum=ID_MAX)
 
 
@@ -228,14 +243,41 @@ def is_token_key(text: str) -> bool:
 
 _USERNAME_CHARACTERS = r"[\w.@+-]+"
 _USERNAME = re.compile(_USERNAME_CHARACTERS)
+# The characters \w admits whose NFKC form is not one character \w admits (fractions,
+# ligatures, circled and parenthesized numbers, presentation forms, nukta letters): the
+# rule refuses them or makes a name longer, so the schema leaves them out. Generated from
+# Python's Unicode tables; tests/unit/test_body_schemas.py generates it again and compares.
+# BMP ranges as \u escapes, the one astral run as single characters (no ranges), so that
+# an ECMA-262 validator without the u flag reads the class too.
+NOT_ONE_CHARACTER_ONCE_NORMALIZED: Final = (
+    "\\u00BC-\\u00BE\\u0132-\\u0133\\u013F-\\u0140\\u0149\\u01C4-\\u01CC\\u01F1-\\u01F3\\u037A\\u0587"
+    "\\u0675-\\u0678\\u0958-\\u095F\\u09DC-\\u09DD\\u09DF\\u0A33\\u0A36\\u0A59-\\u0A5B\\u0A5E"
+    "\\u0B5C-\\u0B5D\\u0E33\\u0EB3\\u0EDC-\\u0EDD\\u0F43\\u0F4D\\u0F52\\u0F57\\u0F5C\\u0F69\\u1E9A"
+    "\\u2150-\\u215F\\u2161-\\u2163\\u2165-\\u2168\\u216A-\\u216B\\u2171-\\u2173\\u2175-\\u2178"
+    "\\u217A-\\u217B\\u2189\\u2469-\\u249B\\u309F\\u30FF\\u3220-\\u3229\\u3251-\\u325F\\u32B1-\\u32BF"
+    "\\uFB00-\\uFB06\\uFB13-\\uFB17\\uFB1D\\uFB1F\\uFB2A-\\uFB36\\uFB38-\\uFB3C\\uFB3E\\uFB40-\\uFB41"
+    "\\uFB43-\\uFB44\\uFB46-\\uFB4F\\uFBDD\\uFBEA-\\uFBFB\\uFC00-\\uFD3D\\uFD50-\\uFD8F\\uFD92-\\uFDC7"
+    "\\uFDF0-\\uFDFB\\uFE70-\\uFE72\\uFE74\\uFE76-\\uFE7F\\uFEF5-\\uFEFC\\uFF9E-\\uFF9F"
+    + "".join(map(chr, range(0x1F100, 0x1F10B)))
+)
 # In Python's regexes (what hypothesis generates from) \w is Unicode, so the pattern is the
-# rule itself; an ECMA-262 validator reads \w as ASCII: a subset there.
-USERNAME_PATTERN: Final = f"^{_USERNAME_CHARACTERS}$"
+# rule less the characters above; an ECMA-262 validator reads \w as ASCII: a subset there.
+USERNAME_PATTERN: Final = f"^(?:(?![{NOT_ONE_CHARACTER_ONCE_NORMALIZED}])[\\w.@+-])+$"
+
+
+def normalize_username(text: str) -> str:
+    """Django's ``AbstractBaseUser.normalize_username``: Unicode NFKC, so that look-alike
+    spellings (full-width ``ｃａｒｏｌ``, ligatures, mathematical letters, superscripts) are
+    one name. Case is kept: usernames are case-sensitive, as Django's are (README)."""
+    return unicodedata.normalize("NFKC", text)
 
 
 def parse_username(value: object) -> str:
     """Django's rule: 1..150 letters, digits and ``@.+-_`` (Unicode letters and digits count),
-    after trimming surrounding whitespace as DRF does."""
+    NFKC-normalized, after trimming surrounding whitespace as DRF does (the length and
+    the characters are those of the normalized name, as Django checks them)."""
+    if isinstance(value, str):
+        value = normalize_username(value)
     text = parse_text(value, max_length=USERNAME_MAX, allow_blank=False)
     if _USERNAME.fullmatch(text) is None:
         raise Invalid(INVALID_USERNAME)
@@ -276,8 +318,11 @@ def _too_similar(password: str, username: str) -> bool:
 
 
 def parse_password(value: object, *, username: str | None) -> str:
-    """A new password: a string that passes :func:`password_problems`. Never stripped."""
+    """A new password: a string that passes :func:`password_problems`. Never stripped, but
+    one of whitespace alone is blank (twelve spaces passed every one of Django's checks)."""
     text = parse_text(value, max_length=PASSWORD_MAX, allow_blank=False, strip=False)
+    if not text.strip():
+        raise Invalid(NOT_BLANK)
     problems = password_problems(text, username)
     if problems:
         raise Invalid(*problems)
@@ -287,7 +332,7 @@ def parse_password(value: object, *, username: str | None) -> str:
 # The policy's other checks (similarity, common, numeric) are beyond JSON Schema.
 NEW_PASSWORD: Final = Rule(
     lambda value: parse_password(value, username=None),
-    {"type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX, "pattern": NO_NUL_PATTERN},
+    {"type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX, "pattern": NOT_BLANK_PATTERN},
 )
 
 

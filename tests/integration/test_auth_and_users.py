@@ -170,22 +170,25 @@ def test_usernames_may_be_unicode_and_are_case_sensitive(api: Client) -> None:
         assert resp.json()["username"] == name
         ids.add(resp.json()["id"])
     assert len(ids) == 3
-    listed = jose.get("/api/users/")
+    listed = jose.get("/api/users/")  # a non-admin is listed alone (#13 item 7)
     assert listed.status_code == 200, listed.text
-    assert sorted(u["username"] for u in listed.json()) == sorted(["José", "JOSÉ", "Jose"])
+    assert listed.json() == [{"id": jose.user_id, "username": "José"}]
     assert username_of(jose) == "José"
 
 
 # ---- GET /api/users/ and /api/users/{id}/ -----------------------------------------------
 
 
-def test_listing_users_needs_auth(api: Client, user: Client, other_user: Client) -> None:
+def test_listing_users_needs_auth(api: Client, user: Client, other_user: Client, admin: Client) -> None:
     assert_no_credentials(api.get("/api/users/"))
 
-    resp = user.get("/api/users/")
+    resp = user.get("/api/users/")  # a user is theirs or an admin's to read (#13 item 7)
+    assert resp.status_code == 200, resp.text
+    assert [u["id"] for u in resp.json()] == [user.user_id]
+    resp = admin.get("/api/users/")
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert [u["id"] for u in body] == [user.user_id, other_user.user_id]
+    assert [u["id"] for u in body] == [user.user_id, other_user.user_id, admin.user_id]
     assert all(set(u) == {"id", "username"} for u in body)
 
 

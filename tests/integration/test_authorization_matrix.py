@@ -107,7 +107,7 @@ CASES: list[Case] = [
     *row("POST", AUTH, 200, 200, 200, 200),
     *row("DELETE", AUTH, 401, 204, 204, 204),
     *row("GET", API, 401, 200, 200, 200),
-    *row("GET", USERS, 401, 200, 200, 200),
+    *row("GET", USERS, 401, 200, 200, 200),  # everyone for an admin, themself for the others
     *row("POST", USERS, 201, 201, 201, 201),
     *row("GET", OWNER, 401, 200, 403, 200),
     *row("PUT", OWNER, 401, 200, 403, 200),
@@ -378,8 +378,12 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
         changes.expect()  # a read changes nothing
         if path == API:
             assert set(body) == {"users", "movies", "ratings"}, body
-        elif path == USERS:
+        elif path == USERS and case.actor == ADMIN:  # every user
             assert {"id": stage.owner.id, "username": stage.owner.username} in body
+            assert sorted(u["id"] for u in body) == sorted(changes.before["users"])
+        elif path == USERS:  # a user is theirs or an admin's to read: anyone else sees themself
+            assert actor is not None
+            assert body == [{"id": actor.id, "username": actor.username}]
         elif path == OWNER:
             assert body == {"id": stage.owner.id, "username": stage.owner.username}
         elif path == MOVIES:

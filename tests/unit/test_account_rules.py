@@ -6,6 +6,7 @@ import copy
 import difflib
 import gzip
 import re
+import unicodedata
 from importlib import resources
 
 import pytest
@@ -13,9 +14,17 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from movierater_core import rules
-from movierater_core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationError
+from movierater_core.errors import (
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationError,
+)
 from movierater_core.model import RatingSummary, User
-from tests.unit.fakes import App, make_app
+from movierater_core.use_cases.accounts import Accounts, AccountSettings, check_password
+from movierater_core.use_cases.user_admin import LAST_ADMIN_DELETED
+from tests.unit.fakes import App, CountingTokenIssuer, make_app
 
 SIMPLE = settings(max_examples=200, deadline=None)
 
@@ -29,12 +38,17 @@ BAD_CREDENTIALS = "Unable to log in with provided credentials."
 # ---- oracles, written from Django's sources rather than from rules.py --------------------
 
 
+def django_name(value: str) -> str:
+    """What Django stores: NFKC (``AbstractBaseUser.normalize_username``), trimmed as DRF trims."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 def username_ok(value: object) -> bool:
-    """DRF trims the value, then Django's UnicodeUsernameValidator plus max_length=150."""
+    """The normalized name against Django's UnicodeUsernameValidator plus max_length=150."""
     return (
         isinstance(value, str)
-        and 1 <= len(value.strip()) <= 150
-        and re.fullmatch(r"[\w.@+-]+", value.strip()) is not None
+        and 1 <= len(django_name(value)) <= 150
+        and re.fullmatch(r"[\w.@+-]+", django_name(value)) is not None
     )
 
 
@@ -101,12 +115,18 @@ NON_STRINGS = st.one_of(
 @example("user@example.com")
 @example("Zoë_ünïcödé")
 @example("٣")
+@example("ｃａｒｏｌ")
+@example("ﬁona")
+@example("𝐜𝐚𝐫𝐨𝐥")
+@example("carolⁱ")
+@example("ﷺ" * 9)  # 9 characters, 162 once normalized
+@example("½")  # NFKC gives "1⁄2": the fraction slash is no letter
 @example(None)
 @example(42)
 def test_parse_username_accepts_iff_django_rule(value: object) -> None:
     if username_ok(value):
         assert isinstance(value, str)
-        assert rules.parse_username(value) == value.strip()
+        assert rules.parse_username(value) == django_name(value)
     else:
         with pytest.raises(rules.Invalid) as caught:
             rules.parse_username(value)
@@ -125,6 +145,85 @@ def test_parse_username_messages() -> None:
         with pytest.raises(rules.Invalid) as caught:
             rules.parse_username(value)
         assert caught.value.messages == [message], value
+
+
+# ---- look-alike usernames (#13 item 6): one name, one account ------------------------
+
+
+def _spellings() -> dict[str, list[str]]:
+    """Each character a username may hold, with every character (of the BMP and the
+    mathematical alphanumerics) whose NFKC form it is: full-width forms, ligature parts
+    (as whole ligatures below), mathematical letters, superscripts, circled digits..."""
+    found: dict[str, list[str]] = {}
+    for code in [*range(0x20, 0xD800), *range(0xF900, 0x10000), *range(0x1D400, 0x1D800)]:
+        char = chr(code)
+        target = unicodedata.normalize("NFKC", char)
+        if len(target) == 1 and re.fullmatch(r"[\w.@+-]", target):
+            found.setdefault(target, []).append(char)
+    return {target: sources for target, sources in found.items() if len(sources) > 1}
+
+
+SPELLINGS = _spellings()
+LIGATURES = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬆ": "st"}
+
+
+@st.composite
+def two_spellings(draw: st.DrawFn) -> tuple[str, str]:
+    """Two spellings of one name: each character spelled any way that normalizes to it."""
+    targets = draw(st.lists(st.sampled_from(sorted(SPELLINGS)), min_size=1, max_size=12))
+    ligature = draw(st.sampled_from(sorted(LIGATURES)))
+    spell = lambda: "".join(draw(st.sampled_from(SPELLINGS[t])) for t in targets)  # noqa: E731
+    return spell() + ligature, spell() + LIGATURES[ligature]
+
+
+@SIMPLE
+@given(st.one_of(st.text(USERNAME_CHARS, max_size=20), two_spellings().map(lambda pair: pair[0])))
+def test_a_parsed_username_is_nfkc_and_parses_to_itself(value: str) -> None:
+    try:
+        name = rules.parse_username(value)
+    except rules.Invalid:
+        return
+    assert unicodedata.is_normalized("NFKC", name)
+    assert rules.parse_username(name) == name
+
+
+@settings(max_examples=60, deadline=None)
+@given(two_spellings())
+@example(("carol", "ｃａｒｏｌ"))
+@example(("carol", "𝐜𝐚𝐫𝐨𝐥"))
+@example(("fiona", "ﬁona"))
+@example(("caroli", "carolⁱ"))
+def test_any_two_spellings_of_one_name_are_one_account(pair: tuple[str, str]) -> None:
+    first, second = pair
+    assert unicodedata.normalize("NFKC", first) == unicodedata.normalize("NFKC", second)
+    app = make_app()
+    user = app.accounts.register({"username": first, "password": GOOD_PASSWORD})
+    assert user.username == unicodedata.normalize("NFKC", first)
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.register({"username": second, "password": GOOD_PASSWORD})
+    assert caught.value.errors == {"username": ["A user with that username already exists."]}
+    other = app.accounts.register({"username": "someone-else", "password": GOOD_PASSWORD})
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.update_user(other, other.id, {"username": second}, partial=True)
+    assert caught.value.errors == {"username": ["A user with that username already exists."]}
+    key = app.accounts.log_in({"username": second, "password": GOOD_PASSWORD})  # any spelling logs in
+    assert app.accounts.authenticate(key) == user
+
+
+def test_a_name_stored_before_normalization_still_logs_in_and_shares_the_lock() -> None:
+    app = make_app()
+    carol = app.accounts.register({"username": "carol", "password": GOOD_PASSWORD})
+    with app.db.writing() as repos:  # as 0.2.0 stored it, beside carol
+        legacy = repos.users.add("ｃａｒｏｌ", app.hasher.hash(GOOD_PASSWORD + "2"))
+    key = app.accounts.log_in({"username": "ｃａｒｏｌ", "password": GOOD_PASSWORD + "2"})
+    assert app.accounts.authenticate(key) == legacy  # its exact name first
+    key = app.accounts.log_in({"username": "carol", "password": GOOD_PASSWORD})
+    assert app.accounts.authenticate(key) == carol
+    for _ in range(5):  # failures under either spelling count against one name
+        with pytest.raises(ValidationError):
+            app.accounts.log_in({"username": "𝐜𝐚𝐫𝐨𝐥", "password": "wrong password 1"})
+    with pytest.raises(RateLimited):
+        app.accounts.log_in({"username": "carol", "password": GOOD_PASSWORD})
 
 
 # ---- parse_password ----------------------------------------------------------------------
@@ -507,7 +606,8 @@ def test_admin_can_manage_anyone_and_missing_ids_are_not_found() -> None:
     alice = _register(app, "alice")
     assert app.accounts.get_user(admin, alice.id) == alice
     assert app.accounts.update_user(admin, alice.id, {"username": "al"}, partial=True).username == "al"
-    assert [u.id for u in app.accounts.list_users(alice)] == [admin.id, alice.id]
+    assert [u.id for u in app.accounts.list_users(admin)] == [admin.id, alice.id]
+    assert [u.id for u in app.accounts.list_users(alice)] == [alice.id]  # themself alone (#13)
     app.accounts.delete_user(admin, alice.id)
     with pytest.raises(NotFound):
         app.accounts.get_user(admin, alice.id)
@@ -586,3 +686,59 @@ def test_a_use_is_recorded_at_most_every_ten_minutes() -> None:
     app.clock.advance(11 * 60)
     app.accounts.authenticate(key)
     assert app.db.commits == commits + 1
+
+
+# ---- second pass (#13 item 7) --------------------------------------------------------
+
+
+def test_a_short_ttl_slides_too() -> None:
+    """The touch interval was 10 minutes whatever the TTL: a 2-minute token in steady use
+    expired 2 minutes after its login. Now it is at most a tenth of the TTL."""
+    app = make_app()
+    accounts = Accounts(app.db, app.hasher, CountingTokenIssuer(), app.clock, AccountSettings(token_ttl=120))
+    accounts.register({"username": "brief", "password": GOOD_PASSWORD})
+    key = accounts.log_in({"username": "brief", "password": GOOD_PASSWORD})
+    for _ in range(10):  # 10 x 100 s: far past the TTL, never 120 s idle
+        app.clock.advance(100)
+        assert accounts.authenticate(key).username == "brief"
+    commits = app.db.commits
+    app.clock.advance(5)  # within a tenth of the TTL: no write
+    accounts.authenticate(key)
+    assert app.db.commits == commits
+
+
+@pytest.mark.parametrize("blank", [" " * 12, "\t" * 9, "\u3000" * 10, " \n \r\n \u00a0  "])
+def test_a_password_of_whitespace_alone_is_blank(blank: str) -> None:
+    app = make_app()
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.register({"username": "alice", "password": blank})
+    assert caught.value.errors == {"password": ["This field may not be blank."]}
+    alice = _register(app, "alice")
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.update_user(alice, alice.id, {"password": blank}, partial=True)
+    assert caught.value.errors == {"password": ["This field may not be blank."]}
+    assert check_password(blank, "alice") == ["This field may not be blank."]
+
+
+def test_a_password_with_spaces_around_it_is_kept_as_typed() -> None:
+    app = make_app()
+    app.accounts.register({"username": "alice", "password": "  spaced out pass  "})
+    with pytest.raises(ValidationError):
+        app.accounts.log_in({"username": "alice", "password": "spaced out pass"})
+    assert app.accounts.log_in({"username": "alice", "password": "  spaced out pass  "})
+
+
+def test_the_last_admin_cannot_delete_themself_through_the_api() -> None:
+    app = make_app()
+    root = _register(app, "root", is_admin=True)
+    before = copy.deepcopy(app.db.state)
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.delete_user(root, root.id)
+    assert caught.value.errors == {"non_field_errors": [LAST_ADMIN_DELETED]}
+    assert app.db.state == before
+    second = _register(app, "second", is_admin=True)
+    app.accounts.delete_user(root, root.id)  # another admin remains: allowed
+    with pytest.raises(ValidationError):
+        app.accounts.delete_user(second, second.id)
+    alice = _register(app, "alice")
+    app.accounts.delete_user(alice, alice.id)  # non-admins as before

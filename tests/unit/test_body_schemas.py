@@ -10,6 +10,8 @@ beyond JSON Schema (common passwords, similarity), so its schema is looser by de
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
 from typing import Any
 
 import pytest
@@ -65,7 +67,23 @@ def test_every_value_a_pattern_admits_its_rule_accepts(field: Field[Any], data: 
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(rules.USERNAME_PATTERN, fullmatch=True).filter(lambda name: len(name) <= 150))
 def test_the_username_pattern_is_the_rule_unicode_letters_included(name: str) -> None:
-    assert rules.parse_username(name) == name.strip()
+    assert rules.parse_username(name) == unicodedata.normalize("NFKC", name.strip())
+
+
+def test_the_username_pattern_leaves_out_exactly_what_normalizes_to_no_single_character() -> None:
+    """NOT_ONE_CHARACTER_ONCE_NORMALIZED, generated again from this Python's Unicode tables."""
+    one = re.compile(r"[\w.@+-]")
+    left_out = re.compile(f"[{rules.NOT_ONE_CHARACTER_ONCE_NORMALIZED}]")
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if one.fullmatch(char):
+            normal = unicodedata.normalize("NFKC", char)
+            expected = not (len(normal) == 1 and one.fullmatch(normal))
+            assert bool(left_out.fullmatch(char)) == expected, hex(code)
+    for name in ("carol", "ｃａｒｏｌ", "𝐜𝐚𝐫𝐨𝐥", "zoë.漢字", "한국"):
+        assert re.fullmatch(rules.USERNAME_PATTERN, name), name
+    for name in ("½", "ﬁona", "ﷺ", "⑩", "㈠"):
+        assert not re.fullmatch(rules.USERNAME_PATTERN, name), name
 
 
 def test_a_non_ascii_username_matches_the_documented_pattern() -> None:

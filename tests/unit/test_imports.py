@@ -16,6 +16,7 @@ from movierater_core.errors import AlreadyStored, ImportCollision
 from movierater_core.ports_legacy import LegacyMovie, LegacyRating, LegacyToken, LegacyUser
 from movierater_core.use_cases.django_import import DjangoImport, DjangoImportReport
 from movierater_core.use_cases.imports import MovieImport
+from movierater_core.use_cases.user_admin import SYSTEM
 from tests.unit.fakes import (
     App,
     CountingTokenIssuer,
@@ -127,7 +128,7 @@ def test_everything_arrives_and_old_users_keep_password_token_and_role() -> None
     ]
     assert app.accounts.authenticate(KEY).username == "alice"  # Django's token still works
     assert KEY not in repr(app.db.state)  # only its digest is stored
-    assert [u.is_admin for u in app.accounts.list_users(app.accounts.authenticate(KEY))] == [False, True]
+    assert [u.is_admin for u in app.user_admin.all_users(SYSTEM)] == [False, True]
     key = app.accounts.log_in({"username": "boss", "password": "boss-pass"})
     assert app.accounts.authenticate(key).is_admin
     boss_hash = next(h for u, h in app.db.state.users.values() if u.username == "boss")
@@ -367,6 +368,18 @@ def test_rows_that_clash_within_one_batch_are_rejected_as_across_batches() -> No
     }
     (alien,) = app.db.state.movies.values()
     assert (alien.ratings.count, alien.ratings.total) == (1, 5)
+
+
+def test_django_users_that_are_one_name_once_normalized_import_once() -> None:
+    """Django normalizes names as it stores them, but rows written around it need not be:
+    the first spelling imports (as its NFKC form), the others are rejected rows."""
+    app = make_app()
+    source = Source().user(1, "ｃａｒｏｌ").user(2, "carol").user(3, "𝐜𝐚𝐫𝐨𝐥").user(4, "ﬁona")
+    report = run(app, source)
+    taken = "username: A user with that username already exists."
+    assert reasons(report, "users") == {"user 2": taken, "user 3": taken}
+    assert counts(report)["users"] == (2, 0, 0, 2)
+    assert sorted(user.username for user, _hash in app.db.state.users.values()) == ["carol", "fiona"]
 
 
 def test_a_batch_that_collides_with_another_import_is_rolled_back_and_says_so(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
-from typing import TextIO
+from typing import TextIO, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 
 def _config() -> Config:
@@ -27,10 +30,36 @@ def _schema(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision``; running it again is a no-op."""
     config = _config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        config.attributes["schema"] = _schema(engine)
-        command.upgrade(config, revision)
+    with engine.connect() as conn, _sqlite_foreign_keys_off(conn):
+        with conn.begin():
+            config.attributes["connection"] = conn
+            config.attributes["schema"] = _schema(engine)
+            command.upgrade(config, revision)
+            _check_foreign_keys(conn)
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """SQLite rebuilds a table to change it (batch migrations): with foreign keys on,
+    dropping the old table would delete or orphan the rows that refer to it. The pragma
+    is ignored inside a transaction, so it is set before one, on the driver's connection."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    driver = cast("sqlite3.Connection", conn.connection.driver_connection)
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """Before committing: every reference still resolves (what the pragma was off for)."""
+    if conn.dialect.name == "sqlite":
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"the migration left rows referring to missing rows: {broken[:5]}")
 
 
 def render_sql(url: str, output: TextIO) -> None:

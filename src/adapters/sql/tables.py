@@ -47,6 +47,7 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("is_admin", Boolean(create_constraint=False), nullable=False, default=False),
     Column("date_joined", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,  # ids never reused (see migration 0008)
 )
 
 movies = Table(
@@ -60,6 +61,7 @@ movies = Table(
     Column("rating_count", Integer, nullable=False, default=0),
     Column("rating_sum", Integer, nullable=False, default=0),
     CheckConstraint("rating_count >= 0 AND rating_sum >= rating_count", name="summary_sane"),
+    sqlite_autoincrement=True,  # ids never reused (see migration 0008)
 )
 
 ratings = Table(
@@ -72,6 +74,7 @@ ratings = Table(
     CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),
     UniqueConstraint("user_id", "movie_id"),
     Index(None, "movie_id"),
+    sqlite_autoincrement=True,  # ids never reused (see migration 0008)
 )
 
 tokens = Table(

@@ -8,14 +8,15 @@ import falcon
 import punq
 
 from adapters.storage_local import LocalImageStorage
-from entrypoints.http import docs, errors, health, middleware, resources, uploads
+from entrypoints.http import cors, docs, errors, health, middleware, resources, uploads
 from entrypoints.http.auth import Authentication
+from entrypoints.http.ids import IdConverter
 from entrypoints.http.openapi import OpenApiDocument
 from entrypoints.settings import Settings
 from movierater_core.ports import ImageStorage
 from movierater_core.use_cases import Accounts, Health, Movies, Ratings, Uploads
 
-_ID = "int(min=1, max=2147483647)"  # ids are 32-bit everywhere; others are not found
+_ID = "id"  # the core's rule for ids in text, as ?movie= reads them; others are not found
 
 
 def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.Response]:
@@ -33,12 +34,14 @@ def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.R
                 access_log, https_only=settings.https_only, trusted_proxies=settings.trusted_proxies
             ),
             falcon.CORSMiddleware(allow_origins=list(settings.cors_origins), expose_headers=["Retry-After"]),
+            cors.VaryOrigin(),
             Authentication(accounts),
         ]
     )
     # "/api/movies/" and "/api/movies" both work; the original's paths end in a slash.
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
+    app.router_options.converters["id"] = IdConverter
     errors.install(app)
 
     app.add_route("/api", resources.ApiRoot())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, cast
 
 import falcon
 import orjson
@@ -12,14 +12,19 @@ from movierater_core.model import Movie, Rating, User
 MAX_BODY_BYTES = 1024 * 1024
 
 
+class Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
 def read_json(req: falcon.Request) -> Any:
     """The decoded JSON body; ``{}`` for an empty body (as DRF treats it).
 
-    413 above 1 MiB, 415 for a body that is not JSON, 400 for malformed JSON.
+    413 above 1 MiB, 415 for a body that is not JSON, 400 for malformed JSON; a chunked
+    body is read like any other (411 where the server cannot end it for us).
     """
     if req.content_length is not None and req.content_length > MAX_BODY_BYTES:
         raise falcon.HTTPContentTooLarge(description="Request body is larger than 1 MiB.")
-    raw = req.bounded_stream.read(MAX_BODY_BYTES + 1)
+    raw = read_at_most(_body_stream(req), MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
         raise falcon.HTTPContentTooLarge(description="Request body is larger than 1 MiB.")
     if not raw.strip():
@@ -33,6 +38,36 @@ def read_json(req: falcon.Request) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise falcon.HTTPBadRequest(description=f"JSON parse error - {exc}") from None
+
+
+def is_chunked(req: falcon.Request) -> bool:
+    """Whether the body comes with ``Transfer-Encoding: chunked`` (no Content-Length)."""
+    return "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
+
+
+def _body_stream(req: falcon.Request) -> Readable:
+    # Falcon's bounded_stream reads Content-Length bytes, so none of a chunked body: it was
+    # taken for {} and a PATCH changed nothing. gunicorn de-chunks the input and ends it
+    # (PEP 3333's wsgi.input_terminated), so it may be read to its end; a server that does
+    # not promise that leaves no safe way to find the end: 411, never a silent {}.
+    if req.content_length is None and is_chunked(req):
+        if not req.env.get("wsgi.input_terminated"):
+            raise falcon.HTTPLengthRequired(description="A chunked body needs a Content-Length here.")
+        return cast(Readable, req.stream)
+    return req.bounded_stream
+
+
+def read_at_most(stream: Readable, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``stream`` (a read may return fewer than asked before its end)."""
+    parts: list[bytes] = []
+    left = limit
+    while left > 0:
+        part = stream.read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def send(resp: falcon.Response, body: Any, status: int = 200) -> None:

@@ -120,9 +120,13 @@ class UserList(DrfResource):
 
     @operation(
         "listUsers",
-        "Every user",
-        {"200": ok({"type": "array", "items": schema_ref("User")}, "The users.")},
+        "Every user (admins); a list of themself alone for anyone else",
+        {"200": ok({"type": "array", "items": schema_ref("User")}, "The users the caller may read.")},
         tag="users",
+        description=(
+            "A user is readable by themself or an admin: an admin gets every user, anyone "
+            "else a list holding only themself (as the original Angular client expects a list)."
+        ),
     )
     def on_get(self, req: Req, resp: Resp) -> None:
         send(resp, [user_json(u) for u in self._accounts.list_users(req.context.user)])
@@ -188,8 +192,12 @@ class UserDetail(DrfResource):
         "deleteUser",
         "Delete a user with their ratings and tokens (themself or an admin)",
         {"204": no_content("Deleted.")},
-        ("403", "404"),
+        ("400", "403", "404"),
         tag="users",
+        description=(
+            'The last admin is not deleted: 400 {"non_field_errors": ["This is the last admin: '
+            'promote another user before deleting this one."]}.'
+        ),
     )
     def on_delete(self, req: Req, resp: Resp, user_id: int) -> None:
         self._accounts.delete_user(req.context.user, user_id)

@@ -21,7 +21,14 @@ from movierater_core.errors import (
 )
 from movierater_core.missing import MISSING
 from movierater_core.model import User
-from movierater_core.ports import Clock, Database, PasswordHasher, Repositories, TokenIssuer
+from movierater_core.ports import (
+    Clock,
+    Database,
+    PasswordHasher,
+    ReadRepositories,
+    Repositories,
+    TokenIssuer,
+)
 from movierater_core.rules import (
     BAD_CREDENTIALS,
     NEW_PASSWORD,
@@ -36,6 +43,7 @@ from movierater_core.rules import (
     Invalid,
     Need,
     is_token_key,
+    normalize_username,
     parse_password,
     parse_username,
     text_rule,
@@ -62,7 +70,8 @@ class UserInput:
         need=Need.TO_CREATE,
         description=(
             "Letters, digits and @/./+/-/_ (non-ASCII letters and digits are accepted too); "
-            "surrounding whitespace is trimmed; unique."
+            "surrounding whitespace is trimmed; Unicode NFKC-normalized, as Django does (so "
+            "full-width or other look-alike spellings are the same name); case-sensitive; unique."
         ),
     )
     password = Field(
@@ -79,13 +88,20 @@ class UserInput:
 class CredentialsInput:
     """A login: checked for shape only (trimmed username, untrimmed password)."""
 
-    username = Field("username", text_rule(USERNAME_MAX), need=Need.ALWAYS, description="Trimmed.")
+    username = Field(
+        "username",
+        text_rule(USERNAME_MAX),
+        need=Need.ALWAYS,
+        description="Trimmed; a name stored as given, else its NFKC form (as registration stores it).",
+    )
     password = Field("password", text_rule(PASSWORD_MAX, strip=False), need=Need.ALWAYS)
 
 
 USER_BODY: Final = Body.of(UserInput)
 CREDENTIALS_BODY: Final = Body.of(CredentialsInput)
 
+
+LAST_ADMIN_DELETED: Final = "This is the last admin: promote another user before deleting this one."
 
 # Failed logins for one username: 5 in 15 minutes, then every attempt is refused for the
 # rest of the window, even with the right password.
@@ -102,8 +118,10 @@ def _bad_credentials() -> ValidationError:
 
 
 # A token's last use is recorded at most this often: a write on every request would
-# cost more than the request, and a day-long TTL does not need finer steps.
+# cost more than the request, and a day-long TTL does not need finer steps. A short TTL
+# does: its steps are a tenth of it, so that a token in use never goes stale.
 TOUCH_INTERVAL = timedelta(minutes=10)
+TOUCHES_PER_TTL = 10
 
 
 class Accounts:
@@ -122,6 +140,7 @@ class Accounts:
         self._tokens = tokens
         self._clock = clock
         self._ttl = timedelta(seconds=settings.token_ttl)
+        self._touch_interval = min(TOUCH_INTERVAL, self._ttl / TOUCHES_PER_TTL)
         self._throttle = Throttle(db, clock)
         self._login_per_address = Limit(
             "login-address", settings.login_failures_per_address, timedelta(minutes=15)
@@ -174,12 +193,13 @@ class Accounts:
         password = form.take(CredentialsInput.password)
         if username is MISSING or password is MISSING:  # each left its error
             raise form.invalid()
-        limits = [(LOGIN_FAILURES_PER_USERNAME, username)]  # always in this order: see reserve
+        # Failures count against the normalized name: every spelling shares one budget.
+        limits = [(LOGIN_FAILURES_PER_USERNAME, normalize_username(username))]  # this order: see reserve
         if client:
             limits.append((self._login_per_address, client))
         reservation = retrying(lambda: self._throttle.reserve(*limits))
         with self._db.reading() as repos:
-            found = repos.users.credentials(username)
+            found = credentials_named(repos, username)
         if found is None:
             self._hasher.verify(self._dummy_hash, password)
             raise _bad_credentials()  # the reservation stays: it is the failure
@@ -241,7 +261,7 @@ class Accounts:
             with self._db.writing() as repos:
                 repos.tokens.delete(digest)
             raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
-        if last_used is None or now - last_used > TOUCH_INTERVAL:
+        if last_used is None or now - last_used > self._touch_interval:
             with self._db.writing() as repos:
                 repos.tokens.touch(digest, now)
         return user
@@ -249,6 +269,10 @@ class Accounts:
     # ---- managing users ------------------------------------------------------------------
 
     def list_users(self, actor: User) -> Sequence[User]:
+        """Every user for an admin; anyone else sees a list of themself alone (a user is
+        theirs or an admin's to read, and the original Angular client lists to find itself)."""
+        if not actor.is_admin:
+            return [actor]
         with self._db.reading() as repos:
             return repos.users.list()
 
@@ -305,8 +329,14 @@ class Accounts:
     def _delete(self, user_id: int) -> None:
         def work() -> None:
             with self._db.writing() as repos:
-                if repos.users.get(user_id) is None:
+                # The operator's rule (UserAdmin.remove_user) holds here too: the last admin
+                # deleting themself would leave nobody to run the service from the API.
+                admins = repos.users.count_admins(for_update=True)  # first: as UserAdmin does
+                user = repos.users.get(user_id)
+                if user is None:
                     raise NotFound
+                if user.is_admin and admins == 1:
+                    raise ValidationError.single("non_field_errors", LAST_ADMIN_DELETED)
                 erase_user(repos, user_id)
 
         retrying(work)
@@ -330,6 +360,17 @@ def parse_new_credentials(username: str, password: str) -> tuple[str, str]:
     if errors:
         raise ValidationError(errors)
     return username, password
+
+
+def credentials_named(repos: ReadRepositories, username: str) -> tuple[User, str] | None:
+    """The user a typed name means: the one stored under exactly that name (a name stored
+    before names were normalized keeps working), else the one under its NFKC form, which
+    is how every name is stored now (so ``ｃａｒｏｌ`` logs in as ``carol``)."""
+    found = repos.users.credentials(username)
+    normalized = normalize_username(username)
+    if found is None and normalized != username:
+        found = repos.users.credentials(normalized)
+    return found
 
 
 def store_new_user(

@@ -19,7 +19,13 @@ from movierater_core.model import User
 from movierater_core.ports import Database, PasswordHasher, ReadRepositories
 from movierater_core.rules import Invalid, parse_password
 from movierater_core.use_cases._common import require_admin, retrying
-from movierater_core.use_cases.accounts import erase_user, parse_new_credentials, store_new_user
+from movierater_core.use_cases.accounts import (
+    LAST_ADMIN_DELETED,
+    credentials_named,
+    erase_user,
+    parse_new_credentials,
+    store_new_user,
+)
 
 T = TypeVar("T")
 
@@ -28,7 +34,6 @@ SYSTEM: Final = User(id=0, username="(system)", is_admin=True)
 database credentials, so is trusted as an admin. Never stored: stored ids start at 1."""
 
 LAST_ADMIN_DEMOTED: Final = "This is the last admin: promote another user before demoting this one."
-LAST_ADMIN_DELETED: Final = "This is the last admin: promote another user before deleting this one."
 
 
 class UserAdmin:
@@ -102,7 +107,7 @@ class UserAdmin:
 
 
 def _named(repos: ReadRepositories, username: str) -> User:
-    found = repos.users.credentials(username)
+    found = credentials_named(repos, username)
     if found is None:
         raise _no_such_user(username)
     return found[0]

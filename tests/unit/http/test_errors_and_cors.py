@@ -43,6 +43,16 @@ def test_malformed_json_from_a_signed_in_user_is_400_too(world: World) -> None:
     assert world.user.get(f"/api/ratings/?movie={movie['id']}").json() == []
 
 
+def test_a_chunked_body_the_server_cannot_end_is_411_never_an_empty_body(world: World) -> None:
+    """Without PEP 3333's ``wsgi.input_terminated`` (falcon.testing's environ has none) the
+    end of a chunked body cannot be found safely: 411, not ``{}`` and a 200 that did nothing
+    (gunicorn's case, where it is read: tests/integration/test_chunked_bodies.py)."""
+    headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+    resp = world.admin.patch(f"/api/movies/{world.movie_id}/", headers=headers)
+    assert resp.status_code == 411, resp.text
+    assert list(resp.json()) == ["detail"]
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "text/html; charset=utf-8"])
 def test_a_body_that_is_not_json_is_415(world: World, content_type: str) -> None:
     resp = json_post(world.anon, "/auth/", "username=a&password=b", content_type)
