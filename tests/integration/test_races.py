@@ -190,6 +190,22 @@ def test_a_user_rating_while_their_account_is_deleted(racing: Server, engine: An
     assert_summaries_match_recount(engine)
 
 
+def test_an_admin_changing_a_user_while_the_account_is_deleted(racing: Server) -> None:
+    """A change by an admin: 200 (made before the deletion) or 404 (after it), never a 500."""
+    admin = make_admin(racing)
+    for round_ in range(8):
+        victim = sign_up(racing.base_url, f"race-change-{round_}-{time.monotonic_ns()}")
+        changes = [
+            partial(admin.patch, f"/api/users/{victim.user_id}/", json={"username": f"renamed-{round_}-{n}"})
+            for n in range(4)
+        ]
+        delete = later(0.004 * (round_ % 4), partial(victim.delete, f"/api/users/{victim.user_id}/"))
+        deleted, *changed = at_once(delete, *changes)
+        assert deleted.status_code == 204, deleted.text
+        assert set(statuses(changed)) <= {200, 404}, [(r.status_code, r.text) for r in changed]
+        assert admin.get(f"/api/users/{victim.user_id}/").status_code == 404
+
+
 def test_a_login_token_stored_while_the_account_is_erased_waits_and_finds_it_gone(database_url: str) -> None:
     """The interleaving the user's row lock is for, made to happen every time (in process):
     the login's token insert lands after the erasure deleted the user's tokens and before

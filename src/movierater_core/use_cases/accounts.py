@@ -308,7 +308,9 @@ class Accounts:
         keep = self._tokens.digest(current_key) if current_key is not None and actor.id == user_id else None
         try:
             with self._db.writing() as repos:
-                if repos.users.get(user_id) is None:
+                # Locked as a deletion locks it first: one racing this change ends before it
+                # (404 here) or waits until the change is done.
+                if repos.users.get(user_id, for_update=True) is None:
                     raise NotFound
                 if username is not MISSING and username != current.username:
                     repos.users.rename(user_id, username)
