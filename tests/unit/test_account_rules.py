@@ -279,11 +279,17 @@ def password_and_username(draw: st.DrawFn) -> tuple[str, str | None]:
 @example(("Tr0ub4dor&3xyz", "alice"))
 @example(("short1!", None))
 @example(("bob.smith.2024!", "bob.smith"))
+@example(("            ", None))  # twelve spaces: blank
 def test_parse_password_accepted_iff_djangos_validators_pass(case: tuple[str, str | None]) -> None:
     password, username = case
     expected = password_problems_oracle(password, username)
     parse_text_ok = password != "" and "\x00" not in password and len(password) <= 4096
-    if parse_text_ok and not expected:
+    blank = parse_text_ok and not password.strip()  # whitespace alone: refused as blank first
+    if blank:
+        with pytest.raises(rules.Invalid) as caught:
+            rules.parse_password(password, username=username)
+        assert caught.value.messages == [rules.NOT_BLANK]
+    elif parse_text_ok and not expected:
         assert rules.parse_password(password, username=username) == password  # never stripped
     else:
         with pytest.raises(rules.Invalid) as caught:
