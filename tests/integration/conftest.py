@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from adapters.sql.tables import (
 )
 from tests.integration.backends import fresh_database, selected_backends
 from tests.integration.django_reference import DjangoDatabase, make_django_database
+from tests.world import World
 
 MOVIERATER = [sys.executable, "-m", "entrypoints.cli"]
 ADMIN_PASSWORD = "admin-passphrase-1"
@@ -258,28 +258,6 @@ def movie(admin: Client) -> dict[str, Any]:
 
 # ---- a shared world: one admin, two users and a movie per server, reused across tests
 # (each test makes its own movies) to keep argon2 hashing off the suite's critical path.
-
-
-@dataclass
-class World:
-    anon: Client
-    user: Client
-    other_user: Client
-    admin: Client
-    movie_id: int
-
-    def alive(self) -> bool:
-        return (
-            self.admin.get(f"/api/movies/{self.movie_id}/").status_code == 200
-            and self.user.get(f"/api/users/{self.user.user_id}/").status_code == 200
-            and self.other_user.get(f"/api/users/{self.other_user.user_id}/").status_code == 200
-        )
-
-    def new_movie(self, **fields: Any) -> dict[str, Any]:
-        body = {"title": "Alien", "description": "In space.", **fields}
-        created = self.admin.post("/api/movies/", json=body)
-        assert created.status_code == 201, created.text
-        return dict(created.json())
 
 
 _worlds: dict[str, World] = {}

@@ -8,31 +8,16 @@ from falcon import testing
 from entrypoints.bootstrap import build_container
 from entrypoints.http import create_app
 from entrypoints.settings import Settings
-from movierater_core.ports import Clock, Database, ImageInspector, ImageStorage, PasswordHasher, TokenIssuer
+from movierater_core.ports import Database
 from movierater_core.use_cases import Movies, Ratings
 from tests.unit.fakes import (
-    CountingTokenIssuer,
-    FakeHasher,
-    FakeInspector,
-    FakeStorage,
-    FixedClock,
     InMemoryDatabase,
 )
+from tests.unit.http.inprocess import fake_container
 
 
 def make_client() -> tuple[testing.TestClient, InMemoryDatabase]:
-    db, clock = InMemoryDatabase(), FixedClock()
-    container = build_container(
-        Settings(),
-        overrides={
-            Database: db,
-            PasswordHasher: FakeHasher(),
-            TokenIssuer: CountingTokenIssuer(),
-            Clock: clock,
-            ImageStorage: FakeStorage(clock),
-            ImageInspector: FakeInspector(),
-        },
-    )
+    container, db = fake_container()
     return testing.TestClient(create_app(container)), db
 
 

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import punq
 from falcon import testing
 
 from entrypoints.bootstrap import build_container
@@ -29,6 +30,7 @@ from tests.unit.fakes import (
     FixedClock,
     InMemoryDatabase,
 )
+from tests.world import World
 
 USER_PASSWORD = "user-passphrase-1"
 ADMIN_PASSWORD = "admin-passphrase-1"
@@ -105,7 +107,8 @@ class App:
     db: InMemoryDatabase
 
 
-def make_app() -> App:
+def fake_container() -> tuple[punq.Container, InMemoryDatabase]:
+    """The production composition root with every port given a fake, and its database."""
     db, clock = InMemoryDatabase(), FixedClock()
     container = build_container(
         Settings(),
@@ -118,6 +121,11 @@ def make_app() -> App:
             ImageInspector: FakeInspector(),
         },
     )
+    return container, db
+
+
+def make_app() -> App:
+    container, db = fake_container()
     client = testing.TestClient(create_wsgi_app(container))
     return App(Client(client), container.resolve(Accounts), db)
 
@@ -141,30 +149,6 @@ def _logged_in(app: App, username: str, password: str, user_id: int) -> Client:
     login = app.anon.post("/auth/", json={"username": username, "password": password})
     assert login.status_code == 200, login.text
     return Client(app.anon.app, login.json()["token"], user_id)
-
-
-@dataclass
-class World:
-    """As the integration suite's: one admin, two users and a movie."""
-
-    anon: Client
-    user: Client
-    other_user: Client
-    admin: Client
-    movie_id: int
-
-    def alive(self) -> bool:
-        return (
-            self.admin.get(f"/api/movies/{self.movie_id}/").status_code == 200
-            and self.user.get(f"/api/users/{self.user.user_id}/").status_code == 200
-            and self.other_user.get(f"/api/users/{self.other_user.user_id}/").status_code == 200
-        )
-
-    def new_movie(self, **fields: Any) -> dict[str, Any]:
-        body = {"title": "Alien", "description": "In space.", **fields}
-        created = self.admin.post("/api/movies/", json=body)
-        assert created.status_code == 201, created.text
-        return dict(created.json())
 
 
 def make_world() -> World:

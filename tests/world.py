@@ -1,0 +1,49 @@
+"""The shared world of the HTTP tests: one admin, two users and a movie, reused across
+tests (each test makes its own movies) to keep argon2 hashing off the suite's critical path.
+The same for the in-process app (tests/unit/http) and gunicorn (tests/integration); only
+the client differs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+
+class _Answer(Protocol):
+    status_code: int
+    text: str
+
+    def json(self) -> Any: ...
+
+
+class SignedInClient(Protocol):
+    user_id: int | None
+
+    def get(self, path: str, **kw: Any) -> Any: ...
+
+    def post(self, path: str, **kw: Any) -> Any: ...
+
+
+C = TypeVar("C", bound=SignedInClient)
+
+
+@dataclass
+class World(Generic[C]):
+    anon: C
+    user: C
+    other_user: C
+    admin: C
+    movie_id: int
+
+    def alive(self) -> bool:
+        return (
+            self.admin.get(f"/api/movies/{self.movie_id}/").status_code == 200
+            and self.user.get(f"/api/users/{self.user.user_id}/").status_code == 200
+            and self.other_user.get(f"/api/users/{self.other_user.user_id}/").status_code == 200
+        )
+
+    def new_movie(self, **fields: Any) -> dict[str, Any]:
+        body = {"title": "Alien", "description": "In space.", **fields}
+        created: _Answer = self.admin.post("/api/movies/", json=body)
+        assert created.status_code == 201, created.text
+        return dict(created.json())
