@@ -492,28 +492,29 @@ class SqlImages:
         self._conn = conn
 
     def is_verified(self, name: str) -> bool:
-        return self._conn.execute(select(images.c.name).where(images.c.name == name)).first() is not None
+        return self._has(images, name)
 
     def mark_verified(self, name: str, verified_at: datetime) -> None:
-        if not self.is_verified(name):
-            try:
-                with self._conn.begin_nested():  # a concurrent check may have marked it
-                    self._conn.execute(insert(images).values(name=name, verified_at=verified_at))
-            except IntegrityError:
-                pass
+        self._add_once(images, name, verified_at=verified_at)
 
     def forget(self, name: str) -> None:
         self._conn.execute(delete(images).where(images.c.name == name))
 
     def is_rejected(self, name: str) -> bool:
-        found = self._conn.execute(select(rejected_images.c.name).where(rejected_images.c.name == name))
-        return found.first() is not None
+        return self._has(rejected_images, name)
 
     def mark_rejected(self, name: str, rejected_at: datetime) -> None:
-        if not self.is_rejected(name):
+        self._add_once(rejected_images, name, rejected_at=rejected_at)
+
+    def _has(self, table: Table, name: str) -> bool:
+        return self._conn.execute(select(table.c.name).where(table.c.name == name)).first() is not None
+
+    def _add_once(self, table: Table, name: str, **values: datetime) -> None:
+        """Record ``name`` unless it is: a concurrent content check may record it first."""
+        if not self._has(table, name):
             try:
-                with self._conn.begin_nested():  # a concurrent check may have recorded it
-                    self._conn.execute(insert(rejected_images).values(name=name, rejected_at=rejected_at))
+                with self._conn.begin_nested():
+                    self._conn.execute(insert(table).values(name=name, **values))
             except IntegrityError:
                 pass
 
