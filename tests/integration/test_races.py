@@ -70,6 +70,12 @@ def later(seconds: float, call: Callable[[], requests.Response]) -> Callable[[],
     return delayed
 
 
+def rows_left(engine: Any, column: Any, value: int | None) -> int:
+    """How many rows of ``column``'s table still refer to ``value``."""
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(column.table).where(column == value)) or 0)
+
+
 def statuses(responses: list[requests.Response]) -> list[int]:
     return [r.status_code for r in responses]
 
@@ -98,11 +104,7 @@ def test_logging_in_while_the_account_is_deleted(racing: Server, engine: Any) ->
             else:  # issued before the deletion: revoked with the account
                 dead = Client(racing.base_url, login.json()["token"]).get("/api/movies/")
                 assert dead.status_code == 401 and dead.json() == INVALID_TOKEN
-        with engine.connect() as conn:
-            left = conn.scalar(
-                select(func.count()).select_from(tokens).where(tokens.c.user_id == victim.user_id)
-            )
-        assert left == 0
+        assert rows_left(engine, tokens.c.user_id, victim.user_id) == 0
 
 
 def test_asking_for_upload_urls_while_the_account_is_deleted(racing: Server, engine: Any) -> None:
@@ -124,13 +126,7 @@ def test_asking_for_upload_urls_while_the_account_is_deleted(racing: Server, eng
         assert deleted.status_code == 204, deleted.text
         assert set(statuses(answers)) <= {200, 401}, [(r.status_code, r.text) for r in answers]
         assert all(r.json() == INVALID_TOKEN for r in answers if r.status_code == 401)
-        with engine.connect() as conn:
-            left = conn.scalar(
-                select(func.count())
-                .select_from(upload_grants)
-                .where(upload_grants.c.user_id == victim.user_id)
-            )
-        assert left == 0
+        assert rows_left(engine, upload_grants.c.user_id, victim.user_id) == 0
 
 
 def test_an_admin_deleting_a_movie_while_users_rate_it(racing: Server, engine: Any) -> None:
@@ -153,11 +149,7 @@ def test_an_admin_deleting_a_movie_while_users_rate_it(racing: Server, engine: A
         assert deleted.status_code == 204, deleted.text
         assert set(statuses(rated)) <= {200, 404}, [(r.status_code, r.text) for r in rated]
         assert admin.get(f"/api/movies/{movie_id}/").status_code == 404
-        with engine.connect() as conn:
-            left = conn.scalar(
-                select(func.count()).select_from(ratings).where(ratings.c.movie_id == movie_id)
-            )
-        assert left == 0
+        assert rows_left(engine, ratings.c.movie_id, movie_id) == 0
     assert_summaries_match_recount(engine)
 
 
@@ -182,11 +174,7 @@ def test_a_user_rating_while_their_account_is_deleted(racing: Server, engine: An
         assert deleted.status_code == 204, deleted.text
         assert set(statuses(rated)) <= {200, 401}, [(r.status_code, r.text) for r in rated]
         assert all(r.json() == INVALID_TOKEN for r in rated if r.status_code == 401)
-        with engine.connect() as conn:
-            left = conn.scalar(
-                select(func.count()).select_from(ratings).where(ratings.c.user_id == victim.user_id)
-            )
-        assert left == 0
+        assert rows_left(engine, ratings.c.user_id, victim.user_id) == 0
     assert_summaries_match_recount(engine)
 
 
