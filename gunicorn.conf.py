@@ -1,4 +1,4 @@
-"""gunicorn's settings for deployments (a PaaS runs ``gunicorn entrypoints.wsgi:app`` from
+"""gunicorn's settings for deployments (a PaaS runs ``gunicorn movierater_entrypoints.wsgi:app`` from
 this directory, and gunicorn reads this file from there; see the Procfile). Everything
 comes from the environment, so one file serves Heroku-style platforms, Azure App
 Service and a plain VM. ``movierater serve`` passes its own flags, which win over these.
@@ -7,8 +7,8 @@ Service and a plain VM. ``movierater serve`` passes its own flags, which win ove
 import multiprocessing
 import os
 
-from entrypoints.cli import prepare_to_serve_or_exit
-from entrypoints.settings import read_env_file
+from movierater_entrypoints.cli import prepare_to_serve_or_exit
+from movierater_entrypoints.settings import read_env_file
 
 read_env_file()  # the same .env the app reads, for WEB_CONCURRENCY and PORT too
 

@@ -3,7 +3,7 @@
 
 The source is a SQLite file shaped like the Django original's tables (``auth_user``,
 ``api_movie``, ``api_rating``, ``authtoken_token``, the columns
-``adapters.sql.django_source`` reads), filled directly with SQLAlchemy: no Django, no
+``movierater_adapters.sql.django_source`` reads), filled directly with SQLAlchemy: no Django, no
 pbkdf2 per user (every user gets the same made-up pbkdf2 hash, which the import only
 checks the format of). It is built once and kept (``--source`` file) unless its size
 arguments change.
@@ -177,7 +177,7 @@ def fresh_target(backend: str, workdir: Path) -> tuple[str, object]:
 
 def movierater() -> list[str]:
     found = shutil.which("movierater", path=str(Path(sys.executable).parent))
-    return [found] if found else [sys.executable, "-m", "entrypoints.cli"]
+    return [found] if found else [sys.executable, "-m", "movierater_entrypoints.cli"]
 
 
 def timed_import(source: Path, url: str) -> tuple[float, str]:

@@ -1,5 +1,5 @@
 """Password hashes made by Django, verified without Django, so that imported users keep
-their passwords (then :class:`~adapters.passwords.Argon2Hasher` re-hashes them to ours).
+their passwords (then :class:`~movierater_adapters.passwords.Argon2Hasher` re-hashes them to ours).
 
 Django's formats (``django.contrib.auth.hashers``): ``pbkdf2_sha256$<iterations>$<salt>$<b64>``,
 the same with ``pbkdf2_sha1``, ``argon2$argon2id$...`` (an argon2 hash with Django's prefix),

@@ -1,6 +1,6 @@
 """Password hashing with argon2id (argon2-cffi): the PasswordHasher port.
 
-Hashes imported from the Django original are verified too (:mod:`adapters.django_hashes`)
+Hashes imported from the Django original are verified too (:mod:`movierater_adapters.django_hashes`)
 and always need a rehash, so a user's first login stores an argon2id hash instead.
 """
 
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
-
-from adapters.django_hashes import is_django_hash, verify_django
+from movierater_adapters.django_hashes import is_django_hash, verify_django
 
 
 class Argon2Hasher:

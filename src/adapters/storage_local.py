@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlencode
 
-from adapters.storage_urls import PrefixedObjectUrls
+from movierater_adapters.storage_urls import PrefixedObjectUrls
+
 from movierater_core.errors import ServiceUnavailable
 from movierater_core.ports import StoredObject
 from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_name

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from movierater_adapters.storage_urls import PrefixedObjectUrls, s3_bucket_urls
 
-from adapters.storage_urls import PrefixedObjectUrls, s3_bucket_urls
 from movierater_core.errors import ServiceUnavailable
 from movierater_core.ports import StoredObject
 from movierater_core.uploads import MAX_UPLOAD_BYTES, UploadTicket, is_object_name

@@ -11,14 +11,14 @@ from typing import Any, cast
 
 import attrs
 import punq
+from movierater_adapters.clock import SystemClock
+from movierater_adapters.images import PillowInspector
+from movierater_adapters.passwords import Argon2Hasher
+from movierater_adapters.sql import SqlDatabase, make_engine
+from movierater_adapters.storage_local import LocalImageStorage
+from movierater_adapters.tokens import RandomTokenIssuer
+from movierater_entrypoints.settings import Settings
 
-from adapters.clock import SystemClock
-from adapters.images import PillowInspector
-from adapters.passwords import Argon2Hasher
-from adapters.sql import SqlDatabase, make_engine
-from adapters.storage_local import LocalImageStorage
-from adapters.tokens import RandomTokenIssuer
-from entrypoints.settings import Settings
 from movierater_core.ports import (
     Clock,
     Database,
@@ -91,7 +91,7 @@ def prepare_storage(settings: Settings) -> None:
 def make_storage(settings: Settings) -> Any:
     """The configured ImageStorage adapter; boto3 is imported only when S3 is configured."""
     if settings.storage == "s3":
-        from adapters.storage_s3 import S3ImageStorage
+        from movierater_adapters.storage_s3 import S3ImageStorage
 
         return S3ImageStorage(
             bucket=settings.s3_bucket,
@@ -135,7 +135,7 @@ def services(settings: Settings | None = None, *, database_url: str | None = Non
     SQLite is migrated here, as ``movierater serve`` does; a server database must have been
     migrated once (``movierater migrate``), else :class:`SchemaNotReady`.
     """
-    from adapters.sql.migrate import is_up_to_date, upgrade  # Alembic: not in every worker
+    from movierater_adapters.sql.migrate import is_up_to_date, upgrade  # Alembic: not in every worker
 
     if settings is None:
         settings = Settings() if database_url is not None else Settings.from_env()

@@ -17,8 +17,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from entrypoints.operator_errors import OperatorError, explain, unreachable_storage
-from entrypoints.settings import Settings, SettingsError, read_env_file
+from movierater_entrypoints.operator_errors import OperatorError, explain, unreachable_storage
+from movierater_entrypoints.settings import Settings, SettingsError, read_env_file
+
 from movierater_core import __version__
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def _positive(text: str) -> int:
 
 
 def _engine(settings: Settings) -> Engine:
-    from adapters.sql import make_engine
+    from movierater_adapters.sql import make_engine
 
     return make_engine(
         settings.database_url,
@@ -192,7 +193,7 @@ def _schema_ready_engine(settings: Settings) -> Engine | None:
     """An engine on an up-to-date schema. The embedded default (SQLite) is migrated on the
     spot so that it just works; a server database must have been migrated (once, not by
     every instance), else this says so and returns None."""
-    from adapters.sql.migrate import is_up_to_date, upgrade
+    from movierater_adapters.sql.migrate import is_up_to_date, upgrade
 
     engine = _engine(settings)
     if settings.embedded:
@@ -209,7 +210,7 @@ def _schema_ready_engine(settings: Settings) -> Engine | None:
 def _use_case(settings: Settings, kind: type[T]) -> T | None:
     """A use case wired to the configured adapters, on an up-to-date schema (None, said on
     stderr, when the schema is not: see _schema_ready_engine)."""
-    from entrypoints.bootstrap import build_container
+    from movierater_entrypoints.bootstrap import build_container
 
     engine = _schema_ready_engine(settings)
     if engine is None:
@@ -219,7 +220,7 @@ def _use_case(settings: Settings, kind: type[T]) -> T | None:
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from adapters.sql.migrate import current_revision, upgrade
+    from movierater_adapters.sql.migrate import current_revision, upgrade
 
     engine = _engine(settings)
     upgrade(engine)
@@ -237,7 +238,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         sys.executable,
         "-m",
         "gunicorn",
-        "entrypoints.wsgi:app",
+        "movierater_entrypoints.wsgi:app",
         "--bind",
         f"{args.host}:{args.port}",
         "--workers",
@@ -259,7 +260,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _prepare_to_serve(settings: Settings) -> bool:
     """The database (its driver, the server, the schema: False, said, when not up to date)
     and the storage (its driver; made, for local storage; usable)."""
-    from entrypoints.bootstrap import make_storage, prepare_storage
+    from movierater_entrypoints.bootstrap import make_storage, prepare_storage
 
     engine = _schema_ready_engine(settings)
     if engine is None:
@@ -464,10 +465,9 @@ def _confirm(question: str) -> bool:
 
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    from movierater_adapters.passwords import Argon2Hasher
+    from movierater_adapters.sql.seed import seed
     from tqdm import tqdm
-
-    from adapters.passwords import Argon2Hasher
-    from adapters.sql.seed import seed
 
     if min(args.movies, args.users, args.ratings_per_movie) < 0:
         print("movierater: counts cannot be negative", file=sys.stderr)
@@ -524,9 +524,9 @@ def _gc_uploads(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _import_django(settings: Settings, args: argparse.Namespace) -> int:
+    from movierater_adapters.sql.django_source import DjangoSource, SourceError
     from tqdm import tqdm
 
-    from adapters.sql.django_source import DjangoSource, SourceError
     from movierater_core.errors import ImportCollision
     from movierater_core.use_cases.django_import import KINDS, DjangoImport
 
@@ -556,9 +556,9 @@ def _import_django(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _movies(settings: Settings, args: argparse.Namespace) -> int:
+    from movierater_adapters.movie_files import UnreadableFile, read_movie_rows
     from tqdm import tqdm
 
-    from adapters.movie_files import UnreadableFile, read_movie_rows
     from movierater_core.use_cases.imports import MovieImport
 
     assert args.movies_action == "import"

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from importlib import metadata
 
-from entrypoints.settings import Settings
+from movierater_entrypoints.settings import Settings
 
 # The drivers movierater uses, by module: what each one is for and its distribution.
 DRIVERS = {

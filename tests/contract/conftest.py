@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from movierater_adapters.sql import SqlDatabase, make_engine
+from movierater_adapters.sql.migrate import upgrade
+from movierater_adapters.sql.tables import metadata
 from sqlalchemy import delete
 
-from adapters.sql import SqlDatabase, make_engine
-from adapters.sql.migrate import upgrade
-from adapters.sql.tables import metadata
 from movierater_core.ports import Database
 from tests.integration.backends import fresh_database, selected_backends
 from tests.unit.fakes import InMemoryDatabase

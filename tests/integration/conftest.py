@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine, delete
-
-from adapters.sql.tables import (
+from movierater_adapters.sql.tables import (
     attempt_locks,
     attempts,
     images,
@@ -28,11 +26,13 @@ from adapters.sql.tables import (
     upload_grants,
     users,
 )
+from sqlalchemy import create_engine, delete
+
 from tests.integration.backends import fresh_database, selected_backends
 from tests.integration.django_reference import DjangoDatabase, make_django_database
 from tests.world import World
 
-MOVIERATER = [sys.executable, "-m", "entrypoints.cli"]
+MOVIERATER = [sys.executable, "-m", "movierater_entrypoints.cli"]
 ADMIN_PASSWORD = "admin-passphrase-1"
 USER_PASSWORD = "user-passphrase-1"
 

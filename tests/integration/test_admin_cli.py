@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from movierater_adapters.passwords import Argon2Hasher
+from movierater_adapters.sql import SqlDatabase, make_engine
+from movierater_adapters.sql.tables import ratings, tokens, users
 from sqlalchemy import func, insert, select, update
 
-from adapters.passwords import Argon2Hasher
-from adapters.sql import SqlDatabase, make_engine
-from adapters.sql.tables import ratings, tokens, users
 from movierater_core.errors import ValidationError
 from movierater_core.use_cases import SYSTEM, UserAdmin
 from tests.integration.conftest import USER_PASSWORD, Client, Server, make_admin, run_cli, sign_up, wipe

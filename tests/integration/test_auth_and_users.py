@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import requests
+from movierater_adapters.sql.tables import ratings, tokens, users
 from sqlalchemy import func, select
 
-from adapters.sql.tables import ratings, tokens, users
 from tests.integration.conftest import USER_PASSWORD, Client, sign_up
 
 NEW_PASSWORD = "brand-new-secret-42"

@@ -24,9 +24,17 @@ from typing import Any
 
 import pytest
 import requests
+from movierater_adapters.sql.tables import (
+    images,
+    movies,
+    ratings,
+    rejected_images,
+    tokens,
+    upload_grants,
+    users,
+)
 from sqlalchemy import select
 
-from adapters.sql.tables import images, movies, ratings, rejected_images, tokens, upload_grants, users
 from tests.integration.conftest import (
     ADMIN_PASSWORD,
     USER_PASSWORD,

@@ -6,9 +6,9 @@ import os
 import subprocess
 
 import requests
+from movierater_adapters.sql.tables import movies, ratings, users
 from sqlalchemy import create_engine, func, inspect, select
 
-from adapters.sql.tables import movies, ratings, users
 from tests.integration.conftest import MOVIERATER, Server, run_cli, wipe
 
 

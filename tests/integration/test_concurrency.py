@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from movierater_adapters.sql.tables import movies, ratings
 from sqlalchemy import func, select
 
-from adapters.sql.tables import movies, ratings
 from tests.integration.conftest import Client, Server, run_cli, wipe
 
 SEED_PASSWORD = "bench-password-1"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import requests
 from dotenv import dotenv_values
+from movierater_entrypoints.settings import Settings, setting_variables
 
-from entrypoints.settings import Settings, setting_variables
 from tests.integration.conftest import environment_without_settings, free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]

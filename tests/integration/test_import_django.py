@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 import requests
+from movierater_adapters.sql.tables import metadata as our_metadata
+from movierater_adapters.sql.tables import movies, users
 from sqlalchemy import Column, MetaData, Table, create_engine, select, text
 
-from adapters.sql.tables import metadata as our_metadata
-from adapters.sql.tables import movies, users
 from tests.integration.backends import fresh_database, selected_backends
 from tests.integration.conftest import Client, Server, run_cli
 from tests.integration.django_reference import PASSWORDS, REPO, DjangoDatabase

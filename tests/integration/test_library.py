@@ -1,4 +1,4 @@
-"""``entrypoints.bootstrap.services`` on every backend: the use cases a Python service gets
+"""``movierater_entrypoints.bootstrap.services`` on every backend: the use cases a Python service gets
 work on a migrated database, and a server database that was never migrated is refused in
 a sentence (SQLite is migrated on the spot, as `movierater serve` does)."""
 
@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from movierater_entrypoints.bootstrap import SchemaNotReady, services
 
-from entrypoints.bootstrap import SchemaNotReady, services
 from movierater_core.use_cases import SYSTEM
 from tests.integration.backends import fresh_database
 from tests.integration.conftest import wipe

@@ -8,8 +8,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-
-from adapters.sql.tables import metadata
+from movierater_adapters.sql.tables import metadata
 
 
 def test_a_migrated_database_has_exactly_the_declared_tables(engine: Any, backend: str) -> None:

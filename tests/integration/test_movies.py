@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from movierater_adapters.sql.tables import movies
 from sqlalchemy import func, select
 
-from adapters.sql.tables import movies
 from tests.integration.conftest import Client, World
 
 MOVIE_KEYS = {"id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from movierater_adapters.sql.tables import movies
 from sqlalchemy import create_engine, select
 
-from adapters.sql.tables import movies
 from tests.integration.backends import fresh_database
 from tests.integration.conftest import run_cli
 

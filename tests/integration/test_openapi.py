@@ -34,6 +34,9 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase
+from movierater_entrypoints.bootstrap import build_container
+from movierater_entrypoints.http import create_app, openapi
+from movierater_entrypoints.settings import Settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -48,9 +51,6 @@ from schemathesis.specs.openapi.checks import (
     use_after_free,
 )
 
-from entrypoints.bootstrap import build_container
-from entrypoints.http import create_app, openapi
-from entrypoints.settings import Settings
 from movierater_core.ports import Database, ImageStorage
 from tests.integration.conftest import (
     ADMIN_PASSWORD,

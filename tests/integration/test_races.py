@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 import requests
+from movierater_adapters.sql.database import SqlDatabase, make_engine
+from movierater_adapters.sql.repositories import SqlRepositories
+from movierater_adapters.sql.tables import ratings, tokens, upload_grants
 from sqlalchemy import func, select
 
-from adapters.sql.database import SqlDatabase, make_engine
-from adapters.sql.repositories import SqlRepositories
-from adapters.sql.tables import ratings, tokens, upload_grants
 from movierater_core.errors import ReferenceGone
 from movierater_core.use_cases.accounts import erase_user
 from tests.integration.conftest import USER_PASSWORD, Client, Server, make_admin, sign_up

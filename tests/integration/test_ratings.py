@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from movierater_adapters.sql.tables import movies, ratings
 from sqlalchemy import select
 
-from adapters.sql.tables import movies, ratings
 from tests.integration.conftest import Client, World
 
 FORBIDDEN = {"detail": "You do not have permission to perform this action."}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import threading
 
+from movierater_adapters.sql import SqlDatabase, make_engine
+from movierater_adapters.sql.tables import movies
 from sqlalchemy import update
 
-from adapters.sql import SqlDatabase, make_engine
-from adapters.sql.tables import movies
 from movierater_core.errors import ConcurrencyConflict
 from movierater_core.model import MovieFields
 from movierater_core.use_cases._common import retrying

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from movierater_adapters.sql import make_engine
+from movierater_adapters.sql.migrate import render_sql
+from movierater_adapters.sql.repositories import SqlRepositories
+from movierater_adapters.sql.seed import recount_summaries
+from movierater_adapters.sql.tables import metadata
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import ClauseElement
 
-from adapters.sql import make_engine
-from adapters.sql.migrate import render_sql
-from adapters.sql.repositories import SqlRepositories
-from adapters.sql.seed import recount_summaries
-from adapters.sql.tables import metadata
 from movierater_core.model import MovieFields, Stars
 from movierater_core.ports import ImportRecord, NewUser
 from tests.integration.backends import unavailable

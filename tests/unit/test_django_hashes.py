@@ -8,8 +8,7 @@ default of 870,000 iterations, as the original's users have.
 from __future__ import annotations
 
 import pytest
-
-from adapters.passwords import Argon2Hasher
+from movierater_adapters.passwords import Argon2Hasher
 
 PASSWORD = "correct horse battery"
 DJANGO_DEFAULT = "pbkdf2_sha256$870000$Qw3rTy7uI9oPaSdF$hmnin2h4WsJvAzZhSZGl9t3lN2LuYE/yfZ03VVFuNL8="

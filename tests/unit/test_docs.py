@@ -5,12 +5,12 @@ API's own responses are unchanged by any of it (no CSP added there)."""
 from __future__ import annotations
 
 from falcon import testing
+from movierater_entrypoints.bootstrap import build_container
+from movierater_entrypoints.http import create_wsgi_app
+from movierater_entrypoints.http.docs import CSP, SWAGGER_UI, SWAGGER_UI_FILES
+from movierater_entrypoints.http.middleware import SECURITY_HEADERS
+from movierater_entrypoints.settings import Settings
 
-from entrypoints.bootstrap import build_container
-from entrypoints.http import create_wsgi_app
-from entrypoints.http.docs import CSP, SWAGGER_UI, SWAGGER_UI_FILES
-from entrypoints.http.middleware import SECURITY_HEADERS
-from entrypoints.settings import Settings
 from movierater_core.ports import Database, ImageStorage
 from tests.unit.fakes import FakeStorage, FixedClock, InMemoryDatabase
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from movierater_entrypoints.http.ids import IdConverter
 
-from entrypoints.http.ids import IdConverter
 from movierater_core.rules import ID_MAX, Invalid, id_in_text, parse_id
 
 

@@ -1,5 +1,5 @@
 """The README's library example, run as written, and the one way to the wired use cases it
-shows (``entrypoints.bootstrap.services``): issue 14, item 7."""
+shows (``movierater_entrypoints.bootstrap.services``): issue 14, item 7."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import attrs
 import pytest
+from movierater_entrypoints.bootstrap import Services, services
+from movierater_entrypoints.settings import Settings
 
-from entrypoints.bootstrap import Services, services
-from entrypoints.settings import Settings
 from movierater_core.use_cases import SYSTEM, Accounts, Health, Movies, Ratings, Uploads, UserAdmin
 
 REPO = Path(__file__).resolve().parents[2]

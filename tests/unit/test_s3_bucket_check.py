@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from movierater_adapters import storage_s3
+from movierater_adapters.storage_s3 import S3ImageStorage
 
-from adapters import storage_s3
-from adapters.storage_s3 import S3ImageStorage
 from movierater_core.errors import ServiceUnavailable
 
 BUCKET = "posters"

@@ -10,9 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-
-from entrypoints.bootstrap import build_container
-from entrypoints.settings import (
+from movierater_entrypoints.bootstrap import build_container
+from movierater_entrypoints.settings import (
     DEFAULT_DATABASE_URL,
     Settings,
     SettingsError,
@@ -20,6 +19,7 @@ from entrypoints.settings import (
     read_env_file,
     setting_variables,
 )
+
 from movierater_core.use_cases import AccountSettings, UploadSettings
 
 

@@ -11,8 +11,8 @@ import attrs
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from movierater_adapters.storage_urls import s3_bucket_urls
 
-from adapters.storage_urls import s3_bucket_urls
 from movierater_core.errors import RateLimited, ValidationError
 from movierater_core.model import User
 from movierater_core.own_urls import OwnReference, OwnStorage, locate

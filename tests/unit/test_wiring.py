@@ -4,10 +4,10 @@ layer then runs in-process, with no database, storage or argon2."""
 from __future__ import annotations
 
 from falcon import testing
+from movierater_entrypoints.bootstrap import build_container
+from movierater_entrypoints.http import create_app
+from movierater_entrypoints.settings import Settings
 
-from entrypoints.bootstrap import build_container
-from entrypoints.http import create_app
-from entrypoints.settings import Settings
 from movierater_core.ports import Database
 from movierater_core.use_cases import Movies, Ratings
 from tests.unit.fakes import (

@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
+from movierater_adapters.sql.errors import UNAVAILABLE, translate
+from movierater_adapters.sql.repositories import SqlRepositories
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
-from adapters.sql.errors import UNAVAILABLE, translate
-from adapters.sql.repositories import SqlRepositories
 from movierater_core.errors import ServiceUnavailable
 from movierater_core.ports import ReadRepositories
 from movierater_core.read_only import ReadOnlyRepositories

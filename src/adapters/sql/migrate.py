@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 
 def _config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("adapters.sql") / "migrations"))
+    config.set_main_option("script_location", str(resources.files("movierater_adapters.sql") / "migrations"))
     return config
 
 

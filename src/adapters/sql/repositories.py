@@ -9,6 +9,20 @@ from collections.abc import Mapping as MappingOf
 from datetime import UTC, datetime
 from typing import Any
 
+from movierater_adapters.sql.errors import is_foreign_key_violation, is_unique_violation
+from movierater_adapters.sql.prepared import Prepared
+from movierater_adapters.sql.tables import (
+    attempt_locks,
+    attempts,
+    images,
+    legacy_imports,
+    movies,
+    ratings,
+    rejected_images,
+    tokens,
+    upload_grants,
+    users,
+)
 from sqlalchemy import (
     Connection,
     CursorResult,
@@ -24,20 +38,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sql.errors import is_foreign_key_violation, is_unique_violation
-from adapters.sql.prepared import Prepared
-from adapters.sql.tables import (
-    attempt_locks,
-    attempts,
-    images,
-    legacy_imports,
-    movies,
-    ratings,
-    rejected_images,
-    tokens,
-    upload_grants,
-    users,
-)
 from movierater_core.errors import AlreadyStored, DuplicateRating, ReferenceGone, UsernameTaken
 from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
 from movierater_core.ports import ImportRecord, NewUser

@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from movierater_adapters.sql.tables import movies, ratings, users
 from sqlalchemy import Connection, Engine, func, insert, select, update
-
-from adapters.sql.tables import movies, ratings, users
 
 T = TypeVar("T")
 BATCH = 2_000

@@ -6,6 +6,7 @@ usernames compare case-sensitively on MariaDB (binary collation) as on the other
 
 from __future__ import annotations
 
+from movierater_adapters.sql.types import UtcDateTime
 from sqlalchemy import (
     VARCHAR,
     BigInteger,
@@ -22,8 +23,6 @@ from sqlalchemy import (
     Unicode,
     UniqueConstraint,
 )
-
-from adapters.sql.types import UtcDateTime
 
 # Stable constraint names, so that migrations can refer to them on every backend.
 metadata = MetaData(

@@ -1,5 +1,5 @@
 """The Falcon WSGI app: HTTP in, use cases, HTTP out. Nothing else lives here."""
 
-from entrypoints.http.app import create_app, create_wsgi_app
+from movierater_entrypoints.http.app import create_app, create_wsgi_app
 
 __all__ = ["create_app", "create_wsgi_app"]

@@ -6,13 +6,13 @@ from typing import cast
 
 import falcon
 import punq
+from movierater_adapters.storage_local import LocalImageStorage
+from movierater_entrypoints.http import cors, docs, errors, health, middleware, resources, uploads
+from movierater_entrypoints.http.auth import Authentication
+from movierater_entrypoints.http.ids import IdConverter
+from movierater_entrypoints.http.openapi import OpenApiDocument
+from movierater_entrypoints.settings import Settings
 
-from adapters.storage_local import LocalImageStorage
-from entrypoints.http import cors, docs, errors, health, middleware, resources, uploads
-from entrypoints.http.auth import Authentication
-from entrypoints.http.ids import IdConverter
-from entrypoints.http.openapi import OpenApiDocument
-from entrypoints.settings import Settings
 from movierater_core.ports import ImageStorage
 from movierater_core.use_cases import Accounts, Health, Movies, Ratings, Uploads
 

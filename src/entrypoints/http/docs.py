@@ -15,13 +15,12 @@ from typing import Any
 from wsgiref.headers import Headers
 
 import falcon
+from movierater_entrypoints.http.middleware import HSTS, SECURITY_HEADERS
+from movierater_entrypoints.http.spec import Documented
 
 # Neither ships type information (no py.typed), and there is no stubs package for either.
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from whitenoise import WhiteNoise  # type: ignore[import-untyped]
-
-from entrypoints.http.middleware import HSTS, SECURITY_HEADERS
-from entrypoints.http.spec import Documented
 
 DOCS = "/api/docs/"
 STATIC = "/api/docs/static/"

@@ -7,8 +7,8 @@ from typing import Any
 
 import falcon
 import orjson
+from movierater_entrypoints.http.io import send
 
-from entrypoints.http.io import send
 from movierater_core.errors import (
     ConcurrencyConflict,
     NotAuthenticated,

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import falcon
+from movierater_entrypoints.http.io import send
+from movierater_entrypoints.http.spec import Documented, ok, operation, ref, schema_ref
 
-from entrypoints.http.io import send
-from entrypoints.http.spec import Documented, ok, operation, ref, schema_ref
 from movierater_core.use_cases import Health
 
 

@@ -2,7 +2,7 @@
 
 It is assembled, not written: the paths and methods are the routes the Falcon app has
 (``falcon.inspect.inspect_routes``); each operation (summary, responses, links) is what its
-responder says beside the resource (:func:`entrypoints.http.spec.operation`); request
+responder says beside the resource (:func:`movierater_entrypoints.http.spec.operation`); request
 bodies and query strings are generated from the core's declarations
 (``movierater_core.rules.Body``), the same the use cases parse with, so the schemas state
 exactly the rules the core enforces (or a subset, where JSON Schema cannot say one). Here
@@ -21,8 +21,7 @@ from typing import Any
 import falcon
 import falcon.inspect
 import orjson
-
-from entrypoints.http.spec import (
+from movierater_entrypoints.http.spec import (
     JSON,
     Documented,
     Operation,
@@ -36,6 +35,7 @@ from entrypoints.http.spec import (
     ref,
     schema_ref,
 )
+
 from movierater_core import __version__
 from movierater_core.model import MAX_STARS
 from movierater_core.rules import (

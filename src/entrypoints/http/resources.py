@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import falcon
-
-from entrypoints.http.io import movie_json, rating_json, read_json, send, user_json
-from entrypoints.http.spec import (
+from movierater_entrypoints.http.io import movie_json, rating_json, read_json, send, user_json
+from movierater_entrypoints.http.spec import (
     BODY_ERRORS,
     JSON,
     Documented,
@@ -17,6 +16,7 @@ from entrypoints.http.spec import (
     operation,
     schema_ref,
 )
+
 from movierater_core.use_cases import Accounts, Movies, Ratings
 from movierater_core.use_cases.accounts import CREDENTIALS_BODY, USER_BODY
 from movierater_core.use_cases.movies import MOVIE_BODY

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any, BinaryIO, cast
 
 import falcon
-
-from adapters.storage_local import LocalImageStorage, UploadRefused
-from entrypoints.http.io import read_json, send
-from entrypoints.http.spec import (
+from movierater_adapters.storage_local import LocalImageStorage, UploadRefused
+from movierater_entrypoints.http.io import read_json, send
+from movierater_entrypoints.http.spec import (
     BODY_ERRORS,
     Documented,
     RequestBody,
@@ -21,6 +20,7 @@ from entrypoints.http.spec import (
     ref,
     schema_ref,
 )
+
 from movierater_core.uploads import (
     GRANTS_PER_HOUR,
     IMAGE_TYPES,

@@ -16,10 +16,10 @@ from typing import Any
 
 import punq
 from falcon import testing
+from movierater_entrypoints.bootstrap import build_container
+from movierater_entrypoints.http import create_wsgi_app
+from movierater_entrypoints.settings import Settings
 
-from entrypoints.bootstrap import build_container
-from entrypoints.http import create_wsgi_app
-from entrypoints.settings import Settings
 from movierater_core.ports import Clock, Database, ImageInspector, ImageStorage, PasswordHasher, TokenIssuer
 from movierater_core.use_cases import Accounts
 from tests.unit.fakes import (

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from falcon import testing
-
-from entrypoints.http.middleware import AccessLog, RequestEnvelope
+from movierater_entrypoints.http.middleware import AccessLog, RequestEnvelope
 
 
 def _client(trusted: tuple[str, ...], remote: str, forwarded: str | None = None) -> str:

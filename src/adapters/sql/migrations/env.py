@@ -1,14 +1,13 @@
 """Alembic environment.
 
-Online: runs on the connection that ``adapters.sql.migrate`` hands over (with its
+Online: runs on the connection that ``movierater_adapters.sql.migrate`` hands over (with its
 schema translation, if a schema is configured). Offline (``sql=True``): renders the
 migrations as SQL for the dialect of ``sqlalchemy.url``, e.g. to review them for SQL
 Server.
 """
 
 from alembic import context
-
-from adapters.sql.tables import metadata
+from movierater_adapters.sql.tables import metadata
 
 if context.is_offline_mode():
     context.configure(

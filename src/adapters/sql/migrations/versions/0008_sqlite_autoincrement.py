@@ -3,7 +3,7 @@ the Django original never did: without it SQLite takes max(id) + 1, so deleting 
 newest user handed their id to the next one. Other databases never reuse ids: no-op there.
 
 SQLite cannot add AUTOINCREMENT to a table: each is rebuilt (Alembic's batch mode), with
-its rows, ids, constraints and indexes (adapters.sql.migrate turns foreign keys off for
+its rows, ids, constraints and indexes (movierater_adapters.sql.migrate turns foreign keys off for
 the rebuild and checks them before committing). An id deleted before this migration,
 above the highest id left, may still be given once.
 
