@@ -316,8 +316,9 @@ class Settings:
         env = os.environ if environ is None else environ
         given = {name: value for name in setting_variables() if (value := env.get(name, "").strip())}
         platform_url = _platform_database_url(env)
-        if platform_url:
-            given.setdefault(variable("database_url"), platform_url)
+        if platform_url and variable("database_url") not in given:
+            # Checked here, so that a mistake in it names the variable it is in.
+            given[variable("database_url")] = _to_database_url(platform_url, "DATABASE_URL")
         settings = environ_config.to_config(cls, given)
         # Before the other checks: a misspelt name explains the refusals that follow from it.
         unknown = unknown_variables(env)

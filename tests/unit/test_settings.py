@@ -47,6 +47,12 @@ def test_movierater_database_url_wins_over_the_platform_one() -> None:
     assert Settings.from_env(env).database_url == "sqlite:///mine.db"
 
 
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "MOVIERATER_DATABASE_URL"])
+def test_an_unparseable_database_url_is_named_by_the_variable_it_is_in(variable: str) -> None:
+    with pytest.raises(SettingsError, match=rf"^{variable} must be a SQLAlchemy URL"):
+        Settings.from_env({variable: "not a url"})
+
+
 def test_production_accepts_a_platform_database_url() -> None:
     env = {
         "MOVIERATER_ENV": "production",
