@@ -80,7 +80,7 @@ class BufferedWsgi:
                     if message["type"] == "http.disconnect":
                         return  # gone, or its deadline passed (the 408 is sent)
                     chunk = message.get("body", b"")
-                    body.write(chunk)
+                    body.write(chunk[: BUFFERED_BODY_LIMIT - received])
                     received += len(chunk)
                     if not message.get("more_body"):
                         break

@@ -224,3 +224,25 @@ def test_procfile_web_is_not_delayed_by_trickling_clients(tmp_path: Path) -> Non
         os.kill(_gunicorn(web.pid), signal.SIGTERM)
         web.wait(timeout=25)
     assert web.returncode == 0, log_path.read_text()
+
+
+def test_a_body_declared_over_every_limit_is_refused_at_once_without_being_read(
+    slow_server: Server, reader_and_movie: tuple[Client, int]
+) -> None:
+    """Nothing is buffered for a body no route takes: 413 from its Content-Length, then the
+    connection is closed (its body would be read as the next request)."""
+    reader, movie_id = reader_and_movie
+    headers = (
+        f"POST /api/movies/{movie_id}/rate_movie/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Token {reader.token}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100000000\r\n\r\n{"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", slow_server.port), timeout=5) as sock:
+        started = time.monotonic()
+        sock.sendall(headers)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+        assert time.monotonic() - started < ANSWER_WITHIN
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
+    assert b"larger than 1 MiB" in answer
