@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -18,7 +19,15 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.conftest import Client, Server, free_port, make_admin, sign_up, wait_for_http
+from tests.integration.conftest import (
+    MOVIERATER,
+    Client,
+    Server,
+    free_port,
+    make_admin,
+    sign_up,
+    wait_for_http,
+)
 from tests.integration.test_deployment import ROOT, _gunicorn, _platform_env, _procfile
 
 REQUEST_TIMEOUT = 8  # seconds: long enough to measure others while the slow ones trickle
@@ -246,3 +255,61 @@ def test_a_body_declared_over_every_limit_is_refused_at_once_without_being_read(
         assert time.monotonic() - started < ANSWER_WITHIN
     assert answer.startswith(b"HTTP/1.1 413 "), answer
     assert b"larger than 1 MiB" in answer
+
+
+def test_a_request_stuck_in_the_app_past_gunicorns_timeout_still_gets_the_worker_replaced(
+    tmp_path: Path,
+) -> None:
+    """As with sync workers: the worker's event loop would go on beating while its app
+    thread is stuck, so it withholds the heartbeat, and gunicorn kills and replaces it.
+    Stuck here: a rating waits for SQLite's write lock (10 s), held by this test, past a
+    gunicorn timeout of 2 s."""
+    port = free_port()
+    env = _platform_env(tmp_path, PORT=str(port), WEB_CONCURRENCY="1", GUNICORN_TIMEOUT="2")
+    assert subprocess.run(_procfile()["release"], shell=True, cwd=ROOT, env=env, timeout=120).returncode == 0
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "web.log"
+    with log_path.open("w") as log:
+        web = subprocess.Popen(
+            _procfile()["web"], shell=True, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for_http(base + "/healthz", web, log_path)
+        user = sign_up(base)
+        created = subprocess.run(
+            [*MOVIERATER, "createsuperuser", "--username", "boss", "--noinput"],
+            env={**env, "MOVIERATER_SUPERUSER_PASSWORD": "admin-passphrase-1"},
+            capture_output=True,
+            timeout=60,
+        )
+        assert created.returncode == 0, created.stderr
+        token = requests.post(
+            base + "/auth/", json={"username": "boss", "password": "admin-passphrase-1"}, timeout=10
+        ).json()["token"]
+        movie = requests.post(
+            base + "/api/movies/",
+            json={"title": "Stuck", "description": "."},
+            headers={"Authorization": f"Token {token}"},
+            timeout=10,
+        ).json()
+        lock = sqlite3.connect(tmp_path / "app.db", isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            started = time.monotonic()
+            with pytest.raises(requests.ConnectionError):  # the worker is killed mid-request
+                requests.post(
+                    f"{base}/api/movies/{movie['id']}/rate_movie/",
+                    json={"stars": 3},
+                    headers={"Authorization": f"Token {user.token}"},
+                    timeout=9,
+                )
+            assert time.monotonic() - started < 8
+        finally:
+            lock.rollback()
+            lock.close()
+        assert "WORKER TIMEOUT" in log_path.read_text()
+        wait_for_http(base + "/healthz", web, log_path)  # a new worker serves
+        assert requests.get(base + "/healthz", timeout=5).status_code == 200
+    finally:
+        os.kill(_gunicorn(web.pid), signal.SIGTERM)
+        web.wait(timeout=25)
