@@ -276,6 +276,8 @@ class Settings:
     login_failures_per_address: int = _positive_int(default=AccountSettings().login_failures_per_address)
     registrations_per_address: int = _positive_int(default=AccountSettings().registrations_per_address)
     trusted_proxies: tuple[str, ...] = _checked(_to_proxies, default=())
+    # Seconds a request's headers and body have to arrive in (worker.py), else 408.
+    request_timeout: int = _positive_int(default=30)
     s3_bucket: str = _checked(
         # S3's naming rules (3-63 of a-z, 0-9, '.', '-'; a letter or digit at each end)
         _matching(r"(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "a bucket name (3-63 of a-z 0-9 . -)"),
