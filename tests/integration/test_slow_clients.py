@@ -28,10 +28,10 @@ from tests.integration.conftest import (
     sign_up,
     wait_for_http,
 )
+from tests.integration.test_deployment import ROOT, _gunicorn, _platform_env, _procfile
 
 # Their bounds (an answer within 1 s, a 408 at the deadline) are latencies: run alone.
 pytestmark = pytest.mark.exclusive
-from tests.integration.test_deployment import ROOT, _gunicorn, _platform_env, _procfile
 
 REQUEST_TIMEOUT = 8  # seconds: long enough to measure others while the slow ones trickle
 SLACK = 2.5  # seconds past the bound a loaded machine may take to close a connection
