@@ -10,6 +10,7 @@ servers (nothing frozen there).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -18,9 +19,13 @@ from typing import Any
 
 import pytest
 import requests
+from movierater_adapters.sql import SqlDatabase, make_engine
 from movierater_adapters.sql.tables import movies
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
+from movierater_core.errors import ServiceUnavailable
+from movierater_core.model import MovieFields
 from tests.integration.backends import selected_backends
 from tests.integration.conftest import USER_PASSWORD, Client, Server, make_admin, run_cli, sign_up
 from tests.integration.private_postgres import private_postgres
@@ -159,3 +164,42 @@ def test_a_rating_behind_a_held_row_lock_waits_a_bounded_time_and_gets_503(
     stored = user.post(f"/api/movies/{movie}/rate_movie/", json={"stars": 3})
     assert stored.status_code == 200, stored.text
     assert Client(lock_server.base_url, user.token).get(f"/api/movies/{movie}/").json()["no_of_ratings"] == 1
+
+
+SLEEP = {"postgresql": "SELECT pg_sleep(1.5)", "mariadb": "SELECT SLEEP(1.5)"}
+
+
+def test_a_wait_beyond_the_serving_bound_is_503_and_leaves_the_database_usable(
+    backend: str, database_url: str
+) -> None:
+    """Each driver's timeout error is ServiceUnavailable (503), not a bug (500) nor a lost
+    race retried at length; the server, alive, keeps serving at once (no cooldown). The
+    CLI's engine, with no bound, waits as long as the work takes."""
+    bounded = SqlDatabase(make_engine(database_url, timeout=1), timeout=1)
+    unbounded = SqlDatabase(make_engine(database_url))
+    try:
+        if backend == "sqlite":  # another writer holds SQLite's write lock
+            holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+            try:
+                started = time.monotonic()
+                with pytest.raises(ServiceUnavailable), bounded.writing():
+                    pass
+                elapsed = time.monotonic() - started
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+        else:  # a statement longer than the bound: statement_timeout / max_statement_time
+            started = time.monotonic()
+            with pytest.raises(ServiceUnavailable), bounded.writing() as repos:
+                repos.connection.execute(text(SLEEP[backend])).all()
+            elapsed = time.monotonic() - started
+            with unbounded.writing() as repos:
+                repos.connection.execute(text(SLEEP[backend])).all()
+        assert 0.9 < elapsed < 1.9, elapsed
+        with bounded.writing() as repos:  # usable at once: a live server opens no cooldown
+            repos.movies.add(MovieFields(title="After the wait"))
+        bounded.ping()
+    finally:
+        bounded.dispose()
+        unbounded.dispose()

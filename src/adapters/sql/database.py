@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from movierater_adapters.sql.errors import UNAVAILABLE, server_timed_out, transl
 from movierater_adapters.sql.repositories import SqlRepositories
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
@@ -30,8 +31,6 @@ from movierater_core.ports import ReadRepositories
 from movierater_core.read_only import ReadOnlyRepositories
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from sqlalchemy.engine.interfaces import DBAPIModule
     from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -206,7 +205,11 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool, busy_ms: int) -> None:
         mode = conn.info.get("mode")
         if mode == "write":  # writers queue here, never deadlock (on the raw cursor: hot path)
             # SQLAlchemy types the driver's connection as optional (None once closed).
-            cast("sqlite3.Connection", conn.connection.driver_connection).execute("BEGIN IMMEDIATE")
+            driver = cast("sqlite3.Connection", conn.connection.driver_connection)
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # busy: as SQLAlchemy wraps its own statements
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
         elif mode != "read":  # reads run in autocommit: each statement sees committed data
             conn.exec_driver_sql("BEGIN")  # migrations and other plain engine.begin()
 

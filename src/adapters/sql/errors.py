@@ -59,7 +59,7 @@ def translate(exc: DBAPIError, dialect: str) -> DomainError | None:
     code = _error_number(orig)
     text = str(orig).lower()
     if dialect == "sqlite":
-        if getattr(orig, "sqlite_errorcode", None) == _SQLITE_BUSY:
+        if server_timed_out(exc, dialect):
             return ServiceUnavailable(UNAVAILABLE)
         if "locked" in text or "busy" in text:
             return ConcurrencyConflict(text)
@@ -82,9 +82,11 @@ def translate(exc: DBAPIError, dialect: str) -> DomainError | None:
 
 
 def server_timed_out(exc: DBAPIError, dialect: str) -> bool:
-    """True when the server itself cancelled the wait (statement or lock timeout): it is
-    alive and answering, only this statement waited too long."""
+    """True when the database itself ended the wait (statement or lock timeout, SQLite's
+    busy timeout): it is alive and answering, only this statement waited too long."""
     orig = exc.orig
+    if dialect == "sqlite":
+        return getattr(orig, "sqlite_errorcode", None) == _SQLITE_BUSY
     if dialect == "postgresql":
         return getattr(orig, "sqlstate", None) in _PG_TIMED_OUT
     code = _error_number(orig)
