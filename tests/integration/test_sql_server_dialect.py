@@ -299,7 +299,7 @@ def test_a_serving_sql_server_engine_bounds_queries_and_lock_waits() -> None:
     connection = _SessionConnection()
     _our_connect_listeners(engine, connection)
     assert connection.timeout == 3  # pyodbc's query timeout (HYT00 -> 503): MOVIERATER_DB_TIMEOUT + 1
-    assert connection.statements == ["SET LOCK_TIMEOUT 1000"]  # error 1222 -> 503
+    assert connection.statements == ["SET LOCK_TIMEOUT 1500"]  # error 1222 -> 503
     assert engine.pool.timeout() == 2
     engine.dispose()
     unbounded = _SessionConnection()  # the CLI's engine: migrations and imports run unbounded

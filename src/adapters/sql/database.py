@@ -59,7 +59,7 @@ def make_engine(
     table in that schema (as the original's ``movie_rater_api`` on Azure SQL).
 
     ``timeout`` (seconds; for serving requests, not for migrations, imports or the CLI)
-    bounds every other wait too: each statement, each lock wait (half of it), the wait
+    bounds every other wait too: each statement, each lock wait (0.5 s less), the wait
     for a pooled connection, and the socket (TCP keepalive and user timeout; the
     driver's read and write timeouts on MariaDB; the query timeout on SQL Server).
     :class:`SqlDatabase` adds the one bound a driver cannot: a unit of work on a server
@@ -126,9 +126,11 @@ def _cuttable(url: URL) -> bool:
 
 
 def _lock_ms(timeout: int) -> int:
-    """Lock waits get half the statement's bound: a statement stuck behind a lock reports
-    that (lock timeout), not the general statement timeout."""
-    return timeout * 500
+    """Lock waits end half a second before the statement's bound, so a statement stuck
+    behind a lock reports that (lock timeout), and after PostgreSQL's deadlock check (its
+    deadlock_timeout, 1 s, runs first from ``timeout`` 2 on): a deadlock is still found,
+    and retried, rather than answered as a lock timeout."""
+    return timeout * 1000 - 500
 
 
 def _socket_bounds(url: URL, timeout: int) -> dict[str, Any]:
@@ -164,7 +166,7 @@ def _bound_sessions(engine: Engine, timeout: int) -> None:
         def on_mysql_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
             cursor = dbapi_connection.cursor()
             # whole seconds; InnoDB's default is 50
-            cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {max(1, timeout // 2)}")
+            cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {max(1, _lock_ms(timeout) // 1000)}")
             if getattr(engine.dialect, "is_mariadb", False) or _is_mariadb(cursor):
                 cursor.execute(f"SET SESSION max_statement_time = {timeout}")
             cursor.close()
