@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("movierater.sql")
 # The key, in a pooled connection's info, that says it was made for this checkout (so it
-# needs no ping) and, on the connection, that a cutoff watches it.
+# needs no ping: see SqlDatabase._watch_checkouts).
 _FRESH = "movierater_fresh"
 
 
