@@ -98,6 +98,21 @@ def _to_positive_int(value: str | int, name: str) -> int:
     return number
 
 
+# gunicorn kills a sync worker silent for its timeout (30 s, gunicorn.conf.py): a request's
+# database waits must end well before, and a stalled database should cost a client seconds.
+MAX_DB_TIMEOUT = 20
+
+
+def _to_db_timeout(value: str | int, name: str) -> int:
+    number = _to_positive_int(value, name)
+    if number > MAX_DB_TIMEOUT:
+        raise SettingsError(
+            f"{name} must be at most {MAX_DB_TIMEOUT} (seconds a request may wait for the database; "
+            "gunicorn stops a worker silent for 30)"
+        )
+    return number
+
+
 def _to_flag(value: str | bool, name: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -265,7 +280,8 @@ class Settings:
         _matching(r"[A-Za-z_][A-Za-z0-9_]{0,127}", "a schema name (letters, digits, _)"), default=None
     )
     db_pool_size: int = _positive_int(default=5)
-    db_connect_timeout: int = _positive_int(default=5)
+    db_connect_timeout: int = _positive_int(default=3)
+    db_timeout: int = _checked(_to_db_timeout, default=2)
     storage: str = _checked(_one_of("local", "s3"), default="local")
     media_dir: str = environ_config.var(default="media")
     public_url: str = _checked(_to_web_url, default="http://127.0.0.1:8000")
