@@ -45,6 +45,7 @@ def _assert_unavailable(name: str, response: requests.Response, elapsed: float) 
     assert elapsed < BUDGET, f"{name}: 503 after {elapsed:.1f} s"
 
 
+@pytest.mark.exclusive  # its 6 s bound is a latency
 def test_a_frozen_postgresql_gives_503_quickly_and_service_resumes_by_itself(tmp_path) -> None:
     with private_postgres() as pg:
         run_cli("migrate", env={"MOVIERATER_DATABASE_URL": pg.url})
