@@ -1,7 +1,7 @@
 """The suite runs in two phases (scripts/test): the ``shared`` phase on several processes
 (pytest-xdist; each process makes its own databases and servers), then the ``exclusive``
-phase on one, for the tests marked ``exclusive``: they stop a server every process uses, or
-bound a latency that another process's load would blur. ``--phase=all`` (the default, a
+phase on one, for the tests marked ``exclusive``: each bounds a latency that another
+process's load would blur. ``--phase=all`` (the default, a
 plain ``pytest``) runs both kinds together."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A PostgreSQL server of the test's own, on a free port, that a test may freeze (SIGSTOP)
-and thaw (SIGCONT) without touching the shared one on 5432.
+and thaw (SIGCONT), or stop and start again, without touching the shared one on 5432.
 
 PostgreSQL refuses to run as root ("initdb: cannot be run as root"), and CI runs as root:
 then the server runs as the ``postgres`` system user (``nobody`` without one), started
@@ -17,9 +17,10 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -29,12 +30,18 @@ from tests.integration.conftest import free_port
 
 
 class PrivatePostgres:
-    def __init__(self, root: Path, process: subprocess.Popen[bytes], port: int) -> None:
+    def __init__(self, root: Path, launch: Callable[[], subprocess.Popen[bytes]], port: int) -> None:
         self.root = root
-        self.process = process
+        self._launch = launch
+        self.process = launch()
         self.port = port
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/movierater"
         self._frozen: list[int] = []
+
+    def start(self) -> None:
+        """Start it again after ``stop``, on the same port and data, and wait until it answers."""
+        self.process = self._launch()
+        _wait_until_up(self, self.root).close()
 
     @property
     def postmaster(self) -> int:
@@ -118,19 +125,23 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         **as_user,
     )
     port = free_port()
-    log = (root / "server.log").open("wb")
-    process = subprocess.Popen(
-        [postgres, "-D", str(root / "data"), "-p", str(port), "-k", str(root)]
-        + ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=root,
-        **as_user,
-    )
-    server = PrivatePostgres(root, process, port)
+    log = (root / "server.log").open("ab")
+
+    def launch() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [postgres, "-D", str(root / "data"), "-p", str(port), "-k", str(root)]
+            + ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=root,
+            **as_user,
+        )
+
+    server = PrivatePostgres(root, launch, port)
     try:
-        _create_database(server, root)
+        with _wait_until_up(server, root) as conn:
+            conn.execute("CREATE DATABASE movierater")
         yield server
     finally:
         server.stop()
@@ -138,17 +149,16 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _create_database(server: PrivatePostgres, root: Path) -> None:
+def _wait_until_up(server: PrivatePostgres, root: Path) -> psycopg.Connection[Any]:
+    """An autocommit connection to the server's own database, once it accepts one."""
     deadline = time.monotonic() + 30
     while True:
         if server.process.poll() is not None:
             raise AssertionError("PostgreSQL exited:\n" + (root / "server.log").read_text())
         try:
-            with psycopg.connect(
+            return psycopg.connect(
                 host="127.0.0.1", port=server.port, user="postgres", dbname="postgres", autocommit=True
-            ) as conn:
-                conn.execute("CREATE DATABASE movierater")
-                return
+            )
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise

@@ -1,51 +1,31 @@
 """PostgreSQL stopped and started under a running app: 503 + Retry-After quickly while it
-is down, and recovery by itself (pool pre-ping) when it is back, without a restart."""
+is down, and recovery by itself (pool pre-ping) when it is back, without a restart. The
+server is the test's own (private_postgres), so other tests, in this process or beside it,
+keep theirs."""
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
 import time
 
 import pytest
 import requests
 
-from tests.integration.backends import fresh_database, selected_backends, unavailable
+from tests.integration.backends import selected_backends
 from tests.integration.conftest import Server, run_cli, sign_up
+from tests.integration.private_postgres import private_postgres
 
 
-def _pg_cluster(action: str) -> None:
-    version = os.path.basename(sorted(glob.glob("/etc/postgresql/*"))[-1])
-    subprocess.run(
-        [
-            "pg_ctlcluster",
-            "--skip-systemctl-redirect",
-            version,
-            "main",
-            action,
-            *(["-m", "fast"] if action == "stop" else []),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-
-
-@pytest.mark.exclusive  # stops the PostgreSQL server every other test process uses
 def test_postgresql_outage_gives_503_then_recovers_by_itself(tmp_path) -> None:
     if "postgresql" not in selected_backends():
         pytest.skip("postgresql not among MOVIERATER_TEST_BACKENDS")
-    if shutil.which("pg_ctlcluster") is None or not glob.glob("/etc/postgresql/*"):
-        unavailable("postgresql", "this test stops and starts the local cluster with pg_ctlcluster")
-    with fresh_database("postgresql", tmp_path) as url:
+    with private_postgres() as pg:
+        url = pg.url
         run_cli("migrate", env={"MOVIERATER_DATABASE_URL": url})
         server = Server(url, tmp_path, MOVIERATER_DB_CONNECT_TIMEOUT="2")
         try:
             client = sign_up(server.base_url)
             assert client.get("/api/movies/").status_code == 200
-            _pg_cluster("stop")
+            pg.stop()
             try:
                 started = time.monotonic()
                 down = client.get("/api/movies/")
@@ -63,7 +43,7 @@ def test_postgresql_outage_gives_503_then_recovers_by_itself(tmp_path) -> None:
                 )
                 assert refused.status_code == 503
             finally:
-                _pg_cluster("start")
+                pg.start()
             back_at = time.monotonic()
             recovered = None
             while time.monotonic() - back_at < 30:
