@@ -36,6 +36,9 @@ class PageSettings:
     max_page_size: int = field(default=DEFAULT_MAX_PAGE_SIZE, validator=_check_page_size)
 
 
+DEFAULT_PAGING: Final = PageSettings()
+
+
 class PageQuery:
     """The paging parameters of every list (a query string), DRF's LimitOffsetPagination names."""
 

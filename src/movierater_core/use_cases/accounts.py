@@ -21,7 +21,15 @@ from movierater_core.errors import (
 )
 from movierater_core.missing import MISSING
 from movierater_core.model import User
-from movierater_core.paging import PAGE_FIELDS, Page, PageSettings, fetch_page, page_of, take_window
+from movierater_core.paging import (
+    DEFAULT_PAGING,
+    PAGE_FIELDS,
+    Page,
+    PageSettings,
+    fetch_page,
+    page_of,
+    take_window,
+)
 from movierater_core.ports import (
     Clock,
     Database,
@@ -138,10 +146,10 @@ class Accounts:
         tokens: TokenIssuer,
         clock: Clock,
         settings: AccountSettings,
-        paging: PageSettings | None = None,
+        paging: PageSettings = DEFAULT_PAGING,
     ) -> None:
         self._db = db
-        self._paging = paging or PageSettings()
+        self._paging = paging
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock

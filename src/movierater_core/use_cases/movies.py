@@ -8,7 +8,7 @@ from typing import Final
 from movierater_core.errors import NotFound
 from movierater_core.missing import MISSING
 from movierater_core.model import Movie, MovieFields, MovieOrder, User
-from movierater_core.paging import PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
+from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
 from movierater_core.ports import Database
 from movierater_core.rules import DESCRIPTION, IMAGE_PATH, ORDERING, SEARCH, TITLE, Body, Field, Form, Need
 from movierater_core.use_cases._common import require_admin, retrying
@@ -69,10 +69,10 @@ def parse_movie(data: object, *, partial: bool) -> MovieFields:
 
 
 class Movies:
-    def __init__(self, db: Database, uploads: Uploads, paging: PageSettings | None = None) -> None:
+    def __init__(self, db: Database, uploads: Uploads, paging: PageSettings = DEFAULT_PAGING) -> None:
         self._db = db
         self._uploads = uploads
-        self._paging = paging or PageSettings()
+        self._paging = paging
 
     def list_movies(self, actor: User, query: Mapping[str, object] | None = None) -> Page[Movie]:
         """A page of the movies (the first, of at most the maximum page size, unless

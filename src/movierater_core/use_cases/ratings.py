@@ -16,7 +16,7 @@ from movierater_core.errors import (
 )
 from movierater_core.missing import MISSING
 from movierater_core.model import Rating, User
-from movierater_core.paging import PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
+from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
 from movierater_core.ports import Database, Repositories
 from movierater_core.rules import ID, STARS, Body, Field, Form, Need
 from movierater_core.use_cases._common import retrying
@@ -45,9 +45,9 @@ RATINGS_QUERY: Final = Body((*PAGE_FIELDS, RatingsQuery.movie, RatingsQuery.user
 
 
 class Ratings:
-    def __init__(self, db: Database, paging: PageSettings | None = None) -> None:
+    def __init__(self, db: Database, paging: PageSettings = DEFAULT_PAGING) -> None:
         self._db = db
-        self._paging = paging or PageSettings()
+        self._paging = paging
 
     def rate_movie(self, actor: User, movie_id: int, data: object) -> tuple[Rating, bool]:
         """Create the actor's rating of a movie or change it. Returns (rating, created).
