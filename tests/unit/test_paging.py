@@ -41,7 +41,7 @@ def every_page(movies: Movies, limit: int, offset: int, query: dict[str, Any]) -
         seen += page.items
         if not page.has_next:
             return seen
-        offset += limit
+        offset += page.window.limit  # as the next link does: a limit above the maximum was cut
 
 
 # ---- the rules of ?limit= and ?offset= ------------------------------------------------------
