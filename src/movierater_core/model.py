@@ -119,7 +119,8 @@ class MovieSort(enum.Enum):
 @frozen
 class MovieOrder:
     """An order of movies (``?ordering=``): by a field, ascending or descending; movies
-    that tie on it come by id, ascending, so that every order is total and stable."""
+    that tie on it come by id, in the same direction, so that every order is total and
+    stable, ``-x`` is exactly ``x`` reversed, and one index on (field, id) serves both."""
 
     by: MovieSort = MovieSort.ID
     descending: bool = False

@@ -112,7 +112,7 @@ class MovieReader(Protocol):
         self, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
     ) -> Sequence[Movie]:
         """At most ``limit`` movies after the first ``offset`` in ``order`` (ties by id,
-        ascending), those whose title holds ``search`` (case-insensitively; ``%`` and ``_``
+        in the same direction), those whose title holds ``search`` (case-insensitively; ``%`` and ``_``
         are plain characters; ``""``: every movie). Storage does the limiting and ordering:
         titles in the database's collation, averages exactly as ``RatingSummary.average``."""
         ...

@@ -1,5 +1,6 @@
 """The list ports' pages (``page``, ``count``), alike on the fakes and on SQLite, PostgreSQL
-and MariaDB: every window of every order is the ordered whole's slice, ties come by id,
+and MariaDB: every window of every order is the ordered whole's slice, ties come by id (in the
+order's direction),
 and a search is a case-insensitive substring of the title with ``%``, ``_`` and ``/`` taken
 literally. Titles here are ones every collation orders alike (lower-case ASCII letters)."""
 
@@ -56,14 +57,14 @@ def test_ties_come_by_id_and_equal_averages_tie(db: Database, movies: list[Movie
         by_average = repos.movies.page(100, 0, order=MovieOrder(MovieSort.AVERAGE, descending=True))
         by_title = repos.movies.page(100, 0, order=MovieOrder(MovieSort.TITLE))
     averages = [(m.title, m.ratings.average) for m in by_average]
-    # 10/2 = 5; 10/3; 3/1 = 6/2 (delta before alpha: by id); 7/3 = 14/6 (beta before gamma); ...
+    # 10/2 = 5; 10/3; 3/1 = 6/2 (alpha before delta: by id, descending too); 14/6 = 7/3 ...
     assert averages[:6] == [
         ("epsilon", 5),
         ("eta", 10 / 3),
-        ("delta", 3),
         ("alpha", 3),
-        ("beta", 7 / 3),
+        ("delta", 3),
         ("gamma", 14 / 6),
+        ("beta", 7 / 3),
     ]
     assert [m.title for m in by_title][:4] == ["alpha", "alpha", "beta", "beta"]
     alphas = [m.id for m in by_title if m.title == "alpha"]

@@ -129,9 +129,9 @@ def test_ordering_by_ratings_with_ties_by_id(small: Client, engine: Any, small_s
         return [m["id"] for m in small.get(f"/api/movies/?ordering={ordering}").json()]
 
     a, b, c, d = ids
-    assert order("-ave_ratings") == [a, c, d, b]  # a and c tie at 4: by id
+    assert order("-ave_ratings") == [c, a, d, b]  # a and c tie at 4: by id, descending too
     assert order("ave_ratings") == [b, d, a, c]
-    assert order("-no_of_ratings") == [a, c, d, b]
+    assert order("-no_of_ratings") == [a, d, c, b]  # c and d tie at 1
     assert order("no_of_ratings") == [b, c, d, a]
     assert order("-id") == [d, c, b, a]
     ratings = small.get(f"/api/ratings/?movie={a}&limit=1&offset=1").json()

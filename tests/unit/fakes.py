@@ -186,7 +186,7 @@ class FakeMovies:
 
 
 def sorted_movies(movies: Iterable[Movie], order: MovieOrder) -> list[Movie]:
-    """``movies`` in ``order``, ties by id ascending: what the port promises, in Python
+    """``movies`` in ``order``, ties by id in the same direction: what the port promises, in Python
     (titles compared by code point, as SQLite's default collation does)."""
 
     def key(movie: Movie) -> str | int | float:
@@ -197,8 +197,7 @@ def sorted_movies(movies: Iterable[Movie], order: MovieOrder) -> list[Movie]:
             return movie.ratings.count
         return movie.ratings.average if by is MovieSort.AVERAGE else movie.id
 
-    by_id = sorted(movies, key=lambda movie: movie.id)
-    return sorted(by_id, key=key, reverse=order.descending)  # stable: ties keep the id order
+    return sorted(movies, key=lambda movie: (key(movie), movie.id), reverse=order.descending)
 
 
 class FakeRatings:

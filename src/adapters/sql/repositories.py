@@ -128,10 +128,10 @@ def _paged(query: Select[Any]) -> Select[Any]:
 @functools.cache
 def _movie_page(order: MovieOrder, searching: bool) -> Prepared:
     """The page statement of one order, with or without a search (16 in all, built once)."""
-    key = _SORT_COLUMNS[order.by]
-    ordered = [key.desc() if order.descending else key.asc()]
+    keys = [_SORT_COLUMNS[order.by]]
     if order.by is not MovieSort.ID:
-        ordered.append(movies.c.id.asc())  # ties: by id
+        keys.append(movies.c.id)  # ties: by id, the same way (a backward scan of (field, id))
+    ordered = [key.desc() if order.descending else key.asc() for key in keys]
     query = select(*_MOVIE_COLUMNS).order_by(*ordered)
     return Prepared(_paged(query.where(_TITLE_HOLDS) if searching else query))
 

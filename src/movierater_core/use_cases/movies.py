@@ -48,7 +48,8 @@ class MoviesQuery:
         "ordering",
         ORDERING,
         description=(
-            "Order by this field, descending with a leading -; movies that tie come by id. "
+            "Order by this field, descending with a leading -; movies that tie come by id, in the "
+            "same direction (so -x is x reversed). "
             "Default: id. Titles in the database's collation."
         ),
     )

@@ -1,5 +1,6 @@
 """Indexes for the movie list's orders (``?ordering=title``, ``no_of_ratings``, each with
-ties by id), so a page of them is an index scan, on every backend. ``id`` is the primary
+ties by id in the same direction), so a page of them is an index scan, forwards or
+backwards, on every backend. ``id`` is the primary
 key already; ``ave_ratings`` is the rating sum over the count, both on the movie's row:
 ordering by it sorts the movie rows (never the ratings), since an index on an expression
 is not portable (MariaDB has none; SQL Server would need a computed column).
