@@ -16,11 +16,19 @@ read_env_file()  # the same .env the app reads, for WEB_CONCURRENCY and PORT too
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 
 # Heroku and most PaaS set WEB_CONCURRENCY for the dyno's size. Requests are short and
-# the database does the waiting, so sync workers: 2 per core, at least 2.
+# the database does the waiting: 2 workers per core, at least 2.
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, 2 * multiprocessing.cpu_count())))
 
+# gunicorn's asyncio worker, with movierater's additions (src/entrypoints/worker.py): one
+# event loop per worker reads every connection and hands the app only whole requests, one
+# at a time in one app thread, as a sync worker runs them. A client that sends its headers
+# or body slowly holds a connection, not the worker, and one whose request has not arrived
+# whole within MOVIERATER_REQUEST_TIMEOUT seconds (30) gets 408 and is closed.
+worker_class = "movierater_entrypoints.worker.Worker"
+
 # A platform stops a dyno with SIGTERM and waits (Heroku: 30 s): finish what is in
-# flight within 20 s, and kill a worker stuck for 30 s (no request here takes seconds).
+# flight within 20 s, and kill a worker whose app thread is stuck in one request for 30 s
+# (no request here takes seconds; the worker withholds its heartbeat then).
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 keepalive = 5

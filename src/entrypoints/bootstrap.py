@@ -42,9 +42,17 @@ from movierater_core.use_cases.django_import import DjangoImport
 from movierater_core.use_cases.imports import MovieImport
 
 
-def build_container(settings: Settings, overrides: dict[type, Any] | None = None) -> punq.Container:
-    """Register one instance per port and the use cases that need them."""
+def build_container(
+    settings: Settings, overrides: dict[type, Any] | None = None, *, serving: bool = False
+) -> punq.Container:
+    """Register one instance per port and the use cases that need them.
+
+    ``serving``: the HTTP app's container, whose database waits are bounded by
+    ``MOVIERATER_DB_TIMEOUT`` (a stalled database answers 503 within seconds). The CLI's
+    and the library's are not: a migration, an import or a seed may take minutes.
+    """
     overrides = overrides or {}
+    timeout = settings.db_timeout if serving else None
     container = punq.Container()
     container.register(Settings, instance=settings)
 
@@ -59,7 +67,9 @@ def build_container(settings: Settings, overrides: dict[type, Any] | None = None
                 pool_size=settings.db_pool_size,
                 connect_timeout=settings.db_connect_timeout,
                 schema=settings.db_schema,
-            )
+                timeout=timeout,
+            ),
+            timeout=timeout,
         ),
     )
     provide(PasswordHasher, Argon2Hasher)

@@ -239,6 +239,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         "-m",
         "gunicorn",
         "movierater_entrypoints.wsgi:app",
+        # gunicorn's asyncio worker with a deadline per request (worker.py): a slow
+        # client holds a connection, never the worker.
+        "--worker-class",
+        "movierater_entrypoints.worker.Worker",
         "--bind",
         f"{args.host}:{args.port}",
         "--workers",

@@ -41,6 +41,7 @@ COMMAND_VARIABLES = ("MOVIERATER_SUPERUSER_PASSWORD", "MOVIERATER_USER_PASSWORD"
 TOOL_VARIABLES = (
     "MOVIERATER_TEST_BACKENDS",
     "MOVIERATER_REQUIRE_BACKENDS",
+    "MOVIERATER_TEST_PROCESSES",
     "MOVIERATER_TEST_PG",
     "MOVIERATER_TEST_MARIADB",
     "MOVIERATER_TEST_S3_ENDPOINT",
@@ -102,6 +103,21 @@ def _to_page_size(value: str | int, name: str) -> int:
     number = _to_positive_int(value, name)
     if number > MAX_PAGE_SIZE_LIMIT:
         raise SettingsError(f"{name} must be at most {MAX_PAGE_SIZE_LIMIT}")
+    return number
+
+
+# gunicorn kills a sync worker silent for its timeout (30 s, gunicorn.conf.py): a request's
+# database waits must end well before, and a stalled database should cost a client seconds.
+MAX_DB_TIMEOUT = 20
+
+
+def _to_db_timeout(value: str | int, name: str) -> int:
+    number = _to_positive_int(value, name)
+    if number > MAX_DB_TIMEOUT:
+        raise SettingsError(
+            f"{name} must be at most {MAX_DB_TIMEOUT} (seconds a request may wait for the database; "
+            "gunicorn stops a worker silent for 30)"
+        )
     return number
 
 
@@ -272,7 +288,8 @@ class Settings:
         _matching(r"[A-Za-z_][A-Za-z0-9_]{0,127}", "a schema name (letters, digits, _)"), default=None
     )
     db_pool_size: int = _positive_int(default=5)
-    db_connect_timeout: int = _positive_int(default=5)
+    db_connect_timeout: int = _positive_int(default=3)
+    db_timeout: int = _checked(_to_db_timeout, default=2)
     storage: str = _checked(_one_of("local", "s3"), default="local")
     media_dir: str = environ_config.var(default="media")
     public_url: str = _checked(_to_web_url, default="http://127.0.0.1:8000")
@@ -284,6 +301,8 @@ class Settings:
     registrations_per_address: int = _positive_int(default=AccountSettings().registrations_per_address)
     trusted_proxies: tuple[str, ...] = _checked(_to_proxies, default=())
     max_page_size: int = _checked(_to_page_size, default=PageSettings().max_page_size)
+    # Seconds a request's headers and body have to arrive in (worker.py), else 408.
+    request_timeout: int = _positive_int(default=30)
     s3_bucket: str = _checked(
         # S3's naming rules (3-63 of a-z, 0-9, '.', '-'; a letter or digit at each end)
         _matching(r"(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "a bucket name (3-63 of a-z 0-9 . -)"),
@@ -325,8 +344,9 @@ class Settings:
         env = os.environ if environ is None else environ
         given = {name: value for name in setting_variables() if (value := env.get(name, "").strip())}
         platform_url = _platform_database_url(env)
-        if platform_url:
-            given.setdefault(variable("database_url"), platform_url)
+        if platform_url and variable("database_url") not in given:
+            # Checked here, so that a mistake in it names the variable it is in.
+            given[variable("database_url")] = _to_database_url(platform_url, "DATABASE_URL")
         settings = environ_config.to_config(cls, given)
         # Before the other checks: a misspelt name explains the refusals that follow from it.
         unknown = unknown_variables(env)

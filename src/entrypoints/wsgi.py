@@ -11,4 +11,5 @@ from movierater_entrypoints.settings import Settings, read_env_file
 read_env_file()  # ``.env`` in the working directory; the real environment wins
 # Misspelt MOVIERATER_* names are warned about once, before the workers (by `movierater
 # serve`, or gunicorn.conf.py's on_starting), not again by every worker.
-app = create_wsgi_app(build_container(Settings.from_env(warn_unknown=False)))
+# serving: every database wait is bounded by MOVIERATER_DB_TIMEOUT (the CLI's are not)
+app = create_wsgi_app(build_container(Settings.from_env(warn_unknown=False), serving=True))

@@ -33,6 +33,7 @@ def _pg_cluster(action: str) -> None:
     )
 
 
+@pytest.mark.exclusive  # stops the PostgreSQL server every other test process uses
 def test_postgresql_outage_gives_503_then_recovers_by_itself(tmp_path) -> None:
     if "postgresql" not in selected_backends():
         pytest.skip("postgresql not among MOVIERATER_TEST_BACKENDS")

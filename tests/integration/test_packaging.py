@@ -1,12 +1,14 @@
 """``python -m build`` makes a wheel that installs into a clean virtualenv and runs there,
 away from the source tree: the migrations, the password list and the docs' static files
-travel inside it."""
+travel inside it. It takes no generic top-level name: PyPI's ``adapters`` and
+``entrypoints``, installed after it in the same virtualenv, leave it working (issue 14, item 6)."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,26 +19,70 @@ from movierater_core import __version__
 from tests.integration.conftest import ADMIN_PASSWORD, environment_without_settings, free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
+# The source folders and the names they are installed under (pyproject's [tool.setuptools]).
+INSTALLED_AS = {
+    "movierater_core": "movierater_core",
+    "adapters": "movierater_adapters",
+    "entrypoints": "movierater_entrypoints",
+}
+# PyPI packages with the generic names the wheel once took (AdapterHub's adapters, and the
+# entrypoints older Jupyter tools depend on); installed without their dependencies (torch...),
+# which only importing them would need.
+NEIGHBOURS = ["adapters==1.3.0", "entrypoints==0.4.2"]
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bin directory of a fresh venv with only the built wheel (and its dependencies)."""
-    base = tmp_path_factory.mktemp("wheel")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(base / "dist"), str(ROOT)],
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
         check=True,
         capture_output=True,
         timeout=600,
     )
-    (wheel,) = (base / "dist").glob("movierater-*.whl")
-    assert wheel.name == f"movierater-{__version__}-py3-none-any.whl"
+    (built,) = dist.glob("movierater-*.whl")
+    assert built.name == f"movierater-{__version__}-py3-none-any.whl"
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin directory of a fresh venv with the built wheel (and its dependencies), and then
+    PyPI's packages of the generic names beside it."""
+    base = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True, timeout=120)
     bin_dir = base / "venv" / "bin"
-    subprocess.run(
-        [str(bin_dir / "pip"), "install", "-q", str(wheel)], check=True, capture_output=True, timeout=600
-    )
+    for packages in ([str(wheel)], ["--no-deps", *NEIGHBOURS]):
+        subprocess.run(
+            [str(bin_dir / "pip"), "install", "-q", *packages], check=True, capture_output=True, timeout=600
+        )
     return bin_dir
+
+
+def test_the_wheel_holds_every_module_under_its_own_names(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert tops == {*INSTALLED_AS.values(), f"movierater-{__version__}.dist-info"}
+    sources = {
+        f"{INSTALLED_AS[path.relative_to(ROOT / 'src').parts[0]]}/"
+        + "/".join(path.relative_to(ROOT / "src").parts[1:])
+        for path in (ROOT / "src").rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert sources - set(names) == set(), "a module missing from pyproject's package list"
+
+
+def test_the_generic_names_belong_to_their_pypi_packages(installed: Path, tmp_path: Path) -> None:
+    where = subprocess.run(
+        [str(installed / "python"), "-c", "import entrypoints; print(entrypoints.__file__)"],
+        cwd=tmp_path,
+        env=_clean_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert "site-packages/entrypoints.py" in where, "PyPI's module, not ours"
 
 
 def _clean_environment() -> dict[str, str]:

@@ -71,7 +71,7 @@ class _RecordingCursor:
     def __init__(self, statements: list[str]) -> None:
         self._statements = statements
 
-    def execute(self, sql: str, args: Any) -> None:
+    def execute(self, sql: str, args: Any = ()) -> None:
         self._statements.append(sql)
 
     def fetchall(self) -> list[Any]:
@@ -292,3 +292,40 @@ def test_documented_sql_server_urls_build_engines(url: str, expected: list[str])
         assert part in connection_string
     assert engine.get_execution_options()["schema_translate_map"] == {None: "movie_rater_api"}
     engine.dispose()
+
+
+class _SessionConnection:
+    """A pyodbc connection as the engine's connect listeners see it: what they set and run."""
+
+    def __init__(self) -> None:
+        self.timeout = 0
+        self.statements: list[str] = []
+
+    def cursor(self) -> _RecordingCursor:
+        return _RecordingCursor(self.statements)
+
+
+def test_a_serving_sql_server_engine_bounds_queries_and_lock_waits() -> None:
+    try:
+        import pyodbc  # noqa: F401
+    except ImportError as exc:
+        unavailable("pyodbc", f"{exc} (apt-get install unixodbc)")
+    url = "mssql+pyodbc://app:secret@sqlhost:1433/movierater?driver=ODBC+Driver+18+for+SQL+Server"
+    engine = make_engine(url, connect_timeout=3, timeout=2)  # builds without connecting
+    connection = _SessionConnection()
+    _our_connect_listeners(engine, connection)
+    assert connection.timeout == 3  # pyodbc's query timeout (HYT00 -> 503): MOVIERATER_DB_TIMEOUT + 1
+    assert connection.statements == ["SET LOCK_TIMEOUT 1500"]  # error 1222 -> 503
+    assert engine.pool.timeout() == 2
+    engine.dispose()
+    unbounded = _SessionConnection()  # the CLI's engine: migrations and imports run unbounded
+    _our_connect_listeners(make_engine(url, connect_timeout=3), unbounded)
+    assert (unbounded.timeout, unbounded.statements) == (0, [])
+
+
+def _our_connect_listeners(engine: Any, connection: _SessionConnection) -> None:
+    """What the adapter's listeners do to each new connection (not SQLAlchemy's own, which
+    need a real pyodbc connection)."""
+    for listener in engine.pool.dispatch.connect:
+        if getattr(listener, "__module__", "").startswith("movierater_adapters"):
+            listener(connection, None)

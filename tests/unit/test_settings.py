@@ -47,6 +47,12 @@ def test_movierater_database_url_wins_over_the_platform_one() -> None:
     assert Settings.from_env(env).database_url == "sqlite:///mine.db"
 
 
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "MOVIERATER_DATABASE_URL"])
+def test_an_unparseable_database_url_is_named_by_the_variable_it_is_in(variable: str) -> None:
+    with pytest.raises(SettingsError, match=rf"^{variable} must be a SQLAlchemy URL"):
+        Settings.from_env({variable: "not a url"})
+
+
 def test_production_accepts_a_platform_database_url() -> None:
     env = {
         "MOVIERATER_ENV": "production",
@@ -61,6 +67,7 @@ def test_production_accepts_a_platform_database_url() -> None:
     [
         ("MOVIERATER_TOKEN_TTL", "soon", "must be a whole number"),
         ("MOVIERATER_DB_POOL_SIZE", "0", "must be at least 1"),
+        ("MOVIERATER_DB_TIMEOUT", "30", "must be at most 20"),
         ("MOVIERATER_HTTPS_ONLY", "maybe", "must be 1 or 0"),
         ("MOVIERATER_STORAGE", "ftp", "must be local or s3"),
         ("MOVIERATER_ENV", "staging", "must be development, production or test"),
@@ -92,6 +99,7 @@ READ = {
     "MOVIERATER_DB_SCHEMA": ("movie_rater_api", ("db_schema", "movie_rater_api")),
     "MOVIERATER_DB_POOL_SIZE": ("12", ("db_pool_size", 12)),
     "MOVIERATER_DB_CONNECT_TIMEOUT": ("9", ("db_connect_timeout", 9)),
+    "MOVIERATER_DB_TIMEOUT": ("5", ("db_timeout", 5)),
     "MOVIERATER_STORAGE": ("S3", ("storage", "s3")),
     "MOVIERATER_MEDIA_DIR": ("/srv/media", ("media_dir", "/srv/media")),
     "MOVIERATER_PUBLIC_URL": ("https://films.example/", ("public_url", "https://films.example")),
@@ -171,6 +179,7 @@ def test_flags_take_the_usual_spellings_in_any_case(raw: str, expected: bool) ->
 POSITIVE_INTS = [
     "MOVIERATER_DB_POOL_SIZE",
     "MOVIERATER_DB_CONNECT_TIMEOUT",
+    "MOVIERATER_DB_TIMEOUT",
     "MOVIERATER_UPLOAD_URL_TTL",
     "MOVIERATER_TOKEN_TTL",
     "MOVIERATER_LOGIN_FAILURES_PER_ADDRESS",

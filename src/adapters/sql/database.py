@@ -8,17 +8,21 @@ precompiled per dialect by :mod:`.prepared`).
 from __future__ import annotations
 
 import logging
+import math
+import os
+import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-from movierater_adapters.sql.errors import UNAVAILABLE, translate
+from movierater_adapters.sql.errors import UNAVAILABLE, server_timed_out, translate
 from movierater_adapters.sql.repositories import SqlRepositories
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
@@ -27,12 +31,14 @@ from movierater_core.ports import ReadRepositories
 from movierater_core.read_only import ReadOnlyRepositories
 
 if TYPE_CHECKING:
-    import sqlite3
-
+    from sqlalchemy.engine.interfaces import DBAPIModule
     from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("movierater.sql")
+# The key, in a pooled connection's info, that says it was made for this checkout (so it
+# needs no ping: see SqlDatabase._watch_checkouts).
+_FRESH = "movierater_fresh"
 
 
 def make_engine(
@@ -41,6 +47,7 @@ def make_engine(
     pool_size: int = 5,
     connect_timeout: int = 5,
     schema: str | None = None,
+    timeout: int | None = None,
     **kwargs: Any,
 ) -> Engine:
     """An engine tuned for the backend named by ``url``.
@@ -50,17 +57,30 @@ def make_engine(
     Server databases get a bounded connect timeout and pre-ping, so a restarted server
     is noticed and reconnected to without restarting the app. ``schema`` puts every
     table in that schema (as the original's ``movie_rater_api`` on Azure SQL).
+
+    ``timeout`` (seconds; for serving requests, not for migrations, imports or the CLI)
+    bounds every other wait too: each statement, each lock wait (0.5 s less), the wait
+    for a pooled connection, and the socket (TCP keepalive and user timeout; the
+    driver's read and write timeouts on MariaDB; the query timeout on SQL Server).
+    :class:`SqlDatabase` adds the one bound a driver cannot: a unit of work on a server
+    that does not answer at all (PostgreSQL frozen) is cut off after ``timeout + 1`` s.
+    docs/deploy.md lists each bound per database.
     """
-    engine = _make_engine(url, pool_size=pool_size, connect_timeout=connect_timeout, **kwargs)
+    engine = _make_engine(
+        url, pool_size=pool_size, connect_timeout=connect_timeout, timeout=timeout, **kwargs
+    )
     if schema:
         engine = engine.execution_options(schema_translate_map={None: schema})
     return engine
 
 
-def _make_engine(url: str, *, pool_size: int, connect_timeout: int, **kwargs: Any) -> Engine:
+def _make_engine(
+    url: str, *, pool_size: int, connect_timeout: int, timeout: int | None, **kwargs: Any
+) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        busy_ms = SQLITE_BUSY_TIMEOUT_MS if timeout is None else timeout * 1000
         in_memory = parsed.database in (None, "", ":memory:")
         # An in-memory database lives as long as its connection: everyone shares the one
         # (for tests; not for concurrent threads).
@@ -69,11 +89,11 @@ def _make_engine(url: str, *, pool_size: int, connect_timeout: int, **kwargs: An
         )
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
             **pool,
             **kwargs,
         )
-        _tune_sqlite(engine, in_memory=in_memory)
+        _tune_sqlite(engine, in_memory=in_memory, busy_ms=busy_ms)
         return engine
     connect_args: dict[str, Any] = {}
     if backend == "postgresql":
@@ -82,18 +102,92 @@ def _make_engine(url: str, *, pool_size: int, connect_timeout: int, **kwargs: An
         connect_args["timeout"] = connect_timeout  # pyodbc's login timeout
     elif backend in ("mysql", "mariadb"):
         connect_args["connect_timeout"] = connect_timeout
-    return create_engine(
+    if timeout is not None:
+        connect_args.update(_socket_bounds(parsed, timeout))
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
+        # psycopg's ping runs under SqlDatabase's cutoff instead (see _watch_checkouts)
+        pool_pre_ping=not (timeout is not None and _cuttable(parsed)),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_timeout=connect_timeout,
+        pool_timeout=connect_timeout if timeout is None else min(connect_timeout, timeout),
         connect_args=connect_args,
         **kwargs,
     )
+    if timeout is not None:
+        _bound_sessions(engine, timeout)
+    return engine
 
 
-def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
+def _cuttable(url: URL) -> bool:
+    """Drivers whose connections show their socket (``fileno()``), so that a unit of work
+    stuck on it can be cut off: psycopg. pyodbc's drivers bound reads themselves."""
+    return url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg"
+
+
+def _lock_ms(timeout: int) -> int:
+    """Lock waits end half a second before the statement's bound, so a statement stuck
+    behind a lock reports that (lock timeout), and after PostgreSQL's deadlock check (its
+    deadlock_timeout, 1 s, runs first from ``timeout`` 2 on): a deadlock is still found,
+    and retried, rather than answered as a lock timeout."""
+    return timeout * 1000 - 500
+
+
+def _socket_bounds(url: URL, timeout: int) -> dict[str, Any]:
+    """Connection parameters that bound the server's work and the socket's silence."""
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        options = f"-c statement_timeout={timeout * 1000} -c lock_timeout={_lock_ms(timeout)}"
+        given = url.query.get("options")
+        return {
+            # the server cancels a statement (57014) or a lock wait (55P03) that runs too long
+            "options": f"{given} {options}" if isinstance(given, str) else options,
+            # a peer that vanished (host down, network cut) is noticed within seconds
+            "keepalives": 1,
+            "keepalives_idle": max(1, timeout),
+            "keepalives_interval": 1,
+            "keepalives_count": 3,
+            "tcp_user_timeout": (timeout + 1) * 1000,
+        }
+    if backend in ("mysql", "mariadb") and url.get_driver_name() == "pyodbc":
+        # MariaDB Connector/ODBC's own socket timeouts (seconds): a read or write the
+        # server does not answer fails with 2013 "Lost connection" (08S01). Longer than
+        # max_statement_time, so a slow but live server reports that first.
+        return {"READ_TIMEOUT": timeout + 1, "WRITE_TIMEOUT": timeout + 1}
+    return {}
+
+
+def _bound_sessions(engine: Engine, timeout: int) -> None:
+    """Per-session bounds set on each new connection, where the URL cannot carry them."""
+    backend = engine.dialect.name
+    if backend in ("mysql", "mariadb"):
+
+        @event.listens_for(engine, "connect")
+        def on_mysql_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            cursor = dbapi_connection.cursor()
+            # whole seconds; InnoDB's default is 50
+            cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {max(1, _lock_ms(timeout) // 1000)}")
+            if getattr(engine.dialect, "is_mariadb", False) or _is_mariadb(cursor):
+                cursor.execute(f"SET SESSION max_statement_time = {timeout}")
+            cursor.close()
+
+    elif backend == "mssql":
+
+        @event.listens_for(engine, "connect")
+        def on_mssql_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            dbapi_connection.timeout = timeout + 1  # pyodbc's query timeout (HYT00), seconds
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"SET LOCK_TIMEOUT {_lock_ms(timeout)}")  # then error 1222
+            cursor.close()
+
+
+def _is_mariadb(cursor: Any) -> bool:
+    """On the first connection the dialect has not looked at the server yet."""
+    cursor.execute("SELECT VERSION()")
+    return "mariadb" in str(cursor.fetchone()[0]).lower()
+
+
+def _tune_sqlite(engine: Engine, *, in_memory: bool, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
@@ -102,7 +196,7 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         # 1 MiB page cache a connection (SQLite default: 2 MiB); the OS caches the file too.
         cursor.execute("PRAGMA cache_size=-1024")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -113,7 +207,11 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
         mode = conn.info.get("mode")
         if mode == "write":  # writers queue here, never deadlock (on the raw cursor: hot path)
             # SQLAlchemy types the driver's connection as optional (None once closed).
-            cast("sqlite3.Connection", conn.connection.driver_connection).execute("BEGIN IMMEDIATE")
+            driver = cast("sqlite3.Connection", conn.connection.driver_connection)
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # busy: as SQLAlchemy wraps its own statements
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
         elif mode != "read":  # reads run in autocommit: each statement sees committed data
             conn.exec_driver_sql("BEGIN")  # migrations and other plain engine.begin()
 
@@ -125,19 +223,153 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:
 READER_IDLE_SECONDS = 5.0
 
 
+class _Cutoff:
+    """Shuts down the socket of a connection whose unit of work outlived its deadline.
+
+    A frozen server (SIGSTOP, a hung host whose kernel still answers) never answers and
+    never closes: its kernel acknowledges what is sent, so neither TCP keepalive nor
+    tcp_user_timeout fires, and statement_timeout is the server's own clock. The driver
+    would wait forever. This one thread per process watches the connections checked out
+    under a deadline and, past it, shuts their socket down: the waiting driver call then
+    fails at once as a lost connection, which SQLAlchemy invalidates and the caller
+    answers with 503. ``shutdown`` leaves the descriptor open (its owner closes it), and a
+    connection is unwatched before SQLAlchemy closes it, so no other socket is touched.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watched: dict[int, tuple[int, _Unit]] = {}
+        self._thread: threading.Thread | None = None
+
+    def watch(self, connection: Any, unit: _Unit) -> None:
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():  # also after a fork
+                self._thread = threading.Thread(target=self._run, name="movierater-db-cutoff", daemon=True)
+                self._thread.start()
+            earliest = min((u.deadline for _, u in self._watched.values()), default=math.inf)
+            self._watched[id(connection)] = (connection.fileno(), unit)
+            if unit.deadline < earliest:
+                self._cond.notify()
+
+    def unwatch(self, connection: Any) -> None:
+        with self._cond:
+            self._watched.pop(id(connection), None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                if not self._watched:
+                    self._cond.wait()
+                    continue
+                now = time.monotonic()
+                earliest = min(u.deadline for _, u in self._watched.values())
+                if earliest > now:
+                    self._cond.wait(earliest - now)
+                    continue
+                for key, (fd, unit) in list(self._watched.items()):
+                    if unit.deadline <= now:
+                        del self._watched[key]
+                        unit.cut = True
+                        _shut_down(fd)
+
+
+def _shut_down(fd: int) -> None:
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:  # a duplicate: closing it closes no one's
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed by its owner: nothing is waiting on it
+
+
+class _Unit:
+    """One unit of work under a deadline; ``cut`` once the cutoff shut its connection."""
+
+    __slots__ = ("cut", "deadline")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.cut = False
+
+
+class _Stalled(Exception):
+    """A unit of work was cut off: the database did not answer within its bound."""
+
+
+# After a unit of work was cut off or a connection attempt timed out, the database is
+# taken to be stalled and the next units fail at once for this long (each would wait its
+# whole bound, and requests queue behind a worker that waits): then one tries again.
+STALL_COOLDOWN_SECONDS = 2.0
+# A unit that waited at least this long before finding the database unreachable is taken
+# to have timed out (a refused connection fails in milliseconds).
+_STALL_SECONDS = 1.0
+
+
 class SqlDatabase:
     """Implements the core's ``Database`` port.
 
     Writes: one pooled connection and one transaction per block. Reads: autocommit, so
     each read sees committed data and no transaction stays open between requests; on
     SQLite on this thread's kept connection.
+
+    With ``timeout`` (seconds: serving requests; the engine made with the same
+    ``timeout``), each unit of work (a reading or writing block, a ping) is bounded:
+    psycopg connections are cut off ``timeout + 1`` s after the unit began (the server's
+    statement_timeout, ``timeout``, fires first when it is alive), and once a unit timed
+    out for want of an answer, units fail at once with ServiceUnavailable for
+    ``STALL_COOLDOWN_SECONDS`` before the next one tries the database again.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, timeout: int | None = None) -> None:
         self.engine = engine
         self._dialect = engine.dialect.name
         self._local = threading.local()
         self._keep_readers = self._dialect == "sqlite"
+        self._timeout = timeout
+        self._stalled_until = 0.0
+        self._cutoff: _Cutoff | None = None
+        if timeout is not None and _cuttable(engine.url):
+            self._cutoff = _Cutoff()
+            self._watch_checkouts(self._cutoff)
+
+    def _watch_checkouts(self, cutoff: _Cutoff) -> None:
+        """Every connection checked out inside a unit of work is watched until it is
+        checked in (after its reset) or closed; a pooled one is pinged under that watch
+        first (the pool's own pre-ping would run before any listener, unwatched)."""
+        engine, local = self.engine, self._local
+
+        @event.listens_for(engine, "connect")
+        def on_connect(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+            record.info[_FRESH] = True
+
+        @event.listens_for(engine, "checkout")
+        def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+            unit: _Unit | None = getattr(local, "unit", None)
+            if unit is not None:
+                cutoff.watch(dbapi_connection, unit)
+            if record.info.pop(_FRESH, False):
+                return
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                if unit is not None and unit.cut:
+                    raise _Stalled from exc
+                if engine.dialect.is_disconnect(cast("DBAPIModule.Error", exc), dbapi_connection, None):
+                    raise InvalidatePoolError from exc  # stale after a restart: reconnect
+                raise
+
+        @event.listens_for(engine, "checkin")
+        def on_checkin(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            if dbapi_connection is not None:
+                cutoff.unwatch(dbapi_connection)
+
+        @event.listens_for(engine, "close")
+        def on_close(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            cutoff.unwatch(dbapi_connection)
+
+        @event.listens_for(engine, "invalidate")
+        def on_invalidate(dbapi_connection: Any, _record: ConnectionPoolEntry, _exc: Any) -> None:
+            if dbapi_connection is not None:
+                cutoff.unwatch(dbapi_connection)
 
     @contextmanager
     def reading(self) -> Iterator[ReadRepositories]:
@@ -213,7 +445,45 @@ class SqlDatabase:
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
-        """Driver errors become the core's: lost races, an unavailable database."""
+        """Driver errors become the core's: lost races, an unavailable database. Under a
+        ``timeout``, the whole block is one bounded unit of work (see the class)."""
+        if self._timeout is None:
+            with self._translating():
+                yield
+            return
+        started = time.monotonic()
+        if started < self._stalled_until:
+            raise ServiceUnavailable(UNAVAILABLE)
+        outer: _Unit | None = getattr(self._local, "unit", None)  # a unit inside a unit keeps its bound
+        unit = outer or _Unit(started + self._timeout + 1)
+        self._local.unit = unit
+        try:
+            with self._translating():
+                yield
+        except ServiceUnavailable as exc:
+            if self._timed_out(exc, unit, started):
+                self._stalled_until = time.monotonic() + STALL_COOLDOWN_SECONDS
+                log.warning(
+                    "database did not answer within %s s: answering 503 at once for %s s",
+                    self._timeout + 1,
+                    STALL_COOLDOWN_SECONDS,
+                )
+            raise
+        finally:
+            self._local.unit = outer
+
+    def _timed_out(self, exc: ServiceUnavailable, unit: _Unit, started: float) -> bool:
+        """A unit cut off, or one that waited long and found no server: not one whose
+        statement the (live) server itself cancelled."""
+        if unit.cut:
+            return True
+        cause = exc.__cause__
+        if isinstance(cause, DBAPIError) and server_timed_out(cause, self._dialect):
+            return False
+        return time.monotonic() - started >= _STALL_SECONDS
+
+    @contextmanager
+    def _translating(self) -> Iterator[None]:
         try:
             yield
         except DBAPIError as exc:
@@ -222,6 +492,8 @@ class SqlDatabase:
                 raise
             raise domain_error from exc
         except PoolTimeout as exc:  # every pooled connection stuck on a dead server
+            raise ServiceUnavailable(UNAVAILABLE) from exc
+        except _Stalled as exc:  # the pre-ping was cut off
             raise ServiceUnavailable(UNAVAILABLE) from exc
 
     def dispose(self) -> None:

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Lists at scale (issue 12, item 6): latency of paged, ordered and searched lists over a large
+catalogue, and of a movie's detail while six clients pull the largest pages allowed.
+
+The server must hold data made by `movierater seed` (bench/scale.sh makes it: 100,000 movies,
+5,000,000 ratings). Prints one JSON object; needs `wrk`.
+
+    python3 bench/scale.py http://127.0.0.1:18200 --movies 100000 --ratings 5000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load import log_in  # noqa: E402
+
+# Each scenario: Lua that returns the path of the next request (math.random is seeded per run).
+SCENARIOS = {
+    # The first page by rating, as a "top rated" view asks for it.
+    "page_by_rating": 'return "/api/movies/?ordering=-ave_ratings&limit=50"',
+    # A random page of the same order, anywhere in the first 100 pages.
+    "page_by_rating_deeper": 'return "/api/movies/?ordering=-ave_ratings&limit=50&offset=" .. 50 * math.random(0, 99)',
+    # A title search ("Movie 4821" and every title containing 4821), 50 at most.
+    "search": 'return "/api/movies/?search=" .. math.random(1000, 9999) .. "&limit=50"',
+    "last_movie_page_by_offset": 'return "/api/movies/?limit=50&offset=" .. (movies - 50)',
+    "last_rating_page_by_offset": 'return "/api/ratings/?limit=50&offset=" .. (ratings - 50)',
+    "detail": 'return "/api/movies/" .. math.random(1, movies) .. "/"',
+    # The largest page allowed, from anywhere in the ratings.
+    "largest_rating_pages": 'return "/api/ratings/?limit=" .. max_page .. "&offset=" .. math.random(0, ratings - max_page)',
+}
+
+LUA = r"""
+local token = "%(token)s"
+local movies, ratings, max_page = %(movies)d, %(ratings)d, %(max_page)d
+local function path() %(path)s end
+request = function()
+  return wrk.format("GET", path(), {["Authorization"] = "Token " .. token})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("P50_US %%d\nP99_US %%d\n", latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def wrk(base: str, scenario: str, token: str, args: argparse.Namespace, connections: int) -> dict[str, object]:
+    script = LUA % {
+        "token": token,
+        "movies": args.movies,
+        "ratings": args.ratings,
+        "max_page": args.max_page,
+        "path": SCENARIOS[scenario],
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script)
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{args.seconds}s", "--timeout", "10s", "-s", fh.name, base],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(fh.name)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": int(re.search(r"P50_US (\d+)", out).group(1)) / 1000,  # type: ignore[union-attr]
+        "p99_ms": int(re.search(r"P99_US (\d+)", out).group(1)) / 1000,  # type: ignore[union-attr]
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+def detail_under_pulls(base: str, token: str, args: argparse.Namespace) -> dict[str, object]:
+    """The detail, on two connections, while six others pull the largest rating pages."""
+    pulls: dict[str, object] = {}
+    puller = threading.Thread(
+        target=lambda: pulls.update(wrk(base, "largest_rating_pages", token, args, connections=6))
+    )
+    puller.start()
+    detail = wrk(base, "detail", token, args, connections=2)
+    puller.join()
+    return {"detail": detail, "pulls": pulls}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("base")
+    parser.add_argument("--movies", type=int, default=100_000)
+    parser.add_argument("--ratings", type=int, default=5_000_000)
+    parser.add_argument("--max-page", type=int, default=1000, help="the server's MOVIERATER_MAX_PAGE_SIZE")
+    parser.add_argument("--password", default="bench-password-1")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=4, help="for the single scenarios")
+    args = parser.parse_args()
+    token = log_in(args.base, "user0", args.password)
+    results: dict[str, object] = {}
+    for scenario in (
+        "page_by_rating",
+        "page_by_rating_deeper",
+        "search",
+        "last_movie_page_by_offset",
+        "last_rating_page_by_offset",
+    ):
+        results[scenario] = wrk(args.base, scenario, token, args, args.connections)
+        print(scenario, results[scenario], file=sys.stderr)
+    results["detail_under_six_largest_pulls"] = detail_under_pulls(args.base, token, args)
+    print("detail_under_six_largest_pulls", results["detail_under_six_largest_pulls"], file=sys.stderr)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

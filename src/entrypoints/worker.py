@@ -1,0 +1,228 @@
+"""gunicorn's worker for movierater: a slow client costs a connection, not a worker.
+
+``gunicorn --worker-class movierater_entrypoints.worker.Worker movierater_entrypoints.wsgi:app``
+(gunicorn.conf.py and ``movierater serve`` name it). It is gunicorn's own asyncio worker
+(``gunicorn.workers.gasgi.ASGIWorker``: one event loop reads every connection of the
+process) with two additions:
+
+- **A deadline on each request.** Its headers and its whole body must have arrived within
+  ``MOVIERATER_REQUEST_TIMEOUT`` seconds of its first byte (of the connection's opening,
+  for the first request on a connection): else the client gets ``408`` and the connection
+  is closed. gunicorn bounds only the wait for each next piece, so a byte a second would
+  keep a request open for hours.
+- **The WSGI app behind a buffer** (:class:`BufferedWsgi`): the app is called only with
+  a whole request, in the process's one app thread, so requests reach the app one at a
+  time, as with gunicorn's sync workers (the app and its adapters were written for
+  those), while the event loop goes on reading, buffering and timing out other
+  connections. A client trickling its headers or body holds a few kilobytes of buffer,
+  never the app.
+
+The sync worker's other guarantee stays: a request stuck in the app for gunicorn's
+``timeout`` stops the heartbeat, and gunicorn kills and replaces the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from tempfile import SpooledTemporaryFile
+from typing import IO, Any
+from urllib.parse import unquote_to_bytes
+
+from gunicorn.asgi.protocol import ASGIProtocol  # type: ignore[import-untyped]
+from gunicorn.workers import gasgi  # type: ignore[import-untyped]
+from movierater_entrypoints.http.io import MAX_BODY_BYTES
+from movierater_entrypoints.settings import Settings
+
+from movierater_core.uploads import MAX_UPLOAD_BYTES
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# The largest body any route takes (a local poster upload), plus one byte so that the
+# app sees a longer one is too long. A body that declares more is not read at all: the
+# app answers 413 from its Content-Length, and the connection is closed.
+BUFFERED_BODY_LIMIT = max(MAX_UPLOAD_BYTES, MAX_BODY_BYTES) + 1
+# Bodies up to this size stay in memory; larger ones go to a temporary file.
+IN_MEMORY_BODY = 64 * 1024
+
+
+class BufferedWsgi:
+    """An ASGI app that reads each request whole, then runs the WSGI app on it in one
+    thread and sends its response. A client that goes away before its request is whole
+    never reaches the app."""
+
+    def __init__(self, app: WsgiApp, executor: ThreadPoolExecutor) -> None:
+        self.app = app
+        self.executor = executor
+        # When the app thread started the request it is on (None when idle).
+        self.busy_since: float | None = None
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":  # WebSocket: not spoken here
+            return
+        body: IO[bytes] = SpooledTemporaryFile(max_size=IN_MEMORY_BODY)
+        try:
+            if _declared_length(scope) <= BUFFERED_BODY_LIMIT:
+                received = 0
+                while received <= BUFFERED_BODY_LIMIT:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return  # gone, or its deadline passed (the 408 is sent)
+                    chunk = message.get("body", b"")
+                    body.write(chunk[: BUFFERED_BODY_LIMIT - received])
+                    received += len(chunk)
+                    if not message.get("more_body"):
+                        break
+            body.seek(0)
+            loop = asyncio.get_running_loop()
+            status, headers, chunks = await loop.run_in_executor(self.executor, self._run, scope, body)
+        finally:
+            body.close()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"".join(chunks)})
+
+    def _run(self, scope: Message, body: IO[bytes]) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+        """In the app thread: the app's status, headers and body for one request."""
+        self.busy_since = time.monotonic()
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            started[:] = [status, headers]
+            return lambda data: chunks.append(data)  # PEP 3333's write()
+
+        chunks: list[bytes] = []
+        try:
+            result = self.app(_environ(scope, body), start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        finally:
+            self.busy_since = None
+        status, headers = started
+        encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+        return int(status.split(" ", 1)[0]), encoded, chunks
+
+
+def _declared_length(scope: Message) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value)  # gunicorn's parser let only digits through
+    return 0
+
+
+def _environ(scope: Message, body: IO[bytes]) -> dict[str, Any]:
+    """PEP 3333's environ for one buffered request, as gunicorn's WSGI workers make it."""
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", ""),
+        "PATH_INFO": unquote_to_bytes(raw_path.split(b"?", 1)[0]).decode("latin-1"),
+        "QUERY_STRING": scope["query_string"].decode("latin-1"),
+        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "SERVER_NAME": scope["server"][0] if scope.get("server") else "localhost",
+        "SERVER_PORT": str(scope["server"][1]) if scope.get("server") else "80",
+        "REMOTE_ADDR": scope["client"][0] if scope.get("client") else "",
+        "REMOTE_PORT": str(scope["client"][1]) if scope.get("client") else "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope["scheme"],
+        "wsgi.input": body,
+        # The body is whole: it may be read to its end, chunked or not.
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1").upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        text = value.decode("latin-1")
+        environ[key] = f"{environ[key]},{text}" if key in environ else text
+    return environ
+
+
+class _DeadlineProtocol(ASGIProtocol):  # type: ignore[misc]
+    """gunicorn's HTTP/1.1 connection, with a deadline from a request's first byte (or the
+    connection's opening) to its last."""
+
+    request_timeout: float = 30.0
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        self._arm()  # the first byte of the next request on a kept-alive connection
+        super().data_received(data)
+
+    def _on_headers_complete(self) -> Any:
+        self._arm()  # a pipelined request, parsed from bytes already received
+        return super()._on_headers_complete()
+
+    def _on_message_complete(self) -> None:
+        self._disarm()
+        super()._on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._deadline is None and not self._closed:
+            self._deadline = self.worker.loop.call_later(self.request_timeout, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if not self._closed:
+            self.log.info(
+                "Closing %s: no whole request within %ss",
+                self.transport.get_extra_info("peername"),
+                self.request_timeout,
+            )
+            self._send_error_response(408, "The request did not arrive in time.")
+            self._close_transport()
+
+
+class Worker(gasgi.ASGIWorker):  # type: ignore[misc]
+    """gunicorn's asyncio worker, serving the WSGI app (``movierater_entrypoints.wsgi:app``)
+    through :class:`BufferedWsgi`, with :class:`_DeadlineProtocol` on every connection."""
+
+    asgi: Any  # the app gunicorn loaded (the WSGI one), then what the worker serves
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()  # imports the app module: this worker's engine and pool
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="movierater-app")
+        self.buffered = BufferedWsgi(self.asgi, self.executor)
+        self.asgi = self.buffered
+        _DeadlineProtocol.request_timeout = Settings.from_env(warn_unknown=False).request_timeout
+        # gasgi.ASGIWorker makes each connection's protocol by this module-level name.
+        gasgi.ASGIProtocol = _DeadlineProtocol
+
+    def notify(self) -> None:
+        """The heartbeat, withheld while one request has held the app thread for longer
+        than gunicorn's timeout: gunicorn then kills and replaces this worker, as it does
+        a sync worker stuck in a request."""
+        busy_since = self.buffered.busy_since
+        if busy_since is not None and self.cfg.timeout and time.monotonic() - busy_since > self.cfg.timeout:
+            return
+        super().notify()
