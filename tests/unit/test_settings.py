@@ -111,6 +111,7 @@ READ = {
     "MOVIERATER_REGISTRATIONS_PER_ADDRESS": ("3", ("registrations_per_address", 3)),
     "MOVIERATER_TRUSTED_PROXIES": ("10.0.0.1,10.0.0.2", ("trusted_proxies", ("10.0.0.1", "10.0.0.2"))),
     "MOVIERATER_MAX_PAGE_SIZE": ("250", ("max_page_size", 250)),
+    "MOVIERATER_REQUEST_TIMEOUT": ("45", ("request_timeout", 45)),
     "MOVIERATER_S3_BUCKET": ("posters", ("s3_bucket", "posters")),
     "MOVIERATER_S3_REGION": ("eu-west-1", ("s3_region", "eu-west-1")),
     "MOVIERATER_S3_ENDPOINT_URL": ("http://127.0.0.1:4566", ("s3_endpoint_url", "http://127.0.0.1:4566")),
