@@ -19,6 +19,7 @@ from movierater_adapters.storage_local import LocalImageStorage
 from movierater_adapters.tokens import RandomTokenIssuer
 from movierater_entrypoints.settings import Settings
 
+from movierater_core.paging import PageSettings
 from movierater_core.ports import (
     Clock,
     Database,
@@ -77,6 +78,7 @@ def build_container(
     provide(ImageStorage, lambda: make_storage(settings))
     provide(ImageInspector, PillowInspector)
     container.register(UploadSettings, instance=UploadSettings(url_ttl=settings.upload_url_ttl))
+    container.register(PageSettings, instance=PageSettings(max_page_size=settings.max_page_size))
     container.register(
         AccountSettings,
         instance=AccountSettings(

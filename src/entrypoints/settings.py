@@ -27,6 +27,7 @@ from dotenv import load_dotenv
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from movierater_core.paging import MAX_PAGE_SIZE_LIMIT, PageSettings
 from movierater_core.use_cases import AccountSettings, UploadSettings
 
 PREFIX = "MOVIERATER"
@@ -95,6 +96,13 @@ def _to_positive_int(value: str | int, name: str) -> int:
         raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
     if number < 1:
         raise SettingsError(f"{name} must be at least 1")
+    return number
+
+
+def _to_page_size(value: str | int, name: str) -> int:
+    number = _to_positive_int(value, name)
+    if number > MAX_PAGE_SIZE_LIMIT:
+        raise SettingsError(f"{name} must be at most {MAX_PAGE_SIZE_LIMIT}")
     return number
 
 
@@ -292,6 +300,7 @@ class Settings:
     login_failures_per_address: int = _positive_int(default=AccountSettings().login_failures_per_address)
     registrations_per_address: int = _positive_int(default=AccountSettings().registrations_per_address)
     trusted_proxies: tuple[str, ...] = _checked(_to_proxies, default=())
+    max_page_size: int = _checked(_to_page_size, default=PageSettings().max_page_size)
     # Seconds a request's headers and body have to arrive in (worker.py), else 408.
     request_timeout: int = _positive_int(default=30)
     s3_bucket: str = _checked(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from attrs import field, frozen
 
 from movierater_core.missing import MISSING, Missing
@@ -103,3 +105,31 @@ class Rating:
     user_id: int
     movie_id: int
     stars: Stars
+
+
+class MovieSort(enum.Enum):
+    """What a list of movies can be ordered by: the names of the answer's fields."""
+
+    ID = "id"
+    TITLE = "title"
+    RATINGS = "no_of_ratings"
+    AVERAGE = "ave_ratings"
+
+
+@frozen
+class MovieOrder:
+    """An order of movies (``?ordering=``): by a field, ascending or descending; movies
+    that tie on it come by id, in the same direction, so that every order is total and
+    stable, ``-x`` is exactly ``x`` reversed, and one index on (field, id) serves both."""
+
+    by: MovieSort = MovieSort.ID
+    descending: bool = False
+
+    @property
+    def name(self) -> str:
+        """As ``?ordering=`` spells it: ``title``, ``-ave_ratings``."""
+        return ("-" if self.descending else "") + self.by.value
+
+    @classmethod
+    def every(cls) -> tuple[MovieOrder, ...]:
+        return tuple(cls(by, descending) for by in MovieSort for descending in (False, True))

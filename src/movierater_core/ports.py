@@ -13,7 +13,7 @@ from typing import Protocol
 
 from attrs import frozen
 
-from movierater_core.model import Movie, MovieFields, Rating, Stars, User
+from movierater_core.model import Movie, MovieFields, MovieOrder, Rating, Stars, User
 from movierater_core.uploads import ImageInfo, UploadTicket
 
 # Bulk methods (``existing``, ``taken``, ``rated``, ``add_many``, ...) serve imports: one
@@ -49,6 +49,12 @@ class UserReader(Protocol):
         ...
 
     def list(self) -> Sequence[User]: ...
+
+    def page(self, limit: int, offset: int) -> Sequence[User]:
+        """At most ``limit`` users after the first ``offset``, by id (storage does the limiting)."""
+        ...
+
+    def count(self) -> int: ...
 
 
 class UserRepository(UserReader, Protocol):
@@ -102,6 +108,19 @@ class MovieReader(Protocol):
 
     def list(self) -> Sequence[Movie]: ...
 
+    def page(
+        self, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+    ) -> Sequence[Movie]:
+        """At most ``limit`` movies after the first ``offset`` in ``order`` (ties by id,
+        in the same direction), those whose title holds ``search`` (case-insensitively; ``%`` and ``_``
+        are plain characters; ``""``: every movie). Storage does the limiting and ordering:
+        titles in the database's collation, averages exactly as ``RatingSummary.average``."""
+        ...
+
+    def count(self, *, search: str = "") -> int:
+        """How many movies ``page`` pages through for ``search``."""
+        ...
+
 
 class MovieRepository(MovieReader, Protocol):
     def get(self, movie_id: int, *, for_update: bool = False) -> Movie | None:
@@ -146,6 +165,15 @@ class RatingReader(Protocol):
     def list(self, *, movie_id: int | None = None, user_id: int | None = None) -> Sequence[Rating]:
         """By id; a user's by movie id (transactions then lock several movies in one order)."""
         ...
+
+    def page(
+        self, limit: int, offset: int, *, movie_id: int | None = None, user_id: int | None = None
+    ) -> Sequence[Rating]:
+        """At most ``limit`` of what ``list`` lists, after its first ``offset``, in its order
+        (storage does the limiting)."""
+        ...
+
+    def count(self, *, movie_id: int | None = None, user_id: int | None = None) -> int: ...
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         """Those ``(user_id, movie_id)`` pairs that have a rating here (at most 500 pairs)."""

@@ -27,7 +27,7 @@ from attrs import field, frozen
 
 from movierater_core.errors import ValidationError
 from movierater_core.missing import MISSING, Missing
-from movierater_core.model import MAX_STARS, MIN_STARS, Stars
+from movierater_core.model import MAX_STARS, MIN_STARS, MovieOrder, Stars
 
 T = TypeVar("T")
 JsonSchema = Mapping[str, object]
@@ -165,6 +165,44 @@ def parse_id(value: object) -> int:
     return parse_int(value, minimum=1, maximum=ID_MAX)
 
 
+# A count in a query string (?limit=, ?offset=): optionally signed ASCII digits, so that a
+# negative count is told it is too small rather than not a number; at most 10 digits are
+# read as a number (more is beyond every maximum here, and never parsed).
+_COUNT_TEXT = re.compile(r"(-?)0*([0-9]{1,10}|[0-9]+)")
+
+
+def count_in_text(value: object, *, minimum: int, maximum: int) -> int:
+    """A whole number written in a query string, ``minimum..maximum`` (DRF's messages)."""
+    if value is None:
+        raise Invalid(NOT_NULL)
+    if isinstance(value, str):
+        match = _COUNT_TEXT.fullmatch(value)
+        if match is None:
+            raise Invalid(NOT_INTEGER)
+        sign, digits = match.groups()
+        if len(digits) > 10:
+            raise Invalid(
+                f"Ensure this value is {'greater' if sign else 'less'} than or equal to "
+                f"{minimum if sign else maximum}."
+            )
+        value = -int(digits) if sign else int(digits)
+    return parse_int(value, minimum=minimum, maximum=maximum)
+
+
+def count_rule(minimum: int, maximum: int) -> Rule[int]:
+    """:func:`count_in_text` as a rule; its schema says integer, as a query parameter's
+    value is described (the text of one)."""
+    return Rule(
+        lambda value: count_in_text(value, minimum=minimum, maximum=maximum),
+        {"type": "integer", "minimum": minimum, "maximum": maximum},
+    )
+
+
+def not_a_choice(value: object) -> str:
+    """DRF's ChoiceField message."""
+    return f'"{value}" is not a valid choice.'
+
+
 # ---- domain fields -----------------------------------------------------------------------
 
 
@@ -180,6 +218,25 @@ TITLE: Final = text_rule(TITLE_MAX)
 DESCRIPTION: Final = text_rule(DESCRIPTION_MAX, allow_blank=True)
 parse_title = TITLE.parse
 parse_description = DESCRIPTION.parse
+
+
+ORDERINGS: Final = {order.name: order for order in MovieOrder.every()}
+
+
+def parse_ordering(value: object) -> MovieOrder:
+    """``?ordering=``: one of :data:`ORDERINGS` (a field, ``-`` before it for descending)."""
+    if value is None:
+        raise Invalid(NOT_NULL)
+    order = ORDERINGS.get(value) if isinstance(value, str) else None
+    if order is None:
+        raise Invalid(not_a_choice(value))
+    return order
+
+
+ORDERING: Final = Rule(parse_ordering, {"type": "string", "enum": list(ORDERINGS)})
+# ?search=: any text a title could hold (trimmed, as DRF's SearchFilter strips it); empty
+# is no search. Longer than a title can be, it could match nothing: refused as too long.
+SEARCH: Final = text_rule(TITLE_MAX, allow_blank=True)
 
 
 _LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # one label of a host name

@@ -97,6 +97,7 @@ def row(method: str, path: str, anonymous: int, user: int, other_user: int, admi
 AUTH = "/auth/"
 API = "/api/"
 USERS = "/api/users/"
+USERS_PAGED = "/api/users/?limit=1000&offset=0"  # paging changes the shape, not who sees whom
 OWNER = "/api/users/{owner}/"
 MOVIES = "/api/movies/"
 MOVIE = "/api/movies/{movie}/"
@@ -116,6 +117,7 @@ CASES: list[Case] = [
     *row("DELETE", AUTH, 401, 204, 204, 204),
     *row("GET", API, 401, 200, 200, 200),
     *row("GET", USERS, 401, 200, 200, 200),  # everyone for an admin, themself for the others
+    *row("GET", USERS_PAGED, 401, 200, 200, 200),
     *row("POST", USERS, 201, 201, 201, 201),
     *row("GET", OWNER, 401, 200, 403, 200),
     *row("PUT", OWNER, 401, 200, 403, 200),
@@ -392,6 +394,17 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
         elif path == USERS:  # a user is theirs or an admin's to read: anyone else sees themself
             assert actor is not None
             assert body == [{"id": actor.id, "username": actor.username}]
+        elif path == USERS_PAGED and case.actor == ADMIN:
+            assert body["count"] == len(changes.before["users"])
+            assert sorted(u["id"] for u in body["results"]) == sorted(changes.before["users"])
+        elif path == USERS_PAGED:
+            assert actor is not None
+            assert body == {
+                "count": 1,
+                "next": None,
+                "previous": None,
+                "results": [{"id": actor.id, "username": actor.username}],
+            }
         elif path == OWNER:
             assert body == {"id": stage.owner.id, "username": stage.owner.username}
         elif path == MOVIES:

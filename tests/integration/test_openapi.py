@@ -641,6 +641,54 @@ def test_the_errors_of_many_requests_conform_to_the_document(server: Server) -> 
     assert jsonschema_rs.validator_for(detail).is_valid(not_allowed.json())
 
 
+def test_the_lists_paging_parameters_and_both_answer_shapes_are_documented() -> None:
+    """Each list names limit and offset (movies also search and ordering) with the core's
+    schemas, answers the bare array or DRF's envelope, and documents its headers and 400."""
+    document = openapi_document()
+    for path, extra in (
+        ("/api/movies/", {"search", "ordering"}),
+        ("/api/ratings/", {"movie", "user"}),
+        ("/api/users/", set()),
+    ):
+        get = document["paths"][path]["get"]
+        assert {p["name"] for p in get["parameters"]} == {"limit", "offset", *extra}
+        ok = get["responses"]["200"]
+        assert set(ok["headers"]) == {"Link", "X-Total-Count"} and ok["headers"]["X-Total-Count"]["required"]
+        shapes = ok["content"][JSON]["schema"]["oneOf"]
+        assert shapes[0]["type"] == "array" and shapes[1]["$ref"].endswith("Page")
+        assert "400" in get["responses"]
+    ordering = next(
+        p for p in document["paths"]["/api/movies/"]["get"]["parameters"] if p["name"] == "ordering"
+    )
+    assert "-ave_ratings" in ordering["schema"]["enum"]
+    page = document["components"]["schemas"]["MoviePage"]
+    assert page["required"] == ["count", "next", "previous", "results"]
+
+
+def test_paged_bounded_and_refused_list_answers_conform_to_the_document(server: Server, engine: Any) -> None:
+    """The answers the fuzzer meets rarely (an envelope with both links, a cut bare list is
+    beyond its data) are documented answers too."""
+    wipe(engine)
+    schema = schemathesis.openapi.from_dict(openapi_document())
+    admin = make_admin(server)
+    for n in range(5):
+        assert admin.post("/api/movies/", json={"title": f"Movie {n}"}).status_code == 201
+    cases: list[tuple[str, dict[str, str]]] = [
+        ("/api/movies/", {"limit": "2", "offset": "2", "ordering": "-ave_ratings", "search": "movie"}),
+        ("/api/movies/", {}),
+        ("/api/movies/", {"limit": "0"}),
+        ("/api/ratings/", {"offset": "1"}),
+        ("/api/users/", {"limit": "1"}),
+    ]
+    for path, params in cases:
+        resp = admin.get(path, params=params)
+        assert resp.status_code in (200, 400), resp.text
+        assert_conforms(schema, "GET", path, resp, query=params or None)
+    body = admin.get("/api/movies/", params={"limit": "2", "offset": "2"}).json()
+    assert body["next"] and body["previous"]
+    wipe(engine)
+
+
 # ---- inputs the fuzzing found that broke the server (fixed; kept as regressions) -------------
 
 

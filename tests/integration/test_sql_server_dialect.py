@@ -21,7 +21,7 @@ from movierater_adapters.sql.tables import metadata
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import ClauseElement
 
-from movierater_core.model import MovieFields, Stars
+from movierater_core.model import MovieFields, MovieOrder, MovieSort, Stars
 from movierater_core.ports import ImportRecord, NewUser
 from tests.integration.backends import unavailable
 
@@ -41,6 +41,8 @@ def test_every_migration_renders_for_sql_server() -> None:
     assert "id INTEGER NOT NULL IDENTITY" in sql
     assert "CONSTRAINT ck_movies_summary_sane CHECK" in sql
     assert "INSERT INTO alembic_version (version_num)" in sql and "VALUES ('0001')" in sql
+    assert "CREATE INDEX ix_movies_title_id ON movies (title, id)" in sql  # the list's orders
+    assert "CREATE INDEX ix_movies_rating_count_id ON movies (rating_count, id)" in sql
 
 
 class _Result:
@@ -189,13 +191,24 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.attempts.add("k" * 64, now)
     repos.attempts.remove([1, 2])
     repos.attempts.forget_until("k" * 64, now)
+    # The lists' pages (issue 12): OFFSET/FETCH, an escaped LIKE, the average's order.
+    repos.users.page(10, 0)
+    repos.users.count()
+    repos.movies.page(10, 0)
+    repos.movies.page(10, 5, order=MovieOrder(MovieSort.AVERAGE, descending=True), search="100%")
+    repos.movies.count()
+    repos.movies.count(search="[a]")
+    repos.ratings.page(10, 0)
+    repos.ratings.page(10, 0, movie_id=1, user_id=2)
+    repos.ratings.count(movie_id=1)
     recount_summaries(conn)
 
 
 def test_every_adapter_statement_compiles_for_sql_server() -> None:
     conn = RecordingConnection()
     _exercise_every_repository_method(conn)
-    assert len(conn.statements) == 43 + 12 + 3 + 8  # + is_rejected, mark_rejected; + the attempts' 8
+    # + is_rejected, mark_rejected; + the attempts' 8; + the pages' 9
+    assert len(conn.statements) == 43 + 12 + 3 + 8 + 9
     locked = [s for s in conn.statements if "UPDLOCK" in s]
     assert len(locked) == 9
     assert sum("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3
@@ -219,6 +232,9 @@ def test_every_adapter_statement_compiles_for_sql_server() -> None:
     adjust_many = [s for s in conn.statements if "UPDATE movies" in s and " IN (" in s]
     assert len(adjust_many) == 2
     assert all("rating_count=(movies.rating_count+" in s.replace(" ", "") for s in adjust_many)
+    searched = [" ".join(s.split()) for s in conn.statements if "LIKE lower(" in s]
+    assert len(searched) == 2 and all("ESCAPE '/'" in s for s in searched)
+    assert any("ORDER BY CASE WHEN (movies.rating_count = 0) THEN 0 ELSE" in s for s in searched)
     rated = next(s for s in conn.statements if s.startswith("SELECT ratings.user_id, ratings.movie_id"))
     assert "WHERE ratings.user_id = :u0 AND ratings.movie_id = :m0 OR ratings.user_id = :u1" in rated
 

@@ -23,7 +23,16 @@ from movierater_core.errors import (
     ServiceUnavailable,
     UsernameTaken,
 )
-from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
+from movierater_core.model import (
+    Movie,
+    MovieFields,
+    MovieOrder,
+    MovieSort,
+    Rating,
+    RatingSummary,
+    Stars,
+    User,
+)
 from movierater_core.ports import ImportRecord, NewUser, ReadRepositories, StoredObject
 from movierater_core.read_only import ReadOnlyRepositories
 from movierater_core.uploads import ImageInfo, UploadTicket
@@ -81,6 +90,12 @@ class FakeUsers:
     def list(self) -> Sequence[User]:
         return [self._s.users[k][0] for k in sorted(self._s.users)]
 
+    def page(self, limit: int, offset: int) -> Sequence[User]:
+        return self.list()[offset : offset + limit]
+
+    def count(self) -> int:
+        return len(self._s.users)
+
     def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
         if self._named(username):
             raise UsernameTaken(username)
@@ -133,6 +148,17 @@ class FakeMovies:
     def list(self) -> Sequence[Movie]:
         return [self._s.movies[k] for k in sorted(self._s.movies)]
 
+    def page(
+        self, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+    ) -> Sequence[Movie]:
+        return sorted_movies(self._found(search), order)[offset : offset + limit]
+
+    def count(self, *, search: str = "") -> int:
+        return len(self._found(search))
+
+    def _found(self, search: str) -> list[Movie]:
+        return [m for m in self.list() if search.lower() in m.title.lower()]
+
     def add(self, fields: MovieFields) -> Movie:
         movie = Movie(self._s.next_id("movie"), *fields.new_movie())
         self._s.movies[movie.id] = movie
@@ -157,6 +183,21 @@ class FakeMovies:
         assert len(deltas) <= 500, "the port allows at most 500 movies a call"
         for movie_id, (count_delta, total_delta) in deltas.items():
             self.adjust_ratings(movie_id, count_delta, total_delta)
+
+
+def sorted_movies(movies: Iterable[Movie], order: MovieOrder) -> list[Movie]:
+    """``movies`` in ``order``, ties by id in the same direction: what the port promises, in Python
+    (titles compared by code point, as SQLite's default collation does)."""
+
+    def key(movie: Movie) -> str | int | float:
+        by = order.by
+        if by is MovieSort.TITLE:
+            return movie.title
+        if by is MovieSort.RATINGS:
+            return movie.ratings.count
+        return movie.ratings.average if by is MovieSort.AVERAGE else movie.id
+
+    return sorted(movies, key=lambda movie: (key(movie), movie.id), reverse=order.descending)
 
 
 class FakeRatings:
@@ -186,6 +227,14 @@ class FakeRatings:
         if user_id is not None:  # as the port says: a user's by movie
             found.sort(key=lambda r: r.movie_id)
         return found
+
+    def page(
+        self, limit: int, offset: int, *, movie_id: int | None = None, user_id: int | None = None
+    ) -> Sequence[Rating]:
+        return self.list(movie_id=movie_id, user_id=user_id)[offset : offset + limit]
+
+    def count(self, *, movie_id: int | None = None, user_id: int | None = None) -> int:
+        return len(self.list(movie_id=movie_id, user_id=user_id))
 
     def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
         if user_id not in self._s.users or movie_id not in self._s.movies:

@@ -612,8 +612,8 @@ def test_admin_can_manage_anyone_and_missing_ids_are_not_found() -> None:
     alice = _register(app, "alice")
     assert app.accounts.get_user(admin, alice.id) == alice
     assert app.accounts.update_user(admin, alice.id, {"username": "al"}, partial=True).username == "al"
-    assert [u.id for u in app.accounts.list_users(admin)] == [admin.id, alice.id]
-    assert [u.id for u in app.accounts.list_users(alice)] == [alice.id]  # themself alone (#13)
+    assert [u.id for u in app.accounts.list_users(admin).items] == [admin.id, alice.id]
+    assert [u.id for u in app.accounts.list_users(alice).items] == [alice.id]  # themself alone (#13)
     app.accounts.delete_user(admin, alice.id)
     with pytest.raises(NotFound):
         app.accounts.get_user(admin, alice.id)

@@ -121,7 +121,7 @@ def test_everything_arrives_and_old_users_keep_password_token_and_role() -> None
         "ratings": (3, 0, 0, 0),
         "tokens": (1, 0, 0, 0),
     }
-    movies = {m.id: m for m in app.movies.list_movies(app.accounts.authenticate(KEY))}
+    movies = {m.id: m for m in app.movies.list_movies(app.accounts.authenticate(KEY)).items}
     assert [(m.title, m.image_path, m.ratings.count, m.ratings.total) for m in movies.values()] == [
         ("Alien", "https://img.example/alien.jpg", 2, 7),
         ("Alien", None, 1, 4),

@@ -272,7 +272,7 @@ def test_create_and_read_movies() -> None:
     assert app.movies.get_movie(alice, movie.id) == movie
     plain = app.movies.create_movie(admin, {"title": "Heat"})
     assert (plain.description, plain.image_path) == ("", None)
-    assert list(app.movies.list_movies(alice)) == [movie, plain]
+    assert list(app.movies.list_movies(alice).items) == [movie, plain]
 
 
 def test_non_admins_cannot_change_movies_and_nothing_changes() -> None:
@@ -393,7 +393,7 @@ def test_delete_movie_removes_its_ratings_only() -> None:
     app.movies.delete_movie(admin, alien.id)
 
     assert list(app.db.state.ratings.values()) == [kept]
-    assert [m.id for m in app.movies.list_movies(alice)] == [heat.id]
+    assert [m.id for m in app.movies.list_movies(alice).items] == [heat.id]
     assert app.movies.get_movie(alice, heat.id).ratings == RatingSummary(1, 2)
     with pytest.raises(NotFound):
         app.ratings.remove_own_rating(alice, alien.id)

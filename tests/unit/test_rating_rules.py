@@ -245,7 +245,7 @@ class RatingMachine(RuleBasedStateMachine):
             counts[r.movie_id] += 1
             totals[r.movie_id] += r.stars.value
         assert set(state.movies) == set(self.movie_ids)
-        listed = {m.id: m.ratings for m in self.app.movies.list_movies(self.admin)}
+        listed = {m.id: m.ratings for m in self.app.movies.list_movies(self.admin).items}
         assert set(listed) == set(self.movie_ids)
         for movie_id in self.movie_ids:
             expected = RatingSummary(counts[movie_id], totals[movie_id])
@@ -268,7 +268,7 @@ class RatingMachine(RuleBasedStateMachine):
         assert set(state.users) == live_users
         for r in state.ratings.values():  # no rating outlives its user or movie
             assert r.user_id in live_users and r.movie_id in state.movies
-        listed = self.app.ratings.list_ratings(self.admin, {})
+        listed = self.app.ratings.list_ratings(self.admin, {}).items
         assert sorted(listed, key=lambda r: r.id) == sorted(state.ratings.values(), key=lambda r: r.id)
 
 
@@ -354,9 +354,9 @@ def test_list_ratings_filters_by_movie_and_user() -> None:
     a1, _ = app.ratings.rate_movie(alice, movie_id, {"stars": 1})
     a2, _ = app.ratings.rate_movie(alice, other, {"stars": 2})
     b1, _ = app.ratings.rate_movie(admin, movie_id, {"stars": 3})
-    assert list(app.ratings.list_ratings(alice, {"movie": movie_id})) == [a1, b1]
-    assert list(app.ratings.list_ratings(alice, {"user": str(alice.id)})) == [a1, a2]
-    assert list(app.ratings.list_ratings(alice, {"movie": other, "user": admin.id})) == []
+    assert list(app.ratings.list_ratings(alice, {"movie": movie_id}).items) == [a1, b1]
+    assert list(app.ratings.list_ratings(alice, {"user": str(alice.id)}).items) == [a1, a2]
+    assert list(app.ratings.list_ratings(alice, {"movie": other, "user": admin.id}).items) == []
     with pytest.raises(ValidationError) as caught:
         app.ratings.list_ratings(alice, {"movie": "x"})
     assert caught.value.errors == {"movie": ["A valid integer is required."]}

@@ -110,6 +110,8 @@ READ = {
     "MOVIERATER_LOGIN_FAILURES_PER_ADDRESS": ("7", ("login_failures_per_address", 7)),
     "MOVIERATER_REGISTRATIONS_PER_ADDRESS": ("3", ("registrations_per_address", 3)),
     "MOVIERATER_TRUSTED_PROXIES": ("10.0.0.1,10.0.0.2", ("trusted_proxies", ("10.0.0.1", "10.0.0.2"))),
+    "MOVIERATER_MAX_PAGE_SIZE": ("250", ("max_page_size", 250)),
+    "MOVIERATER_REQUEST_TIMEOUT": ("45", ("request_timeout", 45)),
     "MOVIERATER_S3_BUCKET": ("posters", ("s3_bucket", "posters")),
     "MOVIERATER_S3_REGION": ("eu-west-1", ("s3_region", "eu-west-1")),
     "MOVIERATER_S3_ENDPOINT_URL": ("http://127.0.0.1:4566", ("s3_endpoint_url", "http://127.0.0.1:4566")),
@@ -297,6 +299,9 @@ MALFORMED = [
     ("MOVIERATER_DB_SCHEMA", "movie rater", "must be a schema name"),
     ("MOVIERATER_ENV", "prod", "must be development, production or test"),
     ("MOVIERATER_STORAGE", "disk", "must be local or s3"),
+    ("MOVIERATER_MAX_PAGE_SIZE", "lots", "must be a whole number"),
+    ("MOVIERATER_MAX_PAGE_SIZE", "0", "must be at least 1"),
+    ("MOVIERATER_MAX_PAGE_SIZE", "10001", "must be at most 10000"),
 ]
 
 

@@ -775,7 +775,7 @@ def test_collect_garbage_removes_only_old_unreferenced_objects() -> None:
     app.clock.advance(12 * 3600)
     assert list(app.uploads.collect_garbage(timedelta(hours=24))) == [young]
     assert set(app.storage.objects) == {kept_old, kept_other_host}
-    assert [m.title for m in app.movies.list_movies(admin)] == ["Alien", "Heat"]
+    assert [m.title for m in app.movies.list_movies(admin).items] == ["Alien", "Heat"]
 
 
 # ---- 5. own-storage URLs in any spelling (issue 13, item 3) -------------------------------

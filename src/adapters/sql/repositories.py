@@ -24,14 +24,20 @@ from movierater_adapters.sql.tables import (
     users,
 )
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     CursorResult,
+    Float,
     Select,
+    String,
     Table,
     and_,
     bindparam,
+    case,
     delete,
+    func,
     insert,
+    literal_column,
     or_,
     select,
     update,
@@ -39,7 +45,16 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from movierater_core.errors import AlreadyStored, DuplicateRating, ReferenceGone, UsernameTaken
-from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
+from movierater_core.model import (
+    Movie,
+    MovieFields,
+    MovieOrder,
+    MovieSort,
+    Rating,
+    RatingSummary,
+    Stars,
+    User,
+)
 from movierater_core.ports import ImportRecord, NewUser
 
 _USER_COLUMNS = (users.c.id, users.c.username, users.c.is_admin)
@@ -74,6 +89,79 @@ _MOVIE_BY_ID_QUERY = select(*_MOVIE_COLUMNS).where(movies.c.id == bindparam("mov
 _MOVIE_BY_ID = Prepared(_MOVIE_BY_ID_QUERY)
 _MOVIE_BY_ID_LOCKED = Prepared(_locked(_MOVIE_BY_ID_QUERY, movies))
 _ALL_MOVIES = Prepared(select(*_MOVIE_COLUMNS).order_by(movies.c.id))
+# ---- pages: the database orders and limits (LIMIT/OFFSET, OFFSET/FETCH on SQL Server) -------
+
+# A movie's average as RatingSummary.average has it (0 without ratings), in floating point
+# on every backend: 1e0 is a double literal on SQLite, MariaDB and SQL Server (MariaDB's
+# integer division would round to 4 decimals), an exact numeric on PostgreSQL; either way
+# equal averages compare equal and different ones (of fewer than ~10^7 ratings) do not.
+_AVERAGE = case(
+    (movies.c.rating_count == literal_column("0"), literal_column("0", Float)),
+    else_=movies.c.rating_sum * literal_column("1e0", Float) / movies.c.rating_count,
+)
+_SORT_COLUMNS: dict[MovieSort, ColumnElement[Any]] = {
+    MovieSort.ID: movies.c.id,
+    MovieSort.TITLE: movies.c.title,
+    MovieSort.RATINGS: movies.c.rating_count,
+    MovieSort.AVERAGE: _AVERAGE,
+}
+LIKE_ESCAPE = "/"
+# Case-insensitive: lower() on both sides (SQLite's lower() folds ASCII letters only).
+_TITLE_HOLDS = func.lower(movies.c.title).like(
+    func.lower(bindparam("pattern", type_=String)), escape=LIKE_ESCAPE
+)
+
+
+def like_pattern(text: str, dialect: str) -> str:
+    """A LIKE pattern (escape character ``/``) matching values that hold ``text`` literally:
+    ``%`` and ``_`` (and SQL Server's ``[``) are characters, not wildcards."""
+    specials = ("/", "%", "_", "[") if dialect == "mssql" else ("/", "%", "_")
+    for special in specials:
+        text = text.replace(special, LIKE_ESCAPE + special)
+    return f"%{text}%"
+
+
+def _paged(query: Select[Any]) -> Select[Any]:
+    return query.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+@functools.cache
+def _movie_page(order: MovieOrder, searching: bool) -> Prepared:
+    """The page statement of one order, with or without a search (16 in all, built once)."""
+    keys = [_SORT_COLUMNS[order.by]]
+    if order.by is not MovieSort.ID:
+        keys.append(movies.c.id)  # ties: by id, the same way (a backward scan of (field, id))
+    ordered = [key.desc() if order.descending else key.asc() for key in keys]
+    query = select(*_MOVIE_COLUMNS).order_by(*ordered)
+    return Prepared(_paged(query.where(_TITLE_HOLDS) if searching else query))
+
+
+def _rating_filters(movie_id: int | None, user_id: int | None) -> list[ColumnElement[bool]]:
+    filters = []
+    if movie_id is not None:
+        filters.append(ratings.c.movie_id == movie_id)
+    if user_id is not None:
+        filters.append(ratings.c.user_id == user_id)
+    return filters
+
+
+def _rating_order(user_id: int | None) -> list[ColumnElement[Any]]:
+    """By id; a user's by movie id (transactions then lock several movies in one order)."""
+    return [ratings.c.movie_id, ratings.c.id] if user_id is not None else [ratings.c.id]
+
+
+@functools.cache
+def _rating_page(by_movie: bool, by_user: bool) -> Prepared:
+    filters = [ratings.c.movie_id == bindparam("movie_id")] if by_movie else []
+    if by_user:
+        filters.append(ratings.c.user_id == bindparam("user_id"))
+    query = select(*_RATING_COLUMNS).where(*filters).order_by(*_rating_order(1 if by_user else None))
+    return Prepared(_paged(query))
+
+
+_USER_PAGE = Prepared(_paged(select(*_USER_COLUMNS).order_by(users.c.id)))
+
+
 _RATING_OF_QUERY = select(*_RATING_COLUMNS).where(
     ratings.c.user_id == bindparam("user_id"), ratings.c.movie_id == bindparam("movie_id")
 )
@@ -186,6 +274,13 @@ class SqlUsers:
         rows = self._conn.execute(select(*_USER_COLUMNS).order_by(users.c.id)).all()
         return [_user(row) for row in rows]
 
+    def page(self, limit: int, offset: int) -> Sequence[User]:
+        return [_user(row) for row in _USER_PAGE.rows(self._conn, {"limit": limit, "offset": offset})]
+
+    def count(self) -> int:
+        counted: int = self._conn.execute(select(func.count()).select_from(users)).scalar_one()
+        return counted
+
     def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
         try:
             result = self._conn.execute(
@@ -271,6 +366,24 @@ class SqlMovies:
         rows = _ALL_MOVIES.rows(self._conn)
         return [_movie(row) for row in rows]
 
+    def page(
+        self, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+    ) -> Sequence[Movie]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if search:
+            params["pattern"] = like_pattern(search, self._conn.dialect.name)
+        return [_movie(row) for row in _movie_page(order, bool(search)).rows(self._conn, params)]
+
+    def count(self, *, search: str = "") -> int:
+        query = select(func.count()).select_from(movies)
+        if search:
+            query = query.where(_TITLE_HOLDS)
+            params = {"pattern": like_pattern(search, self._conn.dialect.name)}
+            counted: int = self._conn.execute(query, params).scalar_one()
+        else:
+            counted = self._conn.execute(query).scalar_one()
+        return counted
+
     def add(self, fields: MovieFields) -> Movie:
         title, description, image_path = fields.new_movie()
         values = {
@@ -341,17 +454,27 @@ class SqlRatings:
     def list(
         self, *, movie_id: int | None = None, user_id: int | None = None, for_update: bool = False
     ) -> Sequence[Rating]:
-        query = select(*_RATING_COLUMNS)
-        if movie_id is not None:
-            query = query.where(ratings.c.movie_id == movie_id)
-        if user_id is not None:
-            # By movie, so that transactions touching several movies lock them in one order.
-            query = query.order_by(ratings.c.movie_id)
-            query = query.where(ratings.c.user_id == user_id)
-        query = query.order_by(ratings.c.id)
+        query = select(*_RATING_COLUMNS).where(*_rating_filters(movie_id, user_id))
+        query = query.order_by(*_rating_order(user_id))
         if for_update:
             query = _locked(query)
         return [_rating(row) for row in self._conn.execute(query).all()]
+
+    def page(
+        self, limit: int, offset: int, *, movie_id: int | None = None, user_id: int | None = None
+    ) -> Sequence[Rating]:
+        params = {"limit": limit, "offset": offset}
+        if movie_id is not None:
+            params["movie_id"] = movie_id
+        if user_id is not None:
+            params["user_id"] = user_id
+        statement = _rating_page(movie_id is not None, user_id is not None)
+        return [_rating(row) for row in statement.rows(self._conn, params)]
+
+    def count(self, *, movie_id: int | None = None, user_id: int | None = None) -> int:
+        query = select(func.count()).select_from(ratings).where(*_rating_filters(movie_id, user_id))
+        counted: int = self._conn.execute(query).scalar_one()
+        return counted
 
     def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
         try:

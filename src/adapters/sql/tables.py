@@ -60,6 +60,9 @@ movies = Table(
     Column("rating_count", Integer, nullable=False, default=0),
     Column("rating_sum", Integer, nullable=False, default=0),
     CheckConstraint("rating_count >= 0 AND rating_sum >= rating_count", name="summary_sane"),
+    # The list's orders (?ordering=title, no_of_ratings; ties by id either way): see migration 0009.
+    Index(None, "title", "id"),
+    Index(None, "rating_count", "id"),
     sqlite_autoincrement=True,  # ids never reused (see migration 0008)
 )
 

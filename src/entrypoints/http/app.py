@@ -7,7 +7,7 @@ from typing import cast
 import falcon
 import punq
 from movierater_adapters.storage_local import LocalImageStorage
-from movierater_entrypoints.http import cors, docs, errors, health, middleware, resources, uploads
+from movierater_entrypoints.http import cors, docs, errors, health, middleware, pages, resources, uploads
 from movierater_entrypoints.http.auth import Authentication
 from movierater_entrypoints.http.ids import IdConverter
 from movierater_entrypoints.http.openapi import OpenApiDocument
@@ -33,7 +33,9 @@ def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.R
             middleware.RequestEnvelope(
                 access_log, https_only=settings.https_only, trusted_proxies=settings.trusted_proxies
             ),
-            falcon.CORSMiddleware(allow_origins=list(settings.cors_origins), expose_headers=["Retry-After"]),
+            falcon.CORSMiddleware(
+                allow_origins=list(settings.cors_origins), expose_headers=["Retry-After", *pages.PAGE_HEADERS]
+            ),
             cors.VaryOrigin(),
             Authentication(accounts),
         ]

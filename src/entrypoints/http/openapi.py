@@ -21,6 +21,7 @@ from typing import Any
 import falcon
 import falcon.inspect
 import orjson
+from movierater_entrypoints.http.pages import page_schema
 from movierater_entrypoints.http.spec import (
     JSON,
     Documented,
@@ -99,6 +100,9 @@ def _schemas() -> dict[str, Schema]:
             },
             ["id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings"],
         ),
+        "MoviePage": page_schema("Movie"),
+        "RatingPage": page_schema("Rating"),
+        "UserPage": page_schema("User"),
         "Stars": dict(STARS.schema),
         "Rating": _object(
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import falcon
 from movierater_entrypoints.http.io import movie_json, rating_json, read_json, send, user_json
+from movierater_entrypoints.http.pages import page_answer, query_of, send_page
 from movierater_entrypoints.http.spec import (
     BODY_ERRORS,
     JSON,
@@ -18,8 +19,8 @@ from movierater_entrypoints.http.spec import (
 )
 
 from movierater_core.use_cases import Accounts, Movies, Ratings
-from movierater_core.use_cases.accounts import CREDENTIALS_BODY, USER_BODY
-from movierater_core.use_cases.movies import MOVIE_BODY
+from movierater_core.use_cases.accounts import CREDENTIALS_BODY, USER_BODY, USERS_QUERY
+from movierater_core.use_cases.movies import MOVIE_BODY, MOVIES_QUERY
 from movierater_core.use_cases.ratings import RATING_BODY, RATINGS_QUERY
 
 Req = falcon.Request
@@ -121,7 +122,9 @@ class UserList(DrfResource):
     @operation(
         "listUsers",
         "Every user (admins); a list of themself alone for anyone else",
-        {"200": ok({"type": "array", "items": schema_ref("User")}, "The users the caller may read.")},
+        {"200": page_answer("User", "The users the caller may read, by id.")},
+        ("400",),
+        query=USERS_QUERY,
         tag="users",
         description=(
             "A user is readable by themself or an admin: an admin gets every user, anyone "
@@ -129,7 +132,8 @@ class UserList(DrfResource):
         ),
     )
     def on_get(self, req: Req, resp: Resp) -> None:
-        send(resp, [user_json(u) for u in self._accounts.list_users(req.context.user)])
+        page = self._accounts.list_users(req.context.user, query_of(req, USERS_QUERY))
+        send_page(req, resp, page, user_json)
 
     @operation(
         "register",
@@ -210,12 +214,15 @@ class MovieList(DrfResource):
 
     @operation(
         "listMovies",
-        "Every movie with its rating summary",
-        {"200": ok({"type": "array", "items": schema_ref("Movie")}, "The movies.")},
+        "Every movie with its rating summary; searched, ordered, paged",
+        {"200": page_answer("Movie", "The movies, by id unless ordered otherwise.")},
+        ("400",),
+        query=MOVIES_QUERY,
         tag="movies",
     )
     def on_get(self, req: Req, resp: Resp) -> None:
-        send(resp, [movie_json(m) for m in self._movies.list_movies(req.context.user)])
+        page = self._movies.list_movies(req.context.user, query_of(req, MOVIES_QUERY))
+        send_page(req, resp, page, movie_json)
 
     @operation(
         "createMovie",
@@ -328,15 +335,14 @@ class RatingList(DrfResource):
     @operation(
         "listRatings",
         "Every rating, or those of a movie and/or a user",
-        {"200": ok({"type": "array", "items": schema_ref("Rating")}, "The ratings.")},
+        {"200": page_answer("Rating", "The ratings, by id (a user's: by movie).")},
         ("400",),
         query=RATINGS_QUERY,
         tag="ratings",
     )
     def on_get(self, req: Req, resp: Resp) -> None:
-        names = (field.name for field in RATINGS_QUERY.fields)
-        query = {name: req.get_param(name) for name in names if req.has_param(name)}
-        send(resp, [rating_json(r) for r in self._ratings.list_ratings(req.context.user, query)])
+        page = self._ratings.list_ratings(req.context.user, query_of(req, RATINGS_QUERY))
+        send_page(req, resp, page, rating_json)
 
 
 class RatingDetail(DrfResource):

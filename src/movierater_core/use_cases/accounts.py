@@ -3,7 +3,7 @@ operator's actions on any user are :mod:`~movierater_core.use_cases.user_admin`'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from contextlib import suppress
 from datetime import timedelta
 from functools import cached_property, partial
@@ -21,6 +21,15 @@ from movierater_core.errors import (
 )
 from movierater_core.missing import MISSING
 from movierater_core.model import User
+from movierater_core.paging import (
+    DEFAULT_PAGING,
+    PAGE_FIELDS,
+    Page,
+    PageSettings,
+    fetch_page,
+    page_of,
+    take_window,
+)
 from movierater_core.ports import (
     Clock,
     Database,
@@ -59,6 +68,9 @@ class AccountSettings:
     token_ttl: int = 30 * 86400  # seconds a token lives after its last use
     login_failures_per_address: int = 50  # per 15 minutes, whatever the usernames
     registrations_per_address: int = 20  # per hour
+
+
+USERS_QUERY: Final = Body(PAGE_FIELDS)
 
 
 class UserInput:
@@ -134,8 +146,10 @@ class Accounts:
         tokens: TokenIssuer,
         clock: Clock,
         settings: AccountSettings,
+        paging: PageSettings = DEFAULT_PAGING,
     ) -> None:
         self._db = db
+        self._paging = paging
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
@@ -268,13 +282,17 @@ class Accounts:
 
     # ---- managing users ------------------------------------------------------------------
 
-    def list_users(self, actor: User) -> Sequence[User]:
+    def list_users(self, actor: User, query: Mapping[str, object] | None = None) -> Page[User]:
         """Every user for an admin; anyone else sees a list of themself alone (a user is
-        theirs or an admin's to read, and the original Angular client lists to find itself)."""
+        theirs or an admin's to read, and the original Angular client lists to find itself).
+        A page of it, by id: the first, of at most the maximum page size, unless ``query`` pages."""
+        form = Form(query or {})
+        window = take_window(form, self._paging)
+        form.finish()
         if not actor.is_admin:
-            return [actor]
+            return page_of([actor], window)
         with self._db.reading() as repos:
-            return repos.users.list()
+            return fetch_page(window, repos.users.page, repos.users.count)
 
     def get_user(self, actor: User, user_id: int) -> User:
         require_self_or_admin(actor, user_id)

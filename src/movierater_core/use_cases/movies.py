@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Final
 
 from movierater_core.errors import NotFound
-from movierater_core.model import Movie, MovieFields, User
+from movierater_core.missing import MISSING
+from movierater_core.model import Movie, MovieFields, MovieOrder, User
+from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
 from movierater_core.ports import Database
-from movierater_core.rules import DESCRIPTION, IMAGE_PATH, TITLE, Body, Field, Form, Need
+from movierater_core.rules import DESCRIPTION, IMAGE_PATH, ORDERING, SEARCH, TITLE, Body, Field, Form, Need
 from movierater_core.use_cases._common import require_admin, retrying
 from movierater_core.use_cases.uploads import Uploads
 
@@ -30,7 +32,31 @@ class MovieInput:
     )
 
 
+class MoviesQuery:
+    """The search and order of the movies list (a query string), as DRF's SearchFilter and
+    OrderingFilter name them; with the paging fields (``PageQuery``)."""
+
+    search = Field(
+        "search",
+        SEARCH,
+        description=(
+            "Only movies whose title contains this text, case-insensitively (% and _ are plain "
+            "characters); trimmed; empty: every movie."
+        ),
+    )
+    ordering = Field(
+        "ordering",
+        ORDERING,
+        description=(
+            "Order by this field, descending with a leading -; movies that tie come by id, in the "
+            "same direction (so -x is x reversed). "
+            "Default: id. Titles in the database's collation."
+        ),
+    )
+
+
 MOVIE_BODY: Final = Body.of(MovieInput)
+MOVIES_QUERY: Final = Body((*PAGE_FIELDS, MoviesQuery.search, MoviesQuery.ordering))
 
 
 def parse_movie(data: object, *, partial: bool) -> MovieFields:
@@ -44,13 +70,27 @@ def parse_movie(data: object, *, partial: bool) -> MovieFields:
 
 
 class Movies:
-    def __init__(self, db: Database, uploads: Uploads) -> None:
+    def __init__(self, db: Database, uploads: Uploads, paging: PageSettings = DEFAULT_PAGING) -> None:
         self._db = db
         self._uploads = uploads
+        self._paging = paging
 
-    def list_movies(self, actor: User) -> Sequence[Movie]:
+    def list_movies(self, actor: User, query: Mapping[str, object] | None = None) -> Page[Movie]:
+        """A page of the movies (the first, of at most the maximum page size, unless
+        ``query`` pages), those whose title holds ``?search=``, in ``?ordering=`` (by id)."""
+        form = Form(query or {})
+        window = take_window(form, self._paging)
+        search = form.take(MoviesQuery.search)
+        order = form.take(MoviesQuery.ordering)
+        form.finish()
+        text = "" if search is MISSING else search
+        by = MovieOrder() if order is MISSING else order
         with self._db.reading() as repos:
-            return repos.movies.list()
+            return fetch_page(
+                window,
+                lambda limit, offset: repos.movies.page(limit, offset, order=by, search=text),
+                lambda: repos.movies.count(search=text),
+            )
 
     def get_movie(self, actor: User, movie_id: int) -> Movie:
         with self._db.reading() as repos:

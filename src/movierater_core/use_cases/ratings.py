@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Final
 
 from movierater_core.errors import (
@@ -16,6 +16,7 @@ from movierater_core.errors import (
 )
 from movierater_core.missing import MISSING
 from movierater_core.model import Rating, User
+from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
 from movierater_core.ports import Database, Repositories
 from movierater_core.rules import ID, STARS, Body, Field, Form, Need
 from movierater_core.use_cases._common import retrying
@@ -40,12 +41,13 @@ class RatingsQuery:
 
 
 RATING_BODY: Final = Body.of(RatingInput)
-RATINGS_QUERY: Final = Body.of(RatingsQuery)
+RATINGS_QUERY: Final = Body((*PAGE_FIELDS, RatingsQuery.movie, RatingsQuery.user))
 
 
 class Ratings:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, paging: PageSettings = DEFAULT_PAGING) -> None:
         self._db = db
+        self._paging = paging
 
     def rate_movie(self, actor: User, movie_id: int, data: object) -> tuple[Rating, bool]:
         """Create the actor's rating of a movie or change it. Returns (rating, created).
@@ -96,16 +98,22 @@ class Ratings:
 
         retrying(work)
 
-    def list_ratings(self, actor: User, query: Mapping[str, object]) -> Sequence[Rating]:
-        """All ratings, optionally only those of ``?movie=`` and/or ``?user=``."""
+    def list_ratings(self, actor: User, query: Mapping[str, object]) -> Page[Rating]:
+        """A page of the ratings (the first, of at most the maximum page size, unless
+        ``query`` pages), optionally only those of ``?movie=`` and/or ``?user=``; by id (a
+        user's: by movie)."""
         form = Form(query)
-        movie_id = form.take(RatingsQuery.movie)
-        user_id = form.take(RatingsQuery.user)
+        window = take_window(form, self._paging)
+        movie = form.take(RatingsQuery.movie)
+        user = form.take(RatingsQuery.user)
         form.finish()
+        movie_id = None if movie is MISSING else movie
+        user_id = None if user is MISSING else user
         with self._db.reading() as repos:
-            return repos.ratings.list(
-                movie_id=None if movie_id is MISSING else movie_id,
-                user_id=None if user_id is MISSING else user_id,
+            return fetch_page(
+                window,
+                lambda limit, offset: repos.ratings.page(limit, offset, movie_id=movie_id, user_id=user_id),
+                lambda: repos.ratings.count(movie_id=movie_id, user_id=user_id),
             )
 
     def get_rating(self, actor: User, rating_id: int) -> Rating:

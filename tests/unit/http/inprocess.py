@@ -107,11 +107,11 @@ class App:
     db: InMemoryDatabase
 
 
-def fake_container() -> tuple[punq.Container, InMemoryDatabase]:
+def fake_container(settings: Settings | None = None) -> tuple[punq.Container, InMemoryDatabase]:
     """The production composition root with every port given a fake, and its database."""
     db, clock = InMemoryDatabase(), FixedClock()
     container = build_container(
-        Settings(),
+        settings or Settings(),
         overrides={
             Database: db,
             PasswordHasher: FakeHasher(),
@@ -124,8 +124,8 @@ def fake_container() -> tuple[punq.Container, InMemoryDatabase]:
     return container, db
 
 
-def make_app() -> App:
-    container, db = fake_container()
+def make_app(settings: Settings | None = None) -> App:
+    container, db = fake_container(settings)
     client = testing.TestClient(create_wsgi_app(container))
     return App(Client(client), container.resolve(Accounts), db)
 

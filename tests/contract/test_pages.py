@@ -1,0 +1,138 @@
+"""The list ports' pages (``page``, ``count``), alike on the fakes and on SQLite, PostgreSQL
+and MariaDB: every window of every order is the ordered whole's slice, ties come by id (in the
+order's direction),
+and a search is a case-insensitive substring of the title with ``%``, ``_`` and ``/`` taken
+literally. Titles here are ones every collation orders alike (lower-case ASCII letters)."""
+
+from __future__ import annotations
+
+import pytest
+
+from movierater_core.model import Movie, MovieFields, MovieOrder, MovieSort, Stars
+from movierater_core.ports import Database
+from tests.unit.fakes import sorted_movies
+
+# (title, ratings count, stars total): ties on each field, and equal averages reached
+# from different counts (3/1 = 6/2, 7/3 = 14/6), and none.
+MOVIES = [
+    ("delta", 1, 3),
+    ("alpha", 2, 6),
+    ("beta", 3, 7),
+    ("beta", 0, 0),
+    ("gamma", 6, 14),
+    ("alpha", 1, 1),
+    ("epsilon", 2, 10),
+    ("zeta", 0, 0),
+    ("eta", 3, 10),
+]
+LIMITS = (1, 2, 3, 4, len(MOVIES) - 1, len(MOVIES), len(MOVIES) + 5)
+
+
+@pytest.fixture
+def movies(db: Database) -> list[Movie]:
+    with db.writing() as repos:
+        for title, count, total in MOVIES:
+            movie = repos.movies.add(MovieFields(title=title, description=""))
+            repos.movies.adjust_ratings(movie.id, count, total)
+    with db.reading() as repos:
+        return list(repos.movies.list())
+
+
+@pytest.mark.parametrize("order", MovieOrder.every(), ids=lambda order: order.name)
+def test_every_window_of_every_order_is_a_slice_of_the_ordered_whole(
+    db: Database, movies: list[Movie], order: MovieOrder
+) -> None:
+    whole = sorted_movies(movies, order)
+    with db.reading() as repos:
+        assert list(repos.movies.page(len(movies), 0, order=order)) == whole
+        for limit in LIMITS:
+            for offset in range(len(movies) + 2):
+                page = repos.movies.page(limit, offset, order=order)
+                assert list(page) == whole[offset : offset + limit], (limit, offset)
+        assert repos.movies.count() == len(movies)
+
+
+def test_ties_come_by_id_and_equal_averages_tie(db: Database, movies: list[Movie]) -> None:
+    with db.reading() as repos:
+        by_average = repos.movies.page(100, 0, order=MovieOrder(MovieSort.AVERAGE, descending=True))
+        by_title = repos.movies.page(100, 0, order=MovieOrder(MovieSort.TITLE))
+    averages = [(m.title, m.ratings.average) for m in by_average]
+    # 10/2 = 5; 10/3; 3/1 = 6/2 (alpha before delta: by id, descending too); 14/6 = 7/3 ...
+    assert averages[:6] == [
+        ("epsilon", 5),
+        ("eta", 10 / 3),
+        ("alpha", 3),
+        ("delta", 3),
+        ("gamma", 14 / 6),
+        ("beta", 7 / 3),
+    ]
+    assert [m.title for m in by_title][:4] == ["alpha", "alpha", "beta", "beta"]
+    alphas = [m.id for m in by_title if m.title == "alpha"]
+    assert alphas == sorted(alphas)
+
+
+def test_the_default_order_is_by_id(db: Database, movies: list[Movie]) -> None:
+    with db.reading() as repos:
+        assert list(repos.movies.page(100, 0)) == sorted(movies, key=lambda m: m.id)
+
+
+SEARCHED = ["100%", "100 percent", "1000", "a_b", "axb", "Slash/Dot", "slashdot", "UPPER case", "Ünïcode"]
+
+
+@pytest.mark.parametrize(
+    ("search", "found"),
+    [
+        ("100%", ["100%"]),  # % is a character, not "anything"
+        ("100", ["100%", "100 percent", "1000"]),
+        ("a_b", ["a_b"]),  # _ is a character, not "any one"
+        ("/", ["Slash/Dot"]),  # the escape character itself
+        ("h/d", ["Slash/Dot"]),
+        ("upper CASE", ["UPPER case"]),  # case-insensitive, either side
+        ("SLASH", ["Slash/Dot", "slashdot"]),
+        ("ïcode", ["Ünïcode"]),
+        ("[a]", []),  # SQL Server's [ ] class is a character too
+        ("nothing like it", []),
+    ],
+)
+def test_search_is_a_case_insensitive_literal_substring_of_the_title(
+    db: Database, search: str, found: list[str]
+) -> None:
+    with db.writing() as repos:
+        for title in SEARCHED:
+            repos.movies.add(MovieFields(title=title, description=""))
+    with db.reading() as repos:
+        assert [m.title for m in repos.movies.page(100, 0, search=search)] == found
+        assert repos.movies.count(search=search) == len(found)
+        assert [m.title for m in repos.movies.page(1, 1, search=search)] == found[1:2]
+        ordered = repos.movies.page(100, 0, order=MovieOrder(MovieSort.ID, descending=True), search=search)
+        assert [m.title for m in ordered] == found[::-1]
+
+
+def test_ratings_pages_follow_the_lists_order_with_each_filter(db: Database) -> None:
+    with db.writing() as repos:
+        ann, bob = repos.users.add("ann", "h"), repos.users.add("bob", "h")
+        one, two, three = (repos.movies.add(MovieFields(title=t, description="")) for t in "abc")
+        # ann rates three before one: her list is by movie, not by rating id
+        rated = [(ann, three, 1), (bob, one, 2), (ann, one, 3), (bob, two, 4), (ann, two, 5)]
+        for user, movie, stars in rated:
+            repos.ratings.add(user.id, movie.id, Stars(stars))
+    with db.reading() as repos:
+        for movie_id in (None, one.id, three.id):
+            for user_id in (None, ann.id, bob.id):
+                whole = list(repos.ratings.list(movie_id=movie_id, user_id=user_id))
+                assert repos.ratings.count(movie_id=movie_id, user_id=user_id) == len(whole)
+                for limit in (1, 2, 5, 6):
+                    for offset in range(7):
+                        page = repos.ratings.page(limit, offset, movie_id=movie_id, user_id=user_id)
+                        assert list(page) == whole[offset : offset + limit]
+        assert [r.movie_id for r in repos.ratings.page(10, 0, user_id=ann.id)] == [one.id, two.id, three.id]
+
+
+def test_users_pages_are_by_id(db: Database) -> None:
+    with db.writing() as repos:
+        users = [repos.users.add(name, "h") for name in ("cy", "ann", "bob")]
+    with db.reading() as repos:
+        assert repos.users.count() == 3
+        assert list(repos.users.page(2, 0)) == users[:2]
+        assert list(repos.users.page(2, 2)) == users[2:]
+        assert list(repos.users.page(2, 3)) == []

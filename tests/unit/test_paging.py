@@ -1,0 +1,255 @@
+"""Paging, search and ordering of the lists (issue 12), as the core does them over the fakes:
+hypothesis properties of the page rules, of pages against the ordered whole (for any limit
+and offset, with rows added at the end between pages), and of the orders (total, stable,
+ties by id in the order's direction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from movierater_core.errors import ValidationError
+from movierater_core.model import Movie, MovieFields, MovieOrder, MovieSort, User
+from movierater_core.paging import MAX_PAGE_SIZE_LIMIT, PageSettings, Window, fetch_page
+from movierater_core.rules import ID_MAX, ORDERINGS
+from movierater_core.use_cases import Movies, Ratings
+from tests.unit.fakes import App, make_app
+
+ADMIN = User(1, "admin", is_admin=True)
+TITLES = st.text(alphabet="abcAB%_ ", min_size=1, max_size=6)
+SUMMARIES = st.integers(0, 4).flatmap(lambda n: st.tuples(st.just(n), st.integers(n, 5 * n)))
+ORDERS = st.sampled_from(MovieOrder.every())
+
+
+def app_with(movies: list[tuple[str, tuple[int, int]]], max_page_size: int = 1000) -> tuple[App, Movies]:
+    app = make_app()
+    with app.db.writing() as repos:
+        for title, (count, total) in movies:
+            movie = repos.movies.add(MovieFields(title=title, description=""))
+            repos.movies.adjust_ratings(movie.id, count, total)
+    return app, Movies(app.db, app.uploads, PageSettings(max_page_size))
+
+
+def every_page(movies: Movies, limit: int, offset: int, query: dict[str, Any]) -> list[Movie]:
+    """Follow the pages from ``offset`` on, ``limit`` at a time, until one says it is the last."""
+    seen: list[Movie] = []
+    while True:
+        page = movies.list_movies(ADMIN, {**query, "limit": str(limit), "offset": str(offset)})
+        seen += page.items
+        if not page.has_next:
+            return seen
+        offset += page.window.limit  # as the next link does: a limit above the maximum was cut
+
+
+# ---- the rules of ?limit= and ?offset= ------------------------------------------------------
+
+
+@given(limit=st.integers(1, ID_MAX), offset=st.integers(0, ID_MAX), zeros=st.integers(0, 3))
+def test_any_limit_and_offset_in_range_are_read_and_a_limit_is_cut_to_the_page_size(
+    limit: int, offset: int, zeros: int
+) -> None:
+    _app, movies = app_with([], max_page_size=50)
+    page = movies.list_movies(ADMIN, {"limit": "0" * zeros + str(limit), "offset": str(offset)})
+    assert page.window == Window(limit=min(limit, 50), offset=offset, paged=True)
+    assert page.items == [] and page.total == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ({"limit": "0"}, {"limit": ["Ensure this value is greater than or equal to 1."]}),
+        ({"limit": "-3"}, {"limit": ["Ensure this value is greater than or equal to 1."]}),
+        ({"limit": "ten"}, {"limit": ["A valid integer is required."]}),
+        ({"limit": ""}, {"limit": ["A valid integer is required."]}),
+        ({"limit": "1.5"}, {"limit": ["A valid integer is required."]}),
+        ({"limit": "+5"}, {"limit": ["A valid integer is required."]}),
+        ({"limit": "٥"}, {"limit": ["A valid integer is required."]}),  # another script's 5
+        ({"limit": "9" * 40}, {"limit": [f"Ensure this value is less than or equal to {ID_MAX}."]}),
+        ({"offset": "-1"}, {"offset": ["Ensure this value is greater than or equal to 0."]}),
+        ({"offset": "-" + "9" * 40}, {"offset": ["Ensure this value is greater than or equal to 0."]}),
+        ({"offset": " 1"}, {"offset": ["A valid integer is required."]}),
+        ({"ordering": "rating"}, {"ordering": ['"rating" is not a valid choice.']}),
+        ({"ordering": "--id"}, {"ordering": ['"--id" is not a valid choice.']}),
+        ({"ordering": "title,id"}, {"ordering": ['"title,id" is not a valid choice.']}),
+        ({"search": "a\x00b"}, {"search": ["Null characters are not allowed."]}),
+        ({"search": "x" * 151}, {"search": ["Ensure this field has no more than 150 characters."]}),
+        (
+            {"limit": "x", "offset": "-1", "ordering": "?"},
+            {
+                "limit": ["A valid integer is required."],
+                "offset": ["Ensure this value is greater than or equal to 0."],
+                "ordering": ['"?" is not a valid choice.'],
+            },
+        ),
+    ],
+)
+def test_bad_paging_search_and_ordering_values_are_refused_in_drf_shape(
+    query: dict[str, str], errors: dict[str, list[str]]
+) -> None:
+    _app, movies = app_with([("a", (0, 0))])
+    with pytest.raises(ValidationError) as caught:
+        movies.list_movies(ADMIN, query)
+    assert caught.value.errors == errors
+
+
+@given(text=st.text(max_size=12))
+def test_a_limit_is_a_number_or_refused_never_anything_else(text: str) -> None:
+    _app, movies = app_with([])
+    try:
+        page = movies.list_movies(ADMIN, {"limit": text})
+    except ValidationError as exc:
+        assert list(exc.errors) == ["limit"]
+    else:
+        assert text.isascii() and text.isdigit() and 1 <= int(text)
+        assert page.window.limit == min(int(text), 1000)
+
+
+def test_the_page_size_setting_is_bounded() -> None:
+    assert PageSettings(MAX_PAGE_SIZE_LIMIT).max_page_size == MAX_PAGE_SIZE_LIMIT
+    for bad in (0, MAX_PAGE_SIZE_LIMIT + 1):
+        with pytest.raises(ValueError, match="max_page_size"):
+            PageSettings(bad)
+
+
+# ---- pages against the ordered whole -------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    movies=st.lists(st.tuples(TITLES, SUMMARIES), max_size=14),
+    limit=st.integers(1, 16),
+    offset=st.integers(0, 16),
+    order=ORDERS,
+    search=st.sampled_from(["", "a", "A%", "_", "b "]),
+)
+def test_pages_concatenated_are_the_ordered_whole_for_any_limit_and_offset(
+    movies: list[tuple[str, tuple[int, int]]], limit: int, offset: int, order: MovieOrder, search: str
+) -> None:
+    _app, use_case = app_with(movies, max_page_size=7)
+    query = {"ordering": order.name, "search": search}
+    whole = use_case.list_movies(ADMIN, {**query, "limit": "100"})  # cut to 7 a page
+    assert len(whole.items) == min(whole.total, 7)
+    everything = every_page(use_case, 7, 0, query)
+    assert len(everything) == whole.total
+    assert every_page(use_case, limit, offset, query) == everything[offset:]
+    page = use_case.list_movies(ADMIN, {**query, "limit": str(limit), "offset": str(offset)})
+    assert page.items == everything[offset : offset + min(limit, 7)]
+    assert page.total == len(everything)
+    assert page.has_next == (offset + min(limit, 7) < len(everything))
+    assert page.has_previous == (offset > 0)
+    # the unparameterized list is the first page, by id
+    plain = use_case.list_movies(ADMIN, {"search": search})
+    assert plain.items == sorted(everything, key=lambda m: m.id)[:7] and not plain.window.paged
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    start=st.integers(0, 12),
+    added=st.lists(st.integers(0, 3), max_size=8),
+    limit=st.integers(1, 5),
+    ordering=st.sampled_from([{}, {"ordering": "id"}]),
+)
+def test_pages_by_id_lose_nothing_while_movies_are_added_at_the_end(
+    start: int, added: list[int], limit: int, ordering: dict[str, str]
+) -> None:
+    """Paging by id while movies are added between pages (new ids come last): the pages
+    concatenated are the whole list as it is when the last page is read."""
+    app, use_case = app_with([(f"m{n}", (0, 0)) for n in range(start)])
+    seen: list[Movie] = []
+    offset, additions = 0, iter(added)
+    while True:
+        page = use_case.list_movies(ADMIN, {"limit": str(limit), "offset": str(offset), **ordering})
+        seen += page.items
+        if not page.has_next:
+            break
+        with app.db.writing() as repos:
+            for _ in range(next(additions, 0)):
+                repos.movies.add(MovieFields(title="new", description=""))
+        offset += limit
+    assert seen == use_case.list_movies(ADMIN, {"limit": "1000"}).items
+    assert len(seen) == page.total
+
+
+@settings(max_examples=100, deadline=None)
+@given(movies=st.lists(st.tuples(TITLES, SUMMARIES), max_size=12), order=ORDERS)
+def test_every_order_is_total_and_stable_ties_by_id(
+    movies: list[tuple[str, tuple[int, int]]], order: MovieOrder
+) -> None:
+    _app, use_case = app_with(movies)
+    listed = use_case.list_movies(ADMIN, {"ordering": order.name}).items
+    assert use_case.list_movies(ADMIN, {"ordering": order.name}).items == listed  # stable
+
+    def value(movie: Movie) -> Any:
+        return {
+            MovieSort.ID: movie.id,
+            MovieSort.TITLE: movie.title,
+            MovieSort.RATINGS: movie.ratings.count,
+            MovieSort.AVERAGE: movie.ratings.average,
+        }[order.by]
+
+    for first, second in zip(listed, listed[1:], strict=False):
+        if value(first) == value(second):
+            assert (first.id > second.id) == order.descending  # a tie: by id, the same way
+        else:
+            assert (value(first) > value(second)) == order.descending
+    assert sorted(m.id for m in listed) == sorted(range(1, len(movies) + 1))
+
+
+def test_ordering_names_are_the_answers_fields_each_way() -> None:
+    assert set(ORDERINGS) == {
+        f"{sign}{name}" for sign in ("", "-") for name in ("id", "title", "no_of_ratings", "ave_ratings")
+    }
+
+
+# ---- counting only when the rows cannot tell -----------------------------------------------
+
+
+@given(size=st.integers(0, 20), limit=st.integers(1, 25), offset=st.integers(0, 25))
+def test_a_page_counts_the_list_only_when_its_rows_cannot_tell(size: int, limit: int, offset: int) -> None:
+    rows = list(range(size))
+    counted: list[int] = []
+
+    def count() -> int:
+        counted.append(size)
+        return size
+
+    page = fetch_page(Window(limit, offset, paged=True), lambda n, skip: rows[skip : skip + n], count)
+    assert page.items == rows[offset : offset + limit] and page.total == size
+    assert bool(counted) == (size > offset + limit or (offset > 0 and offset >= size))
+
+
+# ---- ratings and users ---------------------------------------------------------------------
+
+
+def test_ratings_pages_keep_the_movie_and_user_filters() -> None:
+    app = make_app()
+    admin = app.user_admin.create_user(ADMIN, "boss", "a long passphrase", is_admin=True)
+    movies = [app.movies.create_movie(admin, {"title": t}) for t in "abc"]
+    for movie in movies:
+        app.ratings.rate_movie(admin, movie.id, {"stars": 3})
+    ratings = Ratings(app.db, PageSettings(2))
+    plain = ratings.list_ratings(admin, {})
+    assert [r.movie_id for r in plain.items] == [movies[0].id, movies[1].id] and plain.total == 3
+    paged = ratings.list_ratings(admin, {"user": str(admin.id), "limit": "1", "offset": "2"})
+    assert [r.movie_id for r in paged.items] == [movies[2].id] and paged.total == 3
+    one = ratings.list_ratings(admin, {"movie": str(movies[1].id), "offset": "0"})
+    assert [r.movie_id for r in one.items] == [movies[1].id] and one.window.paged
+    with pytest.raises(ValidationError) as caught:
+        ratings.list_ratings(admin, {"movie": "x", "limit": "0"})
+    assert set(caught.value.errors) == {"movie", "limit"}
+
+
+def test_users_pages_an_admin_gets_everyone_others_themself() -> None:
+    app = make_app()
+    admin = app.user_admin.create_user(ADMIN, "boss", "a long passphrase", is_admin=True)
+    alice = app.accounts.register({"username": "alice", "password": "another passphrase"})
+    assert [u.id for u in app.accounts.list_users(admin, {"limit": "1", "offset": "1"}).items] == [alice.id]
+    assert app.accounts.list_users(admin, {"limit": "1"}).total == 2
+    assert app.accounts.list_users(alice, {"limit": "5"}).items == [alice]
+    assert app.accounts.list_users(alice, {"offset": "1"}).items == []
+    assert app.accounts.list_users(alice, {"offset": "1"}).total == 1
+    with pytest.raises(ValidationError):
+        app.accounts.list_users(alice, {"limit": "-1"})
