@@ -6,6 +6,8 @@ usernames compare case-sensitively on MariaDB (binary collation) as on the other
 
 from __future__ import annotations
 
+from typing import cast
+
 from movierater_adapters.sql.types import UtcDateTime
 from sqlalchemy import (
     VARCHAR,
@@ -13,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +25,9 @@ from sqlalchemy import (
     Table,
     Unicode,
     UniqueConstraint,
+    literal_column,
 )
+from sqlalchemy.sql.ddl import DDLIfCallable
 
 # Stable constraint names, so that migrations can refer to them on every backend.
 metadata = MetaData(
@@ -65,6 +70,24 @@ movies = Table(
     Index(None, "rating_count", "id"),
     sqlite_autoincrement=True,  # ids never reused (see migration 0008)
 )
+
+# A movie's average as RatingSummary.average has it (0 without ratings), in floating point
+# on every backend: 1e0 is a double literal on SQLite, MariaDB and SQL Server (MariaDB's
+# integer division would round to 4 decimals), an exact numeric on PostgreSQL; either way
+# equal averages compare equal and different ones (of fewer than ~10^7 ratings) do not.
+# Written as SQL text, the same on every backend (SQLAlchemy would spell the division its
+# own way per dialect), because an index on it serves only this very spelling.
+AVERAGE_SQL = "CASE WHEN rating_count = 0 THEN 0 ELSE rating_sum * 1e0 / rating_count END"
+MOVIE_AVERAGE = literal_column(AVERAGE_SQL, Float)
+# ?ordering=ave_ratings (ties by id) as an index scan where the database indexes an
+# expression: SQLite and PostgreSQL (migration 0010). MariaDB and SQL Server would need a
+# generated column: there the order sorts the movie rows.
+Index("ix_movies_average_id", MOVIE_AVERAGE, movies.c.id).ddl_if(
+    callable_=cast(
+        DDLIfCallable, lambda _ddl, _target, _bind, dialect, **_kw: dialect.name in ("sqlite", "postgresql")
+    )
+)
+
 
 ratings = Table(
     "ratings",
