@@ -121,6 +121,18 @@ def _to_db_timeout(value: str | int, name: str) -> int:
     return number
 
 
+# Threads per worker process that run the app (worker.py); each holds at most one pooled
+# database connection at a time.
+MAX_APP_THREADS = 32
+
+
+def _to_app_threads(value: str | int, name: str) -> int:
+    number = _to_positive_int(value, name)
+    if number > MAX_APP_THREADS:
+        raise SettingsError(f"{name} must be at most {MAX_APP_THREADS}")
+    return number
+
+
 def _to_flag(value: str | bool, name: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -303,6 +315,11 @@ class Settings:
     max_page_size: int = _checked(_to_page_size, default=PageSettings().max_page_size)
     # Seconds a request's headers and body have to arrive in (worker.py), else 408.
     request_timeout: int = _positive_int(default=30)
+    # Requests a worker process runs at once (worker.py). 1 (the default) runs them one at a
+    # time, as sync workers do; more lets a slow one (a large page) delay no other request
+    # of that worker, but lets requests contend for database locks, whose waits are bounded
+    # (MOVIERATER_DB_TIMEOUT): a burst on one row can then get 503s (docs/deploy.md).
+    threads: int = _checked(_to_app_threads, default=1)
     s3_bucket: str = _checked(
         # S3's naming rules (3-63 of a-z, 0-9, '.', '-'; a letter or digit at each end)
         _matching(r"(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "a bucket name (3-63 of a-z 0-9 . -)"),
@@ -365,6 +382,11 @@ class Settings:
         setting's own value is checked by its field)."""
         if self.storage == "s3" and not self.s3_bucket:
             raise SettingsError("MOVIERATER_S3_BUCKET must be set when MOVIERATER_STORAGE=s3")
+        if self.threads > 2 * self.db_pool_size:  # the pool's size plus as many on overflow
+            raise SettingsError(
+                f"MOVIERATER_THREADS ({self.threads}) must be at most twice MOVIERATER_DB_POOL_SIZE "
+                f"({self.db_pool_size}): each thread may hold a database connection"
+            )
         if not self.production:
             return
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:

@@ -11,11 +11,11 @@ process) with two additions:
   is closed. gunicorn bounds only the wait for each next piece, so a byte a second would
   keep a request open for hours.
 - **The WSGI app behind a buffer** (:class:`BufferedWsgi`): the app is called only with
-  a whole request, in the process's one app thread, so requests reach the app one at a
-  time, as with gunicorn's sync workers (the app and its adapters were written for
-  those), while the event loop goes on reading, buffering and timing out other
-  connections. A client trickling its headers or body holds a few kilobytes of buffer,
-  never the app.
+  a whole request, on one of ``MOVIERATER_THREADS`` app threads (1), while the event loop
+  goes on reading, buffering and timing out other connections. A client trickling its
+  headers or body holds a few kilobytes of buffer, never the app; a slow request (a large
+  page) holds one app thread, and the others go on serving. The adapters keep per-thread
+  state where they have any (SQLite's read connection, the database's unit of work).
 
 The sync worker's other guarantee stays: a request stuck in the app for gunicorn's
 ``timeout`` stops the heartbeat, and gunicorn kills and replaces the worker.
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -60,8 +61,15 @@ class BufferedWsgi:
     def __init__(self, app: WsgiApp, executor: ThreadPoolExecutor) -> None:
         self.app = app
         self.executor = executor
-        # When the app thread started the request it is on (None when idle).
-        self.busy_since: float | None = None
+        # When each app thread started the request it is on.
+        self._started: dict[int, float] = {}
+        self._started_lock = threading.Lock()
+
+    @property
+    def busy_since(self) -> float | None:
+        """When the longest-running request began (None when every app thread is idle)."""
+        with self._started_lock:
+            return min(self._started.values(), default=None)
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -93,8 +101,10 @@ class BufferedWsgi:
         await send({"type": "http.response.body", "body": b"".join(chunks)})
 
     def _run(self, scope: Message, body: IO[bytes]) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
-        """In the app thread: the app's status, headers and body for one request."""
-        self.busy_since = time.monotonic()
+        """In an app thread: the app's status, headers and body for one request."""
+        thread = threading.get_ident()
+        with self._started_lock:
+            self._started[thread] = time.monotonic()
         started: list[Any] = []
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -110,7 +120,8 @@ class BufferedWsgi:
                 if hasattr(result, "close"):
                     result.close()
         finally:
-            self.busy_since = None
+            with self._started_lock:
+                del self._started[thread]
         status, headers = started
         encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         return int(status.split(" ", 1)[0]), encoded, chunks
@@ -142,7 +153,7 @@ def _environ(scope: Message, body: IO[bytes]) -> dict[str, Any]:
         # The body is whole: it may be read to its end, chunked or not.
         "wsgi.input_terminated": True,
         "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
+        "wsgi.multithread": True,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
@@ -211,15 +222,16 @@ class Worker(gasgi.ASGIWorker):  # type: ignore[misc]
 
     def load_wsgi(self) -> None:
         super().load_wsgi()  # imports the app module: this worker's engine and pool
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="movierater-app")
+        settings = Settings.from_env(warn_unknown=False)
+        self.executor = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="movierater-app")
         self.buffered = BufferedWsgi(self.asgi, self.executor)
         self.asgi = self.buffered
-        _DeadlineProtocol.request_timeout = Settings.from_env(warn_unknown=False).request_timeout
+        _DeadlineProtocol.request_timeout = settings.request_timeout
         # gasgi.ASGIWorker makes each connection's protocol by this module-level name.
         gasgi.ASGIProtocol = _DeadlineProtocol
 
     def notify(self) -> None:
-        """The heartbeat, withheld while one request has held the app thread for longer
+        """The heartbeat, withheld while one request has held an app thread for longer
         than gunicorn's timeout: gunicorn then kills and replaces this worker, as it does
         a sync worker stuck in a request."""
         busy_since = self.buffered.busy_since

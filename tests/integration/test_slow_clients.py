@@ -265,10 +265,12 @@ def test_a_request_stuck_in_the_app_past_gunicorns_timeout_still_gets_the_worker
 ) -> None:
     """As with sync workers: the worker's event loop would go on beating while its app
     thread is stuck, so it withholds the heartbeat, and gunicorn kills and replaces it.
-    Stuck here: a rating waits for SQLite's write lock (10 s), held by this test, past a
-    gunicorn timeout of 2 s."""
+    Stuck here: a rating waits for SQLite's write lock (up to MOVIERATER_DB_TIMEOUT, 10 s),
+    held by this test, past a gunicorn timeout of 2 s."""
     port = free_port()
-    env = _platform_env(tmp_path, PORT=str(port), WEB_CONCURRENCY="1", GUNICORN_TIMEOUT="2")
+    env = _platform_env(
+        tmp_path, PORT=str(port), WEB_CONCURRENCY="1", GUNICORN_TIMEOUT="2", MOVIERATER_DB_TIMEOUT="10"
+    )
     assert subprocess.run(_procfile()["release"], shell=True, cwd=ROOT, env=env, timeout=120).returncode == 0
     base = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "web.log"

@@ -53,6 +53,12 @@ def test_an_unparseable_database_url_is_named_by_the_variable_it_is_in(variable:
         Settings.from_env({variable: "not a url"})
 
 
+def test_more_threads_than_pooled_connections_are_refused() -> None:
+    assert Settings.from_env({"MOVIERATER_THREADS": "10", "MOVIERATER_DB_POOL_SIZE": "5"}).threads == 10
+    with pytest.raises(SettingsError, match=r"^MOVIERATER_THREADS \(11\) must be at most twice"):
+        Settings.from_env({"MOVIERATER_THREADS": "11", "MOVIERATER_DB_POOL_SIZE": "5"})
+
+
 def test_production_accepts_a_platform_database_url() -> None:
     env = {
         "MOVIERATER_ENV": "production",
@@ -112,6 +118,7 @@ READ = {
     "MOVIERATER_TRUSTED_PROXIES": ("10.0.0.1,10.0.0.2", ("trusted_proxies", ("10.0.0.1", "10.0.0.2"))),
     "MOVIERATER_MAX_PAGE_SIZE": ("250", ("max_page_size", 250)),
     "MOVIERATER_REQUEST_TIMEOUT": ("45", ("request_timeout", 45)),
+    "MOVIERATER_THREADS": ("2", ("threads", 2)),
     "MOVIERATER_S3_BUCKET": ("posters", ("s3_bucket", "posters")),
     "MOVIERATER_S3_REGION": ("eu-west-1", ("s3_region", "eu-west-1")),
     "MOVIERATER_S3_ENDPOINT_URL": ("http://127.0.0.1:4566", ("s3_endpoint_url", "http://127.0.0.1:4566")),
@@ -302,6 +309,8 @@ MALFORMED = [
     ("MOVIERATER_MAX_PAGE_SIZE", "lots", "must be a whole number"),
     ("MOVIERATER_MAX_PAGE_SIZE", "0", "must be at least 1"),
     ("MOVIERATER_MAX_PAGE_SIZE", "10001", "must be at most 10000"),
+    ("MOVIERATER_THREADS", "0", "must be at least 1"),
+    ("MOVIERATER_THREADS", "33", "must be at most 32"),
 ]
 
 
