@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from attrs import field, frozen
 
@@ -65,6 +66,18 @@ class User:
     id: int
     username: str
     is_admin: bool = False
+
+
+@frozen
+class Profile:
+    """A user as they see themself (``GET /api/users/me/``): who they are, whether they
+    are an admin, and when they joined (timezone-aware; Django's ``date_joined`` for
+    imported users)."""
+
+    id: int
+    username: str
+    is_admin: bool
+    date_joined: datetime
 
 
 @frozen

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from attrs import frozen
 
-from movierater_core.model import Movie, MovieFields, MovieOrder, Rating, Stars, User
+from movierater_core.model import Movie, MovieFields, MovieOrder, Profile, Rating, Stars, User
 from movierater_core.uploads import ImageInfo, UploadTicket
 
 # Bulk methods (``existing``, ``taken``, ``rated``, ``add_many``, ...) serve imports: one
@@ -34,6 +34,10 @@ class NewUser:
 
 class UserReader(Protocol):
     def get(self, user_id: int) -> User | None: ...
+
+    def profile(self, user_id: int) -> Profile | None:
+        """The user with their date joined (one query), or None."""
+        ...
 
     def existing(self, user_ids: Collection[int]) -> set[int]:
         """Those of ``user_ids`` that exist (at most 500 ids)."""

@@ -50,6 +50,7 @@ from movierater_core.model import (
     MovieFields,
     MovieOrder,
     MovieSort,
+    Profile,
     Rating,
     RatingSummary,
     Stars,
@@ -252,6 +253,15 @@ class SqlUsers:
         query = select(*_USER_COLUMNS).where(users.c.id == user_id)
         row = self._conn.execute(_locked(query, users) if for_update else query).first()
         return _user(row) if row else None
+
+    def profile(self, user_id: int) -> Profile | None:
+        row = self._conn.execute(
+            select(*_USER_COLUMNS, users.c.date_joined).where(users.c.id == user_id)
+        ).first()
+        if row is None:
+            return None
+        found_id, username, is_admin, date_joined = row
+        return Profile(found_id, username, bool(is_admin), date_joined)
 
     def existing(self, user_ids: Collection[int]) -> set[int]:
         if not user_ids:

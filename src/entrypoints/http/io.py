@@ -7,7 +7,7 @@ from typing import Any, Protocol, cast
 import falcon
 import orjson
 
-from movierater_core.model import Movie, Rating, User
+from movierater_core.model import Movie, Profile, Rating, User
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -98,3 +98,17 @@ def rating_json(rating: Rating) -> dict[str, Any]:
 
 def user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username}
+
+
+def profile_json(profile: Profile) -> dict[str, Any]:
+    """``GET /api/users/me/``: the user's fields, then Django's names for the rest
+    (``date_joined`` as DRF's DateTimeField writes UTC: ISO 8601 ending in ``Z``)."""
+    joined = profile.date_joined.isoformat()
+    if joined.endswith("+00:00"):
+        joined = joined[:-6] + "Z"
+    return {
+        "id": profile.id,
+        "username": profile.username,
+        "is_admin": profile.is_admin,
+        "date_joined": joined,
+    }

@@ -84,6 +84,19 @@ def _schemas() -> dict[str, Schema]:
             },
             ["id", "username"],
         ),
+        "Me": _object(
+            {
+                "id": schema_ref("Id"),
+                "username": {"type": "string", "minLength": 1, "maxLength": USERNAME_MAX},
+                "is_admin": {"type": "boolean", "description": "May write movies and manage users."},
+                "date_joined": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the account was made (ISO 8601, UTC, DRF's format).",
+                },
+            },
+            ["id", "username", "is_admin", "date_joined"],
+        ),
         "Movie": _object(
             {
                 "id": schema_ref("Id"),

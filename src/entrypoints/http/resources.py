@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import falcon
-from movierater_entrypoints.http.io import movie_json, rating_json, read_json, send, user_json
+from movierater_entrypoints.http.io import movie_json, profile_json, rating_json, read_json, send, user_json
 from movierater_entrypoints.http.pages import page_answer, query_of, send_page
 from movierater_entrypoints.http.spec import (
     BODY_ERRORS,
@@ -42,6 +42,8 @@ USER_LINKS = {
     "DeleteUser": link("deleteUser", "Delete that user.", user_id=_USER),
     "ListTheirRatings": link("listRatings", "That user's ratings.", user=_USER),
 }
+# Reads only: a fuzzer following links from "me" must not delete the user it signs in as.
+ME_LINKS = {name: USER_LINKS[name] for name in ("GetUser", "ListTheirRatings")}
 LOG_IN_LINK = {
     "LogInAsThem": {
         "operationId": "logIn",
@@ -145,6 +147,29 @@ class UserList(DrfResource):
     )
     def on_post(self, req: Req, resp: Resp) -> None:
         send(resp, user_json(self._accounts.register(read_json(req), client=req.context.client)), 201)
+
+
+class UserMe(DrfResource):
+    """``/api/users/me/``: the signed-in user, admin or not. A literal segment, so Falcon's
+    router tries it before ``/api/users/{user_id:id}`` (which ``me`` would not match anyway:
+    not an id). Read only: changes go to ``/api/users/{id}/``."""
+
+    def __init__(self, accounts: Accounts) -> None:
+        self._accounts = accounts
+
+    @operation(
+        "getMe",
+        "The signed-in user: id, username, whether an admin, date joined",
+        {"200": ok(schema_ref("Me"), "The user the token belongs to.", ME_LINKS)},
+        tag="users",
+        description=(
+            "Any signed-in user, admin or not. `id` and `username` as in User; `is_admin` "
+            "(may write movies and manage users); `date_joined` in ISO 8601, UTC. "
+            "`?user=me` reads the same user's ratings."
+        ),
+    )
+    def on_get(self, req: Req, resp: Resp) -> None:
+        send(resp, profile_json(self._accounts.me(req.context.user)))
 
 
 class UserDetail(DrfResource):
