@@ -59,6 +59,8 @@ step 200 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"sta
 # -> {"message": "Rating created!", "result": {"id": 101, "stars": 4, "user": 12, "movie": 21}}
 RATING=$(get result id)
 step 200 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"stars": 5}'   # "Rating updated!"
+step 200 GET "$API/api/movies/$MOVIE/?include=my_rating" -H "$AUTH"   # the list takes it too
+# -> {"id": 21, "title": "Alien", ..., "ave_ratings": 5.0, "my_rating": 5}   (null: not rated by you)
 step 400 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{}'
 # -> {"message": "You need to provide stars"}
 step 400 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"stars": "five"}'

@@ -90,6 +90,15 @@ class Movie:
 
 
 @frozen
+class MovieView:
+    """A movie as one user sees it (``?include=my_rating``): with their own stars, or None
+    where they have not rated it."""
+
+    movie: Movie
+    my_stars: Stars | None
+
+
+@frozen
 class MovieFields:
     """Validated values for creating or updating a movie. A field that is ``MISSING`` was not
     given: a new movie gets the default (no description, no image), an update leaves it as

@@ -125,6 +125,18 @@ class MovieReader(Protocol):
         """How many movies ``page`` pages through for ``search``."""
         ...
 
+    def page_rated_by(
+        self, user_id: int, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+    ) -> Sequence[tuple[Movie, Stars | None]]:
+        """``page``, each movie with ``user_id``'s stars (None: not rated by them), read in
+        the same one statement (an outer join on the unique (user, movie) key), never a
+        query per movie."""
+        ...
+
+    def get_rated_by(self, movie_id: int, user_id: int) -> tuple[Movie, Stars | None] | None:
+        """``get`` with ``user_id``'s stars of the movie, in one statement."""
+        ...
+
 
 class MovieRepository(MovieReader, Protocol):
     def get(self, movie_id: int, *, for_update: bool = False) -> Movie | None:

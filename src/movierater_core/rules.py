@@ -256,6 +256,21 @@ def parse_ordering(value: object) -> MovieOrder:
 
 
 ORDERING: Final = Rule(parse_ordering, {"type": "string", "enum": list(ORDERINGS)})
+
+MY_RATING: Final = "my_rating"
+INCLUDES: Final = (MY_RATING,)
+
+
+def parse_include(value: object) -> str:
+    """``?include=``: one of :data:`INCLUDES` (what a movie answer carries beyond its fields)."""
+    if value is None:
+        raise Invalid(NOT_NULL)
+    if not isinstance(value, str) or value not in INCLUDES:
+        raise Invalid(not_a_choice(value))
+    return value
+
+
+INCLUDE: Final = Rule(parse_include, {"type": "string", "enum": list(INCLUDES)})
 # ?search=: any text a title could hold (trimmed, as DRF's SearchFilter strips it); empty
 # is no search. Longer than a title can be, it could match nothing: refused as too long.
 SEARCH: Final = text_rule(TITLE_MAX, allow_blank=True)

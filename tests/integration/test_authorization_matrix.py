@@ -103,6 +103,8 @@ OWNER = "/api/users/{owner}/"
 ME = "/api/users/me/"  # whoever asks (issue 17)
 MOVIES = "/api/movies/"
 MOVIE = "/api/movies/{movie}/"
+MOVIES_MINE = "/api/movies/?include=my_rating"  # each caller's own stars (issue 17)
+MOVIE_MINE = "/api/movies/{movie}/?include=my_rating"
 RATE = "/api/movies/{movie}/rate_movie/"
 RATINGS = "/api/ratings/"
 MY_RATINGS = "/api/ratings/?user=me"
@@ -131,6 +133,8 @@ CASES: list[Case] = [
     *row("GET", MOVIES, 401, 200, 200, 200),
     *row("POST", MOVIES, 401, 403, 403, 201),
     *row("GET", MOVIE, 401, 200, 200, 200),
+    *row("GET", MOVIES_MINE, 401, 200, 200, 200),  # the owner's holds their stars, others' null
+    *row("GET", MOVIE_MINE, 401, 200, 200, 200),
     *row("PUT", MOVIE, 401, 403, 403, 200),
     *row("PATCH", MOVIE, 401, 403, 403, 200),
     *row("DELETE", MOVIE, 401, 403, 403, 204),
@@ -428,6 +432,19 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
             assert stage.movie["id"] in {m["id"] for m in body}
         elif path == MOVIE:
             assert body == {**stage.movie, "no_of_ratings": 1, "ave_ratings": OWNER_STARS}
+        elif path in (MOVIES_MINE, MOVIE_MINE):
+            mine = OWNER_STARS if actor is stage.owner else None
+            expected = {**stage.movie, "no_of_ratings": 1, "ave_ratings": OWNER_STARS, "my_rating": mine}
+            if path == MOVIE_MINE:
+                assert body == expected
+            else:
+                assert expected in body
+                theirs = {
+                    r["movie_id"]: r["stars"]
+                    for r in changes.before["ratings"].values()
+                    if actor is not None and r["user_id"] == actor.id
+                }
+                assert all(m["my_rating"] == theirs.get(m["id"]) for m in body)
         elif path == RATINGS:
             assert stage.rating in body
         elif path == MY_RATINGS:

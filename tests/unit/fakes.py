@@ -170,6 +170,21 @@ class FakeMovies:
     def count(self, *, search: str = "") -> int:
         return len(self._found(search))
 
+    def page_rated_by(
+        self, user_id: int, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+    ) -> Sequence[tuple[Movie, Stars | None]]:
+        return [
+            (m, self._stars_of(user_id, m.id)) for m in self.page(limit, offset, order=order, search=search)
+        ]
+
+    def get_rated_by(self, movie_id: int, user_id: int) -> tuple[Movie, Stars | None] | None:
+        movie = self._s.movies.get(movie_id)
+        return None if movie is None else (movie, self._stars_of(user_id, movie_id))
+
+    def _stars_of(self, user_id: int, movie_id: int) -> Stars | None:
+        found = [r.stars for r in self._s.ratings.values() if (r.user_id, r.movie_id) == (user_id, movie_id)]
+        return found[0] if found else None
+
     def _found(self, search: str) -> list[Movie]:
         return [m for m in self.list() if search.lower() in m.title.lower()]
 

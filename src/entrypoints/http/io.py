@@ -7,7 +7,7 @@ from typing import Any, Protocol, cast
 import falcon
 import orjson
 
-from movierater_core.model import Movie, Profile, Rating, User
+from movierater_core.model import Movie, MovieView, Profile, Rating, User
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -85,6 +85,17 @@ def movie_json(movie: Movie) -> dict[str, Any]:
         "no_of_ratings": movie.ratings.count,
         "ave_ratings": movie.ratings.average,
     }
+
+
+def movie_view_json(view: MovieView) -> dict[str, Any]:
+    """A movie asked with ``?include=my_rating``: it also carries ``my_rating``, the
+    signed-in user's stars, or null."""
+    stars = view.my_stars
+    return {**movie_json(view.movie), "my_rating": None if stars is None else stars.value}
+
+
+def any_movie_json(item: Movie | MovieView) -> dict[str, Any]:
+    return movie_view_json(item) if isinstance(item, MovieView) else movie_json(item)
 
 
 def rating_json(rating: Rating) -> dict[str, Any]:

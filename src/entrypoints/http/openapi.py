@@ -110,6 +110,13 @@ def _schemas() -> dict[str, Schema]:
                     "maximum": MAX_STARS,
                     "description": "Mean stars; 0 when the movie has no ratings.",
                 },
+                "my_rating": {
+                    "anyOf": [schema_ref("Stars"), {"type": "null"}],
+                    "description": (
+                        "Only with ?include=my_rating: the signed-in user's stars, null where "
+                        "they have not rated the movie."
+                    ),
+                },
             },
             ["id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings"],
         ),
