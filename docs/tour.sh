@@ -59,11 +59,14 @@ step 200 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"sta
 # -> {"message": "Rating created!", "result": {"id": 101, "stars": 4, "user": 12, "movie": 21}}
 RATING=$(get result id)
 step 200 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"stars": 5}'   # "Rating updated!"
+step 200 GET "$API/api/movies/$MOVIE/?include=my_rating" -H "$AUTH"   # the list takes it too
+# -> {"id": 21, "title": "Alien", ..., "ave_ratings": 5.0, "my_rating": 5}   (null: not rated by you)
 step 400 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{}'
 # -> {"message": "You need to provide stars"}
 step 400 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"stars": "five"}'
 # -> {"stars": ["A valid integer is required."]}
 step 200 GET "$API/api/ratings/?movie=$MOVIE" -H "$AUTH"    # also ?user=ID, or no filter
+step 200 GET "$API/api/ratings/?user=me" -H "$AUTH"         # the signed-in user's own
 step 200 GET $API/api/ratings/$RATING/ -H "$AUTH"
 step 204 DELETE $API/api/ratings/$RATING/ -H "$AUTH"        # its owner or an admin, else 403
 step 200 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"stars": 3}'   # "Rating created!"
@@ -90,6 +93,8 @@ step 200 GET "$PUBLIC_URL"
 # ---- users: admins list everyone, others only themself; one is read, changed, deleted by itself or an admin
 step 200 GET $API/api/users/ -H "$AUTH"                     # alice's token: [{"id": ..., "username": "alice"}]
 step 200 GET $API/api/users/$ALICE/ -H "$AUTH"
+step 200 GET $API/api/users/me/ -H "$AUTH"                  # whoever the token belongs to
+# -> {"id": 12, "username": "alice", "is_admin": false, "date_joined": "2026-12-03T13:05:00.123456Z"}
 step 200 PATCH $API/api/users/$ALICE/ -H "$AUTH" -H "$JSON" -d '{"password": "another passphrase"}'
 #    (revokes alice's other tokens; this one stays)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from attrs import field, frozen
 
@@ -68,12 +69,33 @@ class User:
 
 
 @frozen
+class Profile:
+    """A user as they see themself (``GET /api/users/me/``): who they are, whether they
+    are an admin, and when they joined (timezone-aware; Django's ``date_joined`` for
+    imported users)."""
+
+    id: int
+    username: str
+    is_admin: bool
+    date_joined: datetime
+
+
+@frozen
 class Movie:
     id: int
     title: str
     description: str
     image_path: str | None
     ratings: RatingSummary = RatingSummary()
+
+
+@frozen
+class MovieView:
+    """A movie as one user sees it (``?include=my_rating``): with their own stars, or None
+    where they have not rated it."""
+
+    movie: Movie
+    my_stars: Stars | None
 
 
 @frozen

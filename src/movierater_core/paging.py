@@ -18,6 +18,7 @@ from movierater_core.missing import MISSING
 from movierater_core.rules import ID_MAX, Field, Form, count_rule
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)  # a page of movies is a page of movies-or-views
 
 DEFAULT_MAX_PAGE_SIZE: Final = 1000
 # The setting's own bound: a page is built in memory and serialized by one worker.
@@ -85,10 +86,10 @@ def take_window(form: Form, settings: PageSettings) -> Window:
 
 
 @frozen
-class Page(Generic[T]):
+class Page(Generic[T_co]):
     """One page of an ordered list: its rows, where it starts, and how long the list is."""
 
-    items: Sequence[T]
+    items: Sequence[T_co]
     total: int
     window: Window
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from attrs import frozen
 
-from movierater_core.model import Movie, MovieFields, MovieOrder, Rating, Stars, User
+from movierater_core.model import Movie, MovieFields, MovieOrder, Profile, Rating, Stars, User
 from movierater_core.uploads import ImageInfo, UploadTicket
 
 # Bulk methods (``existing``, ``taken``, ``rated``, ``add_many``, ...) serve imports: one
@@ -34,6 +34,10 @@ class NewUser:
 
 class UserReader(Protocol):
     def get(self, user_id: int) -> User | None: ...
+
+    def profile(self, user_id: int) -> Profile | None:
+        """The user with their date joined (one query), or None."""
+        ...
 
     def existing(self, user_ids: Collection[int]) -> set[int]:
         """Those of ``user_ids`` that exist (at most 500 ids)."""
@@ -119,6 +123,18 @@ class MovieReader(Protocol):
 
     def count(self, *, search: str = "") -> int:
         """How many movies ``page`` pages through for ``search``."""
+        ...
+
+    def page_rated_by(
+        self, user_id: int, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+    ) -> Sequence[tuple[Movie, Stars | None]]:
+        """``page``, each movie with ``user_id``'s stars (None: not rated by them), read in
+        the same one statement (an outer join on the unique (user, movie) key), never a
+        query per movie."""
+        ...
+
+    def get_rated_by(self, movie_id: int, user_id: int) -> tuple[Movie, Stars | None] | None:
+        """``get`` with ``user_id``'s stars of the movie, in one statement."""
         ...
 
 

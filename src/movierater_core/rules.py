@@ -209,6 +209,28 @@ def not_a_choice(value: object) -> str:
 ID: Final = Rule(parse_id, {"type": "integer", "minimum": 1, "maximum": ID_MAX, "format": "int32"}, name="Id")
 
 
+class Me(enum.Enum):
+    """``me`` where a user's id goes (``?user=me``): the signed-in user, whose id the use
+    case puts in its place."""
+
+    ME = "me"
+
+
+ME: Final = Me.ME
+
+
+def parse_user_id_or_me(value: object) -> int | Me:
+    """``?user=``: an id as :func:`parse_id` reads it, or exactly ``me`` (lower case, as
+    written; anything else is not an integer)."""
+    return ME if value == ME.value else parse_id(value)
+
+
+USER_ID_OR_ME: Final = Rule(
+    parse_user_id_or_me,
+    {"anyOf": [dict(ID.schema), {"type": "string", "const": ME.value}]},
+)
+
+
 def parse_stars(value: object) -> Stars:
     return Stars(parse_int(value, minimum=MIN_STARS, maximum=MAX_STARS))
 
@@ -234,6 +256,21 @@ def parse_ordering(value: object) -> MovieOrder:
 
 
 ORDERING: Final = Rule(parse_ordering, {"type": "string", "enum": list(ORDERINGS)})
+
+MY_RATING: Final = "my_rating"
+INCLUDES: Final = (MY_RATING,)
+
+
+def parse_include(value: object) -> str:
+    """``?include=``: one of :data:`INCLUDES` (what a movie answer carries beyond its fields)."""
+    if value is None:
+        raise Invalid(NOT_NULL)
+    if not isinstance(value, str) or value not in INCLUDES:
+        raise Invalid(not_a_choice(value))
+    return value
+
+
+INCLUDE: Final = Rule(parse_include, {"type": "string", "enum": list(INCLUDES)})
 # ?search=: any text a title could hold (trimmed, as DRF's SearchFilter strips it); empty
 # is no search. Longer than a title can be, it could match nothing: refused as too long.
 SEARCH: Final = text_rule(TITLE_MAX, allow_blank=True)

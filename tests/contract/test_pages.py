@@ -136,3 +136,32 @@ def test_users_pages_are_by_id(db: Database) -> None:
         assert list(repos.users.page(2, 0)) == users[:2]
         assert list(repos.users.page(2, 2)) == users[2:]
         assert list(repos.users.page(2, 3)) == []
+
+
+@pytest.mark.parametrize("order", MovieOrder.every(), ids=lambda order: order.name)
+def test_pages_rated_by_a_user_are_the_pages_with_exactly_their_stars(
+    db: Database, movies: list[Movie], order: MovieOrder
+) -> None:
+    """``?include=my_rating``: the same rows as ``page`` in the same order (the outer join
+    adds no row and drops none), each with this user's stars; another user's never show."""
+    with db.writing() as repos:
+        ann = repos.users.add("ann-rated-by", "h")
+        bob = repos.users.add("bob-rated-by", "h")
+        mine = {m.id: Stars(1 + i % 5) for i, m in enumerate(movies) if i % 3 != 1}
+        for movie_id, stars in mine.items():
+            repos.ratings.add(ann.id, movie_id, stars)
+        for m in movies:  # bob rates everything: a join on the movie alone would repeat rows
+            repos.ratings.add(bob.id, m.id, Stars(5))
+    with db.reading() as repos:
+        for limit in (1, 3, len(movies) + 1):
+            for offset in (0, 2, len(movies) - 1):
+                plain = repos.movies.page(limit, offset, order=order)
+                rated = repos.movies.page_rated_by(ann.id, limit, offset, order=order)
+                assert list(rated) == [(m, mine.get(m.id)) for m in plain], (limit, offset)
+        searched = repos.movies.page_rated_by(ann.id, 100, 0, order=order, search="ALP")
+        assert list(searched) == [
+            (m, mine.get(m.id)) for m in repos.movies.page(100, 0, order=order, search="alp")
+        ]
+        for m in movies:
+            assert repos.movies.get_rated_by(m.id, ann.id) == (repos.movies.get(m.id), mine.get(m.id))
+        assert repos.movies.get_rated_by(max(m.id for m in movies) + 1000, ann.id) is None

@@ -16,7 +16,7 @@ import pytest
 
 from movierater_core.errors import AlreadyStored, DuplicateRating, ReferenceGone, UsernameTaken
 from movierater_core.missing import MISSING
-from movierater_core.model import Movie, MovieFields, Rating, RatingSummary, Stars, User
+from movierater_core.model import Movie, MovieFields, Profile, Rating, RatingSummary, Stars, User
 from movierater_core.ports import Database, ImportRecord, NewUser, Repositories
 
 T = TypeVar("T")
@@ -147,6 +147,21 @@ def test_users_add_many_returns_ids_in_order(db: Database) -> None:
                 User(user_id, user.username, user.is_admin),
                 user.password_hash,
             )
+
+
+def test_users_profile_is_the_user_with_the_date_joined(db: Database) -> None:
+    with db.writing() as repos:
+        (old,) = repos.users.add_many([NewUser("imported", "h", True, at(7))])
+        before = datetime.now(UTC).replace(microsecond=0)
+        new = add_user(repos, "fresh")
+    with db.reading() as repos:
+        assert repos.users.profile(old) == Profile(old, "imported", True, at(7))
+        profile = repos.users.profile(new.id)
+        assert repos.users.profile(new.id + 1000) is None
+    assert profile is not None
+    assert (profile.id, profile.username, profile.is_admin) == (new.id, "fresh", False)
+    assert before <= profile.date_joined <= datetime.now(UTC) + timedelta(seconds=1)
+    assert profile.date_joined.utcoffset() == timedelta(0)
 
 
 def test_users_add_many_with_a_taken_username_raises_and_keeps_nothing(db: Database) -> None:

@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -99,10 +100,14 @@ API = "/api/"
 USERS = "/api/users/"
 USERS_PAGED = "/api/users/?limit=1000&offset=0"  # paging changes the shape, not who sees whom
 OWNER = "/api/users/{owner}/"
+ME = "/api/users/me/"  # whoever asks (issue 17)
 MOVIES = "/api/movies/"
 MOVIE = "/api/movies/{movie}/"
+MOVIES_MINE = "/api/movies/?include=my_rating"  # each caller's own stars (issue 17)
+MOVIE_MINE = "/api/movies/{movie}/?include=my_rating"
 RATE = "/api/movies/{movie}/rate_movie/"
 RATINGS = "/api/ratings/"
+MY_RATINGS = "/api/ratings/?user=me"
 RATING = "/api/ratings/{rating}/"
 UPLOAD_URL = "/api/movies/get_upload_url/"
 HEALTHZ = "/healthz"
@@ -123,9 +128,13 @@ CASES: list[Case] = [
     *row("PUT", OWNER, 401, 200, 403, 200),
     *row("PATCH", OWNER, 401, 200, 403, 200),
     *row("DELETE", OWNER, 401, 204, 403, 204),
+    *row("GET", ME, 401, 200, 200, 200),  # admin or not, each gets themself
+    *(case for method in ("POST", "PUT", "PATCH", "DELETE") for case in row(method, ME, 405, 405, 405, 405)),
     *row("GET", MOVIES, 401, 200, 200, 200),
     *row("POST", MOVIES, 401, 403, 403, 201),
     *row("GET", MOVIE, 401, 200, 200, 200),
+    *row("GET", MOVIES_MINE, 401, 200, 200, 200),  # the owner's holds their stars, others' null
+    *row("GET", MOVIE_MINE, 401, 200, 200, 200),
     *row("PUT", MOVIE, 401, 403, 403, 200),
     *row("PATCH", MOVIE, 401, 403, 403, 200),
     *row("DELETE", MOVIE, 401, 403, 403, 204),
@@ -135,6 +144,7 @@ CASES: list[Case] = [
     Case("DELETE", RATE, OTHER, 204, "rated"),
     Case("DELETE", RATE, ADMIN, 204, "rated"),
     *row("GET", RATINGS, 401, 200, 200, 200),
+    *row("GET", MY_RATINGS, 401, 200, 200, 200),  # each their own: the owner's holds the rating
     *row("GET", RATING, 401, 200, 200, 200),
     *row("DELETE", RATING, 401, 204, 403, 204),  # the owner's rating
     *(
@@ -407,12 +417,43 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
             }
         elif path == OWNER:
             assert body == {"id": stage.owner.id, "username": stage.owner.username}
+        elif path == ME:
+            assert actor is not None
+            stored = changes.before["users"][actor.id]
+            assert body == {
+                "id": actor.id,
+                "username": actor.username,
+                "is_admin": case.actor == ADMIN,
+                "date_joined": body["date_joined"],
+            }
+            assert body["date_joined"].endswith("Z")
+            assert datetime.fromisoformat(body["date_joined"]) == stored["date_joined"]
         elif path == MOVIES:
             assert stage.movie["id"] in {m["id"] for m in body}
         elif path == MOVIE:
             assert body == {**stage.movie, "no_of_ratings": 1, "ave_ratings": OWNER_STARS}
+        elif path in (MOVIES_MINE, MOVIE_MINE):
+            mine = OWNER_STARS if actor is stage.owner else None
+            expected = {**stage.movie, "no_of_ratings": 1, "ave_ratings": OWNER_STARS, "my_rating": mine}
+            if path == MOVIE_MINE:
+                assert body == expected
+            else:
+                assert expected in body
+                theirs = {
+                    r["movie_id"]: r["stars"]
+                    for r in changes.before["ratings"].values()
+                    if actor is not None and r["user_id"] == actor.id
+                }
+                assert all(m["my_rating"] == theirs.get(m["id"]) for m in body)
         elif path == RATINGS:
             assert stage.rating in body
+        elif path == MY_RATINGS:
+            assert actor is not None
+            theirs = [r for r in changes.before["ratings"].values() if r["user_id"] == actor.id]
+            expected = [r["id"] for r in sorted(theirs, key=lambda r: r["movie_id"])][:1000]
+            assert [r["id"] for r in body] == expected
+            assert {r["user"] for r in body} <= {actor.id}
+            assert (stage.rating in body) == (actor is stage.owner)
         elif path == RATING:
             assert body == stage.rating
         elif path == HEALTHZ:

@@ -641,12 +641,16 @@ def test_the_errors_of_many_requests_conform_to_the_document(server: Server) -> 
     assert jsonschema_rs.validator_for(detail).is_valid(not_allowed.json())
 
 
+def get_params(document: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    return list(document["paths"][path]["get"]["parameters"])
+
+
 def test_the_lists_paging_parameters_and_both_answer_shapes_are_documented() -> None:
     """Each list names limit and offset (movies also search and ordering) with the core's
     schemas, answers the bare array or DRF's envelope, and documents its headers and 400."""
     document = openapi_document()
     for path, extra in (
-        ("/api/movies/", {"search", "ordering"}),
+        ("/api/movies/", {"search", "ordering", "include"}),
         ("/api/ratings/", {"movie", "user"}),
         ("/api/users/", set()),
     ):
@@ -661,6 +665,18 @@ def test_the_lists_paging_parameters_and_both_answer_shapes_are_documented() -> 
         p for p in document["paths"]["/api/movies/"]["get"]["parameters"] if p["name"] == "ordering"
     )
     assert "-ave_ratings" in ordering["schema"]["enum"]
+    # issue 17: ?include=my_rating on the list and the detail, ?user=me on ratings
+    detail = document["paths"]["/api/movies/{movie_id}/"]["get"]
+    includes = [
+        p for p in (*get_params(document, "/api/movies/"), *detail["parameters"]) if p["name"] == "include"
+    ]
+    assert [p["schema"]["enum"] for p in includes] == [["my_rating"], ["my_rating"]]
+    assert "400" in detail["responses"]
+    assert "my_rating" in document["components"]["schemas"]["Movie"]["properties"]
+    assert "my_rating" not in document["components"]["schemas"]["Movie"]["required"]
+    (user,) = (p for p in get_params(document, "/api/ratings/") if p["name"] == "user")
+    assert {"type": "string", "const": "me"} in user["schema"]["anyOf"]
+    assert document["paths"]["/api/users/me/"]["get"]["operationId"] == "getMe"
     page = document["components"]["schemas"]["MoviePage"]
     assert page["required"] == ["count", "next", "previous", "results"]
 

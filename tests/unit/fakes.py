@@ -28,6 +28,7 @@ from movierater_core.model import (
     MovieFields,
     MovieOrder,
     MovieSort,
+    Profile,
     Rating,
     RatingSummary,
     Stars,
@@ -50,6 +51,7 @@ from movierater_core.use_cases import (
 @dataclass
 class _State:
     users: dict[int, tuple[User, str]] = field(default_factory=dict)
+    joined: dict[int, datetime] = field(default_factory=dict)
     movies: dict[int, Movie] = field(default_factory=dict)
     ratings: dict[int, Rating] = field(default_factory=dict)
     tokens: dict[str, tuple[int, datetime]] = field(default_factory=dict)
@@ -72,6 +74,12 @@ class FakeUsers:
     def get(self, user_id: int, *, for_update: bool = False) -> User | None:
         found = self._s.users.get(user_id)
         return found[0] if found else None
+
+    def profile(self, user_id: int) -> Profile | None:
+        user = self.get(user_id)
+        if user is None:
+            return None
+        return Profile(user.id, user.username, user.is_admin, self._s.joined[user_id])
 
     def existing(self, user_ids: Collection[int]) -> set[int]:
         assert len(user_ids) <= 500, "the port allows at most 500 ids a call"
@@ -96,15 +104,20 @@ class FakeUsers:
     def count(self) -> int:
         return len(self._s.users)
 
-    def add(self, username: str, password_hash: str, *, is_admin: bool = False) -> User:
+    def add(
+        self, username: str, password_hash: str, *, is_admin: bool = False, joined: datetime | None = None
+    ) -> User:
         if self._named(username):
             raise UsernameTaken(username)
         user = User(self._s.next_id("user"), username, is_admin)
         self._s.users[user.id] = (user, password_hash)
+        self._s.joined[user.id] = joined or datetime.now(UTC)
         return user
 
     def add_many(self, users: Sequence[NewUser]) -> Sequence[int]:
-        return [self.add(u.username, u.password_hash, is_admin=u.is_admin).id for u in users]
+        return [
+            self.add(u.username, u.password_hash, is_admin=u.is_admin, joined=u.date_joined).id for u in users
+        ]
 
     def rename(self, user_id: int, username: str) -> None:
         if any(u.username == username and u.id != user_id for u, _ in self._s.users.values()):
@@ -132,6 +145,7 @@ class FakeUsers:
         assert not any(uid == user_id for uid, _ in self._s.tokens.values()), "FK: tokens"
         assert not any(uid == user_id for uid, _, _ in self._s.grants), "FK: grants"
         del self._s.users[user_id]
+        del self._s.joined[user_id]
 
 
 class FakeMovies:
@@ -155,6 +169,21 @@ class FakeMovies:
 
     def count(self, *, search: str = "") -> int:
         return len(self._found(search))
+
+    def page_rated_by(
+        self, user_id: int, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+    ) -> Sequence[tuple[Movie, Stars | None]]:
+        return [
+            (m, self._stars_of(user_id, m.id)) for m in self.page(limit, offset, order=order, search=search)
+        ]
+
+    def get_rated_by(self, movie_id: int, user_id: int) -> tuple[Movie, Stars | None] | None:
+        movie = self._s.movies.get(movie_id)
+        return None if movie is None else (movie, self._stars_of(user_id, movie_id))
+
+    def _stars_of(self, user_id: int, movie_id: int) -> Stars | None:
+        found = [r.stars for r in self._s.ratings.values() if (r.user_id, r.movie_id) == (user_id, movie_id)]
+        return found[0] if found else None
 
     def _found(self, search: str) -> list[Movie]:
         return [m for m in self.list() if search.lower() in m.title.lower()]

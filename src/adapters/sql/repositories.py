@@ -52,6 +52,7 @@ from movierater_core.model import (
     MovieFields,
     MovieOrder,
     MovieSort,
+    Profile,
     Rating,
     RatingSummary,
     Stars,
@@ -91,6 +92,16 @@ _MOVIE_BY_ID_QUERY = select(*_MOVIE_COLUMNS).where(movies.c.id == bindparam("mov
 _MOVIE_BY_ID = Prepared(_MOVIE_BY_ID_QUERY)
 _MOVIE_BY_ID_LOCKED = Prepared(_locked(_MOVIE_BY_ID_QUERY, movies))
 _ALL_MOVIES = Prepared(select(*_MOVIE_COLUMNS).order_by(movies.c.id))
+# Movies with one user's stars (?include=my_rating): an outer join on the unique
+# (user, movie) key, so the page or the movie is still one statement, never one per movie.
+_WITH_MY_STARS = movies.outerjoin(
+    ratings, and_(ratings.c.movie_id == movies.c.id, ratings.c.user_id == bindparam("user_id"))
+)
+_MOVIE_RATED_BY = Prepared(
+    select(*_MOVIE_COLUMNS, ratings.c.stars)
+    .select_from(_WITH_MY_STARS)
+    .where(movies.c.id == bindparam("movie_id"))
+)
 # ---- pages: the database orders and limits (LIMIT/OFFSET, OFFSET/FETCH on SQL Server) -------
 
 _SORT_COLUMNS: dict[MovieSort, ColumnElement[Any]] = {
@@ -142,13 +153,17 @@ def _paged(query: Select[Any]) -> Select[Any]:
 
 
 @functools.cache
-def _movie_page(order: MovieOrder, searching: bool) -> Prepared:
-    """The page statement of one order, with or without a search (16 in all, built once)."""
+def _movie_page(order: MovieOrder, searching: bool, rated_by: bool = False) -> Prepared:
+    """The page statement of one order, with or without a search, with or without one
+    user's stars (32 in all, each built once)."""
     keys = [_SORT_COLUMNS[order.by]]
     if order.by is not MovieSort.ID:
         keys.append(movies.c.id)  # ties: by id, the same way (a backward scan of (field, id))
     ordered = [key.desc() if order.descending else key.asc() for key in keys]
-    query = select(*_MOVIE_COLUMNS).order_by(*ordered)
+    if rated_by:
+        query = select(*_MOVIE_COLUMNS, ratings.c.stars).select_from(_WITH_MY_STARS).order_by(*ordered)
+    else:
+        query = select(*_MOVIE_COLUMNS).order_by(*ordered)
     return Prepared(_paged(query.where(_TITLE_HOLDS) if searching else query))
 
 
@@ -255,6 +270,13 @@ def _movie(row: tuple[int, str, str, str | None, int, int]) -> Movie:
     return Movie(movie_id, title, description, image_path, RatingSummary(count, total))
 
 
+def _movie_and_stars(
+    row: tuple[int, str, str, str | None, int, int, int | None],
+) -> tuple[Movie, Stars | None]:
+    stars = row[6]
+    return _movie(row[:6]), None if stars is None else Stars(stars)
+
+
 def _rating(row: tuple[int, int, int, int]) -> Rating:
     rating_id, user_id, movie_id, stars = row
     return Rating(rating_id, user_id, movie_id, Stars(stars))
@@ -268,6 +290,15 @@ class SqlUsers:
         query = select(*_USER_COLUMNS).where(users.c.id == user_id)
         row = self._conn.execute(_locked(query, users) if for_update else query).first()
         return _user(row) if row else None
+
+    def profile(self, user_id: int) -> Profile | None:
+        row = self._conn.execute(
+            select(*_USER_COLUMNS, users.c.date_joined).where(users.c.id == user_id)
+        ).first()
+        if row is None:
+            return None
+        found_id, username, is_admin, date_joined = row
+        return Profile(found_id, username, bool(is_admin), date_joined)
 
     def existing(self, user_ids: Collection[int]) -> set[int]:
         if not user_ids:
@@ -389,6 +420,19 @@ class SqlMovies:
         if search:
             params["pattern"] = like_pattern(search, self._conn.dialect.name)
         return [_movie(row) for row in _movie_page(order, bool(search)).rows(self._conn, params)]
+
+    def page_rated_by(
+        self, user_id: int, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+    ) -> Sequence[tuple[Movie, Stars | None]]:
+        params: dict[str, Any] = {"user_id": user_id, "limit": limit, "offset": offset}
+        if search:
+            params["pattern"] = like_pattern(search, self._conn.dialect.name)
+        rows = _movie_page(order, bool(search), rated_by=True).rows(self._conn, params)
+        return [_movie_and_stars(row) for row in rows]
+
+    def get_rated_by(self, movie_id: int, user_id: int) -> tuple[Movie, Stars | None] | None:
+        rows = _MOVIE_RATED_BY.rows(self._conn, {"movie_id": movie_id, "user_id": user_id})
+        return _movie_and_stars(rows[0]) if rows else None
 
     def count(self, *, search: str = "") -> int:
         query = select(func.count()).select_from(movies)

@@ -49,6 +49,7 @@ def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.R
     app.add_route("/api", resources.ApiRoot())
     app.add_route("/auth", resources.Login(accounts))
     app.add_route("/api/users", resources.UserList(accounts))
+    app.add_route("/api/users/me", resources.UserMe(accounts))  # a literal: tried before {user_id}
     app.add_route(f"/api/users/{{user_id:{_ID}}}", resources.UserDetail(accounts))
     app.add_route("/api/movies", resources.MovieList(movies))
     app.add_route(f"/api/movies/{{movie_id:{_ID}}}", resources.MovieDetail(movies))

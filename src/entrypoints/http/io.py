@@ -7,7 +7,7 @@ from typing import Any, Protocol, cast
 import falcon
 import orjson
 
-from movierater_core.model import Movie, Rating, User
+from movierater_core.model import Movie, MovieView, Profile, Rating, User
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -87,6 +87,17 @@ def movie_json(movie: Movie) -> dict[str, Any]:
     }
 
 
+def movie_view_json(view: MovieView) -> dict[str, Any]:
+    """A movie asked with ``?include=my_rating``: it also carries ``my_rating``, the
+    signed-in user's stars, or null."""
+    stars = view.my_stars
+    return {**movie_json(view.movie), "my_rating": None if stars is None else stars.value}
+
+
+def any_movie_json(item: Movie | MovieView) -> dict[str, Any]:
+    return movie_view_json(item) if isinstance(item, MovieView) else movie_json(item)
+
+
 def rating_json(rating: Rating) -> dict[str, Any]:
     return {
         "id": rating.id,
@@ -98,3 +109,17 @@ def rating_json(rating: Rating) -> dict[str, Any]:
 
 def user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username}
+
+
+def profile_json(profile: Profile) -> dict[str, Any]:
+    """``GET /api/users/me/``: the user's fields, then Django's names for the rest
+    (``date_joined`` as DRF's DateTimeField writes UTC: ISO 8601 ending in ``Z``)."""
+    joined = profile.date_joined.isoformat()
+    if joined.endswith("+00:00"):
+        joined = joined[:-6] + "Z"
+    return {
+        "id": profile.id,
+        "username": profile.username,
+        "is_admin": profile.is_admin,
+        "date_joined": joined,
+    }

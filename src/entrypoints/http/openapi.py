@@ -84,6 +84,19 @@ def _schemas() -> dict[str, Schema]:
             },
             ["id", "username"],
         ),
+        "Me": _object(
+            {
+                "id": schema_ref("Id"),
+                "username": {"type": "string", "minLength": 1, "maxLength": USERNAME_MAX},
+                "is_admin": {"type": "boolean", "description": "May write movies and manage users."},
+                "date_joined": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the account was made (ISO 8601, UTC, DRF's format).",
+                },
+            },
+            ["id", "username", "is_admin", "date_joined"],
+        ),
         "Movie": _object(
             {
                 "id": schema_ref("Id"),
@@ -96,6 +109,13 @@ def _schemas() -> dict[str, Schema]:
                     "minimum": 0,
                     "maximum": MAX_STARS,
                     "description": "Mean stars; 0 when the movie has no ratings.",
+                },
+                "my_rating": {
+                    "anyOf": [schema_ref("Stars"), {"type": "null"}],
+                    "description": (
+                        "Only with ?include=my_rating: the signed-in user's stars, null where "
+                        "they have not rated the movie."
+                    ),
                 },
             },
             ["id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings"],

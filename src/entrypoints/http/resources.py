@@ -3,8 +3,19 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import falcon
-from movierater_entrypoints.http.io import movie_json, rating_json, read_json, send, user_json
+from movierater_entrypoints.http.io import (
+    any_movie_json,
+    movie_json,
+    movie_view_json,
+    profile_json,
+    rating_json,
+    read_json,
+    send,
+    user_json,
+)
 from movierater_entrypoints.http.pages import page_answer, query_of, send_page
 from movierater_entrypoints.http.spec import (
     BODY_ERRORS,
@@ -18,9 +29,11 @@ from movierater_entrypoints.http.spec import (
     schema_ref,
 )
 
+from movierater_core.model import Movie, MovieView
+from movierater_core.paging import Page
 from movierater_core.use_cases import Accounts, Movies, Ratings
 from movierater_core.use_cases.accounts import CREDENTIALS_BODY, USER_BODY, USERS_QUERY
-from movierater_core.use_cases.movies import MOVIE_BODY, MOVIES_QUERY
+from movierater_core.use_cases.movies import MOVIE_BODY, MOVIE_QUERY, MOVIES_QUERY
 from movierater_core.use_cases.ratings import RATING_BODY, RATINGS_QUERY
 
 Req = falcon.Request
@@ -42,6 +55,8 @@ USER_LINKS = {
     "DeleteUser": link("deleteUser", "Delete that user.", user_id=_USER),
     "ListTheirRatings": link("listRatings", "That user's ratings.", user=_USER),
 }
+# Reads only: a fuzzer following links from "me" must not delete the user it signs in as.
+ME_LINKS = {name: USER_LINKS[name] for name in ("GetUser", "ListTheirRatings")}
 LOG_IN_LINK = {
     "LogInAsThem": {
         "operationId": "logIn",
@@ -147,6 +162,29 @@ class UserList(DrfResource):
         send(resp, user_json(self._accounts.register(read_json(req), client=req.context.client)), 201)
 
 
+class UserMe(DrfResource):
+    """``/api/users/me/``: the signed-in user, admin or not. A literal segment, so Falcon's
+    router tries it before ``/api/users/{user_id:id}`` (which ``me`` would not match anyway:
+    not an id). Read only: changes go to ``/api/users/{id}/``."""
+
+    def __init__(self, accounts: Accounts) -> None:
+        self._accounts = accounts
+
+    @operation(
+        "getMe",
+        "The signed-in user: id, username, whether an admin, date joined",
+        {"200": ok(schema_ref("Me"), "The user the token belongs to.", ME_LINKS)},
+        tag="users",
+        description=(
+            "Any signed-in user, admin or not. `id` and `username` as in User; `is_admin` "
+            "(may write movies and manage users); `date_joined` in ISO 8601, UTC. "
+            "`?user=me` reads the same user's ratings."
+        ),
+    )
+    def on_get(self, req: Req, resp: Resp) -> None:
+        send(resp, profile_json(self._accounts.me(req.context.user)))
+
+
 class UserDetail(DrfResource):
     def __init__(self, accounts: Accounts) -> None:
         self._accounts = accounts
@@ -222,7 +260,12 @@ class MovieList(DrfResource):
     )
     def on_get(self, req: Req, resp: Resp) -> None:
         page = self._movies.list_movies(req.context.user, query_of(req, MOVIES_QUERY))
-        send_page(req, resp, page, movie_json)
+        # A page is all movies or all views: its serializer is chosen once, not per movie
+        # (the plain list serializes exactly as it did before ?include=).
+        if page.items and isinstance(page.items[0], MovieView):
+            send_page(req, resp, cast("Page[MovieView]", page), movie_view_json)
+        else:
+            send_page(req, resp, cast("Page[Movie]", page), movie_json)
 
     @operation(
         "createMovie",
@@ -240,9 +283,17 @@ class MovieDetail(DrfResource):
     def __init__(self, movies: Movies) -> None:
         self._movies = movies
 
-    @operation("getMovie", "A movie", {"200": ok(schema_ref("Movie"), "The movie.")}, ("404",), tag="movies")
+    @operation(
+        "getMovie",
+        "A movie",
+        {"200": ok(schema_ref("Movie"), "The movie.")},
+        ("400", "404"),
+        query=MOVIE_QUERY,
+        tag="movies",
+    )
     def on_get(self, req: Req, resp: Resp, movie_id: int) -> None:
-        send(resp, movie_json(self._movies.get_movie(req.context.user, movie_id)))
+        movie = self._movies.get_movie(req.context.user, movie_id, query_of(req, MOVIE_QUERY))
+        send(resp, any_movie_json(movie))
 
     @operation(
         "updateMovie",

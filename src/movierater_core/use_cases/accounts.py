@@ -20,7 +20,7 @@ from movierater_core.errors import (
     ValidationError,
 )
 from movierater_core.missing import MISSING
-from movierater_core.model import User
+from movierater_core.model import Profile, User
 from movierater_core.paging import (
     DEFAULT_PAGING,
     PAGE_FIELDS,
@@ -293,6 +293,15 @@ class Accounts:
             return page_of([actor], window)
         with self._db.reading() as repos:
             return fetch_page(window, repos.users.page, repos.users.count)
+
+    def me(self, actor: User) -> Profile:
+        """The signed-in user as they see themself (``GET /api/users/me/``), admin or not.
+        An account deleted since its token was checked is 401, as the next request gets."""
+        with self._db.reading() as repos:
+            profile = repos.users.profile(actor.id)
+        if profile is None:
+            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
+        return profile
 
     def get_user(self, actor: User, user_id: int) -> User:
         require_self_or_admin(actor, user_id)

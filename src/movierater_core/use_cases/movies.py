@@ -7,10 +7,21 @@ from typing import Final
 
 from movierater_core.errors import NotFound
 from movierater_core.missing import MISSING
-from movierater_core.model import Movie, MovieFields, MovieOrder, User
+from movierater_core.model import Movie, MovieFields, MovieOrder, MovieView, User
 from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
 from movierater_core.ports import Database
-from movierater_core.rules import DESCRIPTION, IMAGE_PATH, ORDERING, SEARCH, TITLE, Body, Field, Form, Need
+from movierater_core.rules import (
+    DESCRIPTION,
+    IMAGE_PATH,
+    INCLUDE,
+    ORDERING,
+    SEARCH,
+    TITLE,
+    Body,
+    Field,
+    Form,
+    Need,
+)
 from movierater_core.use_cases._common import require_admin, retrying
 from movierater_core.use_cases.uploads import Uploads
 
@@ -55,8 +66,22 @@ class MoviesQuery:
     )
 
 
+class MovieViewQuery:
+    """What a movie answer carries beyond its fields (list and detail), opt-in."""
+
+    include = Field(
+        "include",
+        INCLUDE,
+        description=(
+            "`my_rating`: each movie also carries `my_rating`, the signed-in user's stars (1..5), "
+            "or null where they have not rated it; read in the same query as the movies."
+        ),
+    )
+
+
 MOVIE_BODY: Final = Body.of(MovieInput)
-MOVIES_QUERY: Final = Body((*PAGE_FIELDS, MoviesQuery.search, MoviesQuery.ordering))
+MOVIES_QUERY: Final = Body((*PAGE_FIELDS, MoviesQuery.search, MoviesQuery.ordering, MovieViewQuery.include))
+MOVIE_QUERY: Final = Body((MovieViewQuery.include,))
 
 
 def parse_movie(data: object, *, partial: bool) -> MovieFields:
@@ -75,25 +100,51 @@ class Movies:
         self._uploads = uploads
         self._paging = paging
 
-    def list_movies(self, actor: User, query: Mapping[str, object] | None = None) -> Page[Movie]:
+    def list_movies(
+        self, actor: User, query: Mapping[str, object] | None = None
+    ) -> Page[Movie] | Page[MovieView]:
         """A page of the movies (the first, of at most the maximum page size, unless
-        ``query`` pages), those whose title holds ``?search=``, in ``?ordering=`` (by id)."""
+        ``query`` pages), those whose title holds ``?search=``, in ``?ordering=`` (by id);
+        with ``?include=my_rating``, each with the actor's stars, in the same one query."""
         form = Form(query or {})
         window = take_window(form, self._paging)
         search = form.take(MoviesQuery.search)
         order = form.take(MoviesQuery.ordering)
+        include = form.take(MovieViewQuery.include)
         form.finish()
         text = "" if search is MISSING else search
         by = MovieOrder() if order is MISSING else order
         with self._db.reading() as repos:
+            if include is not MISSING:  # my_rating, the one choice
+                return fetch_page(
+                    window,
+                    lambda limit, offset: [
+                        MovieView(movie, stars)
+                        for movie, stars in repos.movies.page_rated_by(
+                            actor.id, limit, offset, order=by, search=text
+                        )
+                    ],
+                    lambda: repos.movies.count(search=text),
+                )
             return fetch_page(
                 window,
                 lambda limit, offset: repos.movies.page(limit, offset, order=by, search=text),
                 lambda: repos.movies.count(search=text),
             )
 
-    def get_movie(self, actor: User, movie_id: int) -> Movie:
+    def get_movie(
+        self, actor: User, movie_id: int, query: Mapping[str, object] | None = None
+    ) -> Movie | MovieView:
+        """A movie; with ``?include=my_rating``, with the actor's stars (the same one query)."""
+        form = Form(query or {})
+        include = form.take(MovieViewQuery.include)
+        form.finish()
         with self._db.reading() as repos:
+            if include is not MISSING:
+                found = repos.movies.get_rated_by(movie_id, actor.id)
+                if found is None:
+                    raise NotFound
+                return MovieView(*found)
             movie = repos.movies.get(movie_id)
         if movie is None:
             raise NotFound

@@ -18,7 +18,7 @@ from movierater_core.missing import MISSING
 from movierater_core.model import Rating, User
 from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
 from movierater_core.ports import Database, Repositories
-from movierater_core.rules import ID, STARS, Body, Field, Form, Need
+from movierater_core.rules import ID, ME, STARS, USER_ID_OR_ME, Body, Field, Form, Need
 from movierater_core.use_cases._common import retrying
 
 
@@ -37,7 +37,11 @@ class RatingsQuery:
     """The filters of the ratings list (a query string)."""
 
     movie = Field("movie", ID, description="Only the ratings of this movie.")
-    user = Field("user", ID, description="Only the ratings of this user.")
+    user = Field(
+        "user",
+        USER_ID_OR_ME,
+        description="Only the ratings of this user; `me`: the signed-in user's.",
+    )
 
 
 RATING_BODY: Final = Body.of(RatingInput)
@@ -100,15 +104,15 @@ class Ratings:
 
     def list_ratings(self, actor: User, query: Mapping[str, object]) -> Page[Rating]:
         """A page of the ratings (the first, of at most the maximum page size, unless
-        ``query`` pages), optionally only those of ``?movie=`` and/or ``?user=``; by id (a
-        user's: by movie)."""
+        ``query`` pages), optionally only those of ``?movie=`` and/or ``?user=`` (``me``: the
+        actor's); by id (a user's: by movie)."""
         form = Form(query)
         window = take_window(form, self._paging)
         movie = form.take(RatingsQuery.movie)
         user = form.take(RatingsQuery.user)
         form.finish()
         movie_id = None if movie is MISSING else movie
-        user_id = None if user is MISSING else user
+        user_id = None if user is MISSING else actor.id if user is ME else user
         with self._db.reading() as repos:
             return fetch_page(
                 window,
