@@ -21,10 +21,13 @@ workers = int(os.environ.get("WEB_CONCURRENCY", max(2, 2 * multiprocessing.cpu_c
 
 # gunicorn's asyncio worker, with movierater's additions (src/entrypoints/worker.py): one
 # event loop per worker reads every connection and hands the app only whole requests, one
-# at a time in one app thread, as a sync worker runs them. A client that sends its headers
+# at a time in one app thread by default (MOVIERATER_THREADS), as a sync worker runs them. A client that sends its headers
 # or body slowly holds a connection, not the worker, and one whose request has not arrived
 # whole within MOVIERATER_REQUEST_TIMEOUT seconds (30) gets 408 and is closed.
 worker_class = "movierater_entrypoints.worker.Worker"
+# uvloop: with asyncio's own loop the worker served half as many requests as sync workers
+# (docs/performance.md).
+asgi_loop = "uvloop"
 
 # A platform stops a dyno with SIGTERM and waits (Heroku: 30 s): finish what is in
 # flight within 20 s, and kill a worker whose app thread is stuck in one request for 30 s
