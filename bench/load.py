@@ -57,11 +57,17 @@ def log_in(base: str, username: str, password: str) -> str:
 
 def run(base: str, kind: str, tokens: list[str], args: argparse.Namespace) -> dict[str, object]:
     script = LUA % {"tokens": ", ".join(f'"{t}"' for t in tokens), "movies": args.movies, "kind": kind}
+    return run_wrk(base, script, connections=args.connections, seconds=args.seconds)
+
+
+def run_wrk(base: str, script: str, *, connections: int, seconds: int) -> dict[str, object]:
+    """wrk with a Lua ``script`` that writes P50_US/P99_US when done: requests/s, latency
+    percentiles and non-2xx count."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script)
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s", "-s", fh.name, base],
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", fh.name, base],
             capture_output=True,
             text=True,
             check=True,

@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import log_in  # noqa: E402
+from load import log_in, run_wrk  # noqa: E402
 
 # Each scenario: Lua that returns the path of the next request (math.random is seeded per run).
 SCENARIOS = {
@@ -59,24 +55,7 @@ def wrk(base: str, scenario: str, token: str, args: argparse.Namespace, connecti
         "max_page": args.max_page,
         "path": SCENARIOS[scenario],
     }
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(script)
-    try:
-        out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{args.seconds}s", "--timeout", "10s", "-s", fh.name, base],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(fh.name)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50_ms": int(re.search(r"P50_US (\d+)", out).group(1)) / 1000,  # type: ignore[union-attr]
-        "p99_ms": int(re.search(r"P99_US (\d+)", out).group(1)) / 1000,  # type: ignore[union-attr]
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-    }
+    return run_wrk(base, script, connections=connections, seconds=args.seconds)
 
 
 def detail_under_pulls(base: str, token: str, args: argparse.Namespace) -> dict[str, object]:
