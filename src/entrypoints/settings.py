@@ -99,38 +99,24 @@ def _to_positive_int(value: str | int, name: str) -> int:
     return number
 
 
-def _to_page_size(value: str | int, name: str) -> int:
-    number = _to_positive_int(value, name)
-    if number > MAX_PAGE_SIZE_LIMIT:
-        raise SettingsError(f"{name} must be at most {MAX_PAGE_SIZE_LIMIT}")
-    return number
+def _up_to(limit: int, why: str = "") -> Callable[[str | int, str], int]:
+    """A converter to a whole number from 1 to ``limit`` (``why``: the limit's reason)."""
+
+    def convert(value: str | int, name: str) -> int:
+        number = _to_positive_int(value, name)
+        if number > limit:
+            raise SettingsError(f"{name} must be at most {limit}" + (f" ({why})" if why else ""))
+        return number
+
+    return convert
 
 
 # gunicorn kills a sync worker silent for its timeout (30 s, gunicorn.conf.py): a request's
 # database waits must end well before, and a stalled database should cost a client seconds.
 MAX_DB_TIMEOUT = 20
-
-
-def _to_db_timeout(value: str | int, name: str) -> int:
-    number = _to_positive_int(value, name)
-    if number > MAX_DB_TIMEOUT:
-        raise SettingsError(
-            f"{name} must be at most {MAX_DB_TIMEOUT} (seconds a request may wait for the database; "
-            "gunicorn stops a worker silent for 30)"
-        )
-    return number
-
-
 # Threads per worker process that run the app (worker.py); each holds at most one pooled
 # database connection at a time.
 MAX_APP_THREADS = 32
-
-
-def _to_app_threads(value: str | int, name: str) -> int:
-    number = _to_positive_int(value, name)
-    if number > MAX_APP_THREADS:
-        raise SettingsError(f"{name} must be at most {MAX_APP_THREADS}")
-    return number
 
 
 def _to_flag(value: str | bool, name: str) -> bool:
@@ -301,7 +287,13 @@ class Settings:
     )
     db_pool_size: int = _positive_int(default=5)
     db_connect_timeout: int = _positive_int(default=3)
-    db_timeout: int = _checked(_to_db_timeout, default=2)
+    db_timeout: int = _checked(
+        _up_to(
+            MAX_DB_TIMEOUT,
+            "seconds a request may wait for the database; gunicorn stops a worker silent for 30",
+        ),
+        default=2,
+    )
     storage: str = _checked(_one_of("local", "s3"), default="local")
     media_dir: str = environ_config.var(default="media")
     public_url: str = _checked(_to_web_url, default="http://127.0.0.1:8000")
@@ -312,14 +304,14 @@ class Settings:
     login_failures_per_address: int = _positive_int(default=AccountSettings().login_failures_per_address)
     registrations_per_address: int = _positive_int(default=AccountSettings().registrations_per_address)
     trusted_proxies: tuple[str, ...] = _checked(_to_proxies, default=())
-    max_page_size: int = _checked(_to_page_size, default=PageSettings().max_page_size)
+    max_page_size: int = _checked(_up_to(MAX_PAGE_SIZE_LIMIT), default=PageSettings().max_page_size)
     # Seconds a request's headers and body have to arrive in (worker.py), else 408.
     request_timeout: int = _positive_int(default=30)
     # Requests a worker process runs at once (worker.py). 1 (the default) runs them one at a
     # time, as sync workers do; more lets a slow one (a large page) delay no other request
     # of that worker, but lets requests contend for database locks, whose waits are bounded
     # (MOVIERATER_DB_TIMEOUT): a burst on one row can then get 503s (docs/deploy.md).
-    threads: int = _checked(_to_app_threads, default=1)
+    threads: int = _checked(_up_to(MAX_APP_THREADS), default=1)
     s3_bucket: str = _checked(
         # S3's naming rules (3-63 of a-z, 0-9, '.', '-'; a letter or digit at each end)
         _matching(r"(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "a bucket name (3-63 of a-z 0-9 . -)"),
