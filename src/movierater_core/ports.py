@@ -205,15 +205,33 @@ class RatingRepository(RatingReader, Protocol):
         """The user's rating of the movie; ``for_update`` locks it until the transaction ends."""
         ...
 
+    def find_locking_movie(
+        self, user_id: int, movie_id: int, *, fresh: bool = False
+    ) -> tuple[bool, Rating | None]:
+        """Lock the movie's row (as ``movies.get(for_update=True)``) and find the user's
+        rating of it: (whether the movie exists, the rating or None).
+
+        In one step, the rating may be as it stood just before the lock was granted
+        (PostgreSQL reads it in the statement's snapshot, Azure SQL in its row versions):
+        a change of it must say what it expects (``change_stars``), and an ``add`` may
+        meet a duplicate. ``fresh`` reads it once the lock is held (a second statement),
+        so that a retry after such a lost race cannot lose to the same cause again.
+        """
+        ...
+
     def list(
         self, *, movie_id: int | None = None, user_id: int | None = None, for_update: bool = False
     ) -> Sequence[Rating]: ...
 
-    def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
+    def add(
+        self, user_id: int, movie_id: int, stars: Stars, *, summary_delta: tuple[int, int] | None = None
+    ) -> Rating:
         """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already (a lost
         race: the caller's next attempt updates it), and
         :class:`~movierater_core.errors.ReferenceGone` if the user or the movie does not exist
-        (deleted by a concurrent transaction)."""
+        (deleted by a concurrent transaction). ``summary_delta``: (count delta, total delta)
+        added to the movie's summary as ``movies.adjust_ratings`` does, in the same atomic
+        step (one statement where the database can)."""
         ...
 
     def add_many(self, ratings: Sequence[tuple[int, int, Stars]]) -> Sequence[int]:
@@ -225,7 +243,13 @@ class RatingRepository(RatingReader, Protocol):
         """
         ...
 
-    def set_stars(self, rating_id: int, stars: Stars) -> None: ...
+    def change_stars(self, rating: Rating, stars: Stars, *, summary_delta: tuple[int, int]) -> bool:
+        """Set the rating's stars to ``stars`` if they are still ``rating.stars``, adding
+        ``summary_delta`` (count, total) to its movie's summary as ``movies.adjust_ratings``
+        does, in one atomic step (one statement where the database can). False, and nothing
+        changed, if the stars were no longer ``rating.stars`` or the rating is gone (a lost
+        race: the caller's next attempt sees the change)."""
+        ...
 
     def delete(self, rating_id: int) -> None: ...
 

@@ -285,7 +285,7 @@ def test_adjust_ratings_many(db: Database) -> None:
 # ---- ratings ----------------------------------------------------------------------------
 
 
-def test_ratings_add_get_find_set_stars_delete(db: Database) -> None:
+def test_ratings_add_get_find_change_stars_delete(db: Database) -> None:
     with db.writing() as repos:
         ann, movie = add_user(repos), add_movie(repos)
         rating = repos.ratings.add(ann.id, movie.id, Stars(4))
@@ -298,7 +298,7 @@ def test_ratings_add_get_find_set_stars_delete(db: Database) -> None:
         assert repos.ratings.find(ann.id, movie.id) == rating
         assert repos.ratings.find(ann.id, movie.id + 1000) is None
     with db.writing() as repos:
-        repos.ratings.set_stars(rating.id, Stars(1))
+        assert repos.ratings.change_stars(rating, Stars(1), summary_delta=(0, 0))
     with db.reading() as repos:
         assert repos.ratings.get(rating.id) == Rating(rating.id, ann.id, movie.id, Stars(1))
     with db.writing() as repos:
@@ -681,3 +681,35 @@ def test_a_token_or_an_upload_grant_of_a_user_that_is_gone_raises_reference_gone
     with db.reading() as repos:
         assert repos.tokens.user_for("e" * 64) is None
         assert repos.grants.granted_after(ghost, T0 - timedelta(days=1)) == []
+
+
+def test_rating_writes_move_the_summary_in_the_same_step(db: Database) -> None:
+    """The hot write's three steps (one statement each on PostgreSQL and MariaDB where it
+    can): the movie locked with the rater's rating, then an add or a change that moves the
+    movie's summary with it; a change that expected other stars changes nothing."""
+    with db.writing() as repos:
+        ann, bob, movie = add_user(repos, "ann"), add_user(repos, "bob"), add_movie(repos)
+        assert repos.ratings.find_locking_movie(ann.id, movie.id) == (True, None)
+        assert repos.ratings.find_locking_movie(ann.id, movie.id + 1000) == (False, None)
+        rating = repos.ratings.add(ann.id, movie.id, Stars(2), summary_delta=(1, 2))
+        repos.ratings.add(bob.id, movie.id, Stars(5), summary_delta=(1, 5))
+    assert rating == Rating(rating.id, ann.id, movie.id, Stars(2))
+    with db.writing() as repos:
+        assert repos.ratings.find_locking_movie(ann.id, movie.id) == (True, rating)
+        assert repos.ratings.find_locking_movie(ann.id, movie.id, fresh=True) == (True, rating)
+        assert repos.ratings.find_locking_movie(bob.id, movie.id + 1000, fresh=True) == (False, None)
+        assert repos.ratings.change_stars(rating, Stars(4), summary_delta=(0, 2))
+    with db.writing() as repos:  # stale: the stars are 4 now, not 2
+        assert not repos.ratings.change_stars(rating, Stars(1), summary_delta=(0, -1))
+    with db.writing() as repos:  # gone
+        gone = Rating(rating.id + 1000, ann.id, movie.id, Stars(4))
+        assert not repos.ratings.change_stars(gone, Stars(1), summary_delta=(0, -3))
+    with db.reading() as repos:
+        assert repos.ratings.find(ann.id, movie.id) == Rating(rating.id, ann.id, movie.id, Stars(4))
+        found = repos.movies.get(movie.id)
+        assert found is not None and found.ratings == RatingSummary(2, 9)
+    with pytest.raises(DuplicateRating), db.writing() as repos:
+        repos.ratings.add(ann.id, movie.id, Stars(3), summary_delta=(1, 3))
+    with db.reading() as repos:  # the failed add moved nothing
+        found = repos.movies.get(movie.id)
+        assert found is not None and found.ratings == RatingSummary(2, 9)

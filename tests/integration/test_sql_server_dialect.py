@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from movierater_adapters.sql.tables import metadata
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import ClauseElement
 
-from movierater_core.model import MovieFields, MovieOrder, MovieSort, Stars
+from movierater_core.model import MovieFields, MovieOrder, MovieSort, Rating, Stars
 from movierater_core.ports import ImportRecord, NewUser
 from tests.integration.backends import unavailable
 
@@ -68,6 +69,8 @@ class _Result:
 
 
 class _RecordingCursor:
+    rowcount = 1  # an UPDATE that found its row
+
     def __init__(self, statements: list[str]) -> None:
         self._statements = statements
 
@@ -155,7 +158,10 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.ratings.list()
     repos.ratings.list(movie_id=1, user_id=2, for_update=True)
     repos.ratings.add(1, 1, Stars(3))
-    repos.ratings.set_stars(1, Stars(4))
+    repos.ratings.find_locking_movie(1, 1)
+    repos.ratings.find_locking_movie(1, 1, fresh=True)
+    repos.ratings.add(1, 1, Stars(3), summary_delta=(1, 3))
+    repos.ratings.change_stars(Rating(1, 1, 1, Stars(3)), Stars(4), summary_delta=(0, 1))
     repos.ratings.delete(1)
     repos.tokens.add("d" * 64, 1, now)
     repos.tokens.user_for("d" * 64)
@@ -207,10 +213,13 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
 def test_every_adapter_statement_compiles_for_sql_server() -> None:
     conn = RecordingConnection()
     _exercise_every_repository_method(conn)
-    # + is_rejected, mark_rejected; + the attempts' 8; + the pages' 9
-    assert len(conn.statements) == 43 + 12 + 3 + 8 + 9
+    # + is_rejected, mark_rejected; + the attempts' 8; + the pages' 9; + the rate's 5 (the
+    # movie locked with the rating, and alone when fresh (no movie here: no second read); an
+    # add and a change, each with the summary's UPDATE, instead of set_stars)
+    assert len(conn.statements) == 43 + 12 + 3 + 8 + 9 + 5
     locked = [s for s in conn.statements if "UPDLOCK" in s]
-    assert len(locked) == 9
+    assert len(locked) == 11
+    assert sum("FROM movies WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 2
     assert sum("FROM ratings WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3
     assert sum("FROM users WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 3
     assert sum("FROM attempt_locks WITH (UPDLOCK, ROWLOCK)" in s for s in locked) == 2
@@ -328,4 +337,4 @@ def _our_connect_listeners(engine: Any, connection: _SessionConnection) -> None:
     need a real pyodbc connection)."""
     for listener in engine.pool.dispatch.connect:
         if getattr(listener, "__module__", "").startswith("movierater_adapters"):
-            listener(connection, None)
+            listener(connection, SimpleNamespace(info={}))  # a pool entry's info only

@@ -265,13 +265,22 @@ class FakeRatings:
     def count(self, *, movie_id: int | None = None, user_id: int | None = None) -> int:
         return len(self.list(movie_id=movie_id, user_id=user_id))
 
-    def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
+    def find_locking_movie(
+        self, user_id: int, movie_id: int, *, fresh: bool = False
+    ) -> tuple[bool, Rating | None]:
+        return movie_id in self._s.movies, self._of(user_id, movie_id)
+
+    def add(
+        self, user_id: int, movie_id: int, stars: Stars, *, summary_delta: tuple[int, int] | None = None
+    ) -> Rating:
         if user_id not in self._s.users or movie_id not in self._s.movies:
             raise ReferenceGone(f"{user_id}/{movie_id}")  # deleted meanwhile, as the port says
         if self._of(user_id, movie_id):
             raise DuplicateRating(f"{user_id}/{movie_id}")  # a lost race, as the port says
         rating = Rating(self._s.next_id("rating"), user_id, movie_id, stars)
         self._s.ratings[rating.id] = rating
+        if summary_delta is not None:
+            FakeMovies(self._s).adjust_ratings(movie_id, *summary_delta)
         return rating
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -284,9 +293,13 @@ class FakeRatings:
         except ReferenceGone as exc:  # the port: one error for a batch that cannot be stored
             raise DuplicateRating(str(exc)) from exc
 
-    def set_stars(self, rating_id: int, stars: Stars) -> None:
-        old = self._s.ratings[rating_id]
-        self._s.ratings[rating_id] = Rating(old.id, old.user_id, old.movie_id, stars)
+    def change_stars(self, rating: Rating, stars: Stars, *, summary_delta: tuple[int, int]) -> bool:
+        stored = self._s.ratings.get(rating.id)
+        if stored is None or stored.stars != rating.stars:
+            return False  # a lost race, as the port says
+        self._s.ratings[rating.id] = Rating(stored.id, stored.user_id, stored.movie_id, stars)
+        FakeMovies(self._s).adjust_ratings(stored.movie_id, *summary_delta)
+        return True
 
     def delete(self, rating_id: int) -> None:
         del self._s.ratings[rating_id]

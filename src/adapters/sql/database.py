@@ -14,7 +14,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,9 +36,15 @@ if TYPE_CHECKING:
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("movierater.sql")
-# The key, in a pooled connection's info, that says it was made for this checkout (so it
-# needs no ping: see SqlDatabase._watch_checkouts).
+# The keys, in a pooled connection's info, that say it was made for this checkout and
+# when it was last checked in (see _ping_when_idle).
 _FRESH = "movierater_fresh"
+_RETURNED_AT = "movierater_returned_at"
+# A pooled connection idle at least this long is pinged before use; one back in the pool
+# sooner is used as it is. Under load connections idle for milliseconds, so a request pays
+# no round trip for the ping; a server restart takes longer than this (the outage test),
+# so a connection that outlived one is pinged, found dead and replaced, costing no request.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def make_engine(
@@ -54,8 +60,9 @@ def make_engine(
 
     SQLite gets WAL mode and a busy timeout so that several gunicorn workers can write,
     and ``BEGIN IMMEDIATE`` for write transactions so writers queue instead of failing.
-    Server databases get a bounded connect timeout and pre-ping, so a restarted server
-    is noticed and reconnected to without restarting the app. ``schema`` puts every
+    Server databases get a bounded connect timeout and a ping of each pooled connection
+    that idled (:func:`_ping_when_idle`), so a restarted server is noticed and reconnected
+    to without restarting the app. ``schema`` puts every
     table in that schema (as the original's ``movie_rater_api`` on Azure SQL).
 
     ``timeout`` (seconds; for serving requests, not for migrations, imports or the CLI)
@@ -106,8 +113,7 @@ def _make_engine(
         connect_args.update(_socket_bounds(parsed, timeout))
     engine = create_engine(
         url,
-        # psycopg's ping runs under SqlDatabase's cutoff instead (see _watch_checkouts)
-        pool_pre_ping=not (timeout is not None and _cuttable(parsed)),
+        pool_pre_ping=False,  # _ping_when_idle pings only the connections that idled
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=connect_timeout if timeout is None else min(connect_timeout, timeout),
@@ -116,7 +122,42 @@ def _make_engine(
     )
     if timeout is not None:
         _bound_sessions(engine, timeout)
+    # psycopg's ping runs under SqlDatabase's cutoff instead (see _watch_checkouts)
+    if not (timeout is not None and _cuttable(parsed)):
+        _ping_when_idle(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine, before_ping: Callable[[Any], _Unit | None] | None = None) -> None:
+    """Ping a pooled connection on checkout when it idled ``PING_AFTER_IDLE_SECONDS`` or
+    more (SQLAlchemy's pre-ping pings every checkout: one more round trip per request).
+    A dead one is replaced, and the pool's older connections with it (a restart killed
+    them all). ``before_ping`` runs first on every checkout (SqlDatabase's cutoff watch);
+    the unit it returns tells a ping that was cut off from one that failed by itself."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_FRESH] = True
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        unit = before_ping(dbapi_connection) if before_ping is not None else None
+        if record.info.pop(_FRESH, False):
+            return
+        if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            if unit is not None and unit.cut:
+                raise _Stalled from exc
+            if engine.dialect.is_disconnect(cast("DBAPIModule.Error", exc), dbapi_connection, None):
+                raise InvalidatePoolError from exc  # stale after a restart: reconnect
+            raise
 
 
 def _cuttable(url: URL) -> bool:
@@ -218,8 +259,8 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool, busy_ms: int) -> None:
 
 # On SQLite a thread's read connection is kept between requests (checking one out of
 # the pool costs more than the read itself), checked out afresh after idling this long.
-# Server databases check one out per read, with pre-ping: a kept connection would fail
-# once after every server restart, and a read cannot be transparently run again.
+# Server databases check one out per read (pinged if it idled): a kept connection would
+# fail once after every server restart, and a read cannot be transparently run again.
 READER_IDLE_SECONDS = 5.0
 
 
@@ -304,6 +345,13 @@ STALL_COOLDOWN_SECONDS = 2.0
 _STALL_SECONDS = 1.0
 
 
+def _forget_mode(conn: Connection) -> None:
+    """Take the unit's mode off its pooled connection, unless that connection died (its
+    info goes with it; asking a dead one for its info would reconnect)."""
+    if not conn.invalidated:
+        conn.info.pop("mode", None)
+
+
 class SqlDatabase:
     """Implements the core's ``Database`` port.
 
@@ -333,29 +381,17 @@ class SqlDatabase:
 
     def _watch_checkouts(self, cutoff: _Cutoff) -> None:
         """Every connection checked out inside a unit of work is watched until it is
-        checked in (after its reset) or closed; a pooled one is pinged under that watch
-        first (the pool's own pre-ping would run before any listener, unwatched)."""
+        checked in (after its reset) or closed; one that idled is pinged under that watch
+        (the pool's own pre-ping would run before any listener, unwatched)."""
         engine, local = self.engine, self._local
 
-        @event.listens_for(engine, "connect")
-        def on_connect(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-            record.info[_FRESH] = True
-
-        @event.listens_for(engine, "checkout")
-        def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        def watch(dbapi_connection: Any) -> _Unit | None:
             unit: _Unit | None = getattr(local, "unit", None)
             if unit is not None:
                 cutoff.watch(dbapi_connection, unit)
-            if record.info.pop(_FRESH, False):
-                return
-            try:
-                engine.dialect.do_ping(dbapi_connection)
-            except Exception as exc:
-                if unit is not None and unit.cut:
-                    raise _Stalled from exc
-                if engine.dialect.is_disconnect(cast("DBAPIModule.Error", exc), dbapi_connection, None):
-                    raise InvalidatePoolError from exc  # stale after a restart: reconnect
-                raise
+            return unit
+
+        _ping_when_idle(engine, before_ping=watch)
 
         @event.listens_for(engine, "checkin")
         def on_checkin(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -401,17 +437,17 @@ class SqlDatabase:
                 with conn.begin():
                     yield SqlRepositories(conn)
             finally:
-                conn.info.pop("mode", None)
+                _forget_mode(conn)
 
     def ping(self) -> None:
-        """``SELECT 1`` on a connection from the pool (which pre-ping replaces if it died)."""
+        """``SELECT 1`` on a connection from the pool (replaced first if it idled and died)."""
         try:
             with self._translated(), self.engine.connect() as conn:
                 conn.info["mode"] = "read"  # on SQLite: no BEGIN for a probe
                 try:
                     conn.exec_driver_sql("SELECT 1")
                 finally:
-                    conn.info.pop("mode", None)
+                    _forget_mode(conn)
         except DBAPIError as exc:
             # Not a lost connection but still not ready (a wrong password, a dropped database):
             # the cause goes to the log, the probe's answer stays generic.
@@ -493,7 +529,7 @@ class SqlDatabase:
             raise domain_error from exc
         except PoolTimeout as exc:  # every pooled connection stuck on a dead server
             raise ServiceUnavailable(UNAVAILABLE) from exc
-        except _Stalled as exc:  # the pre-ping was cut off
+        except _Stalled as exc:  # the ping of an idle connection was cut off
             raise ServiceUnavailable(UNAVAILABLE) from exc
 
     def dispose(self) -> None:

@@ -11,24 +11,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Select, Update
+from sqlalchemy import Connection, Delete, Insert, Select, Update
 from sqlalchemy.exc import DBAPIError
 
 
 class Prepared:
-    def __init__(self, statement: Select[*tuple[Any, ...]] | Update | Delete) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | Update | Delete | Insert) -> None:
         self._statement = statement
         self._compiled: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None]] = {}
 
     def rows(self, conn: Connection, params: dict[str, Any] | None = None) -> list[Any]:
         """Run a SELECT; its rows as the driver returns them (tuple-like)."""
-        return self._run(conn, params, fetch=True)
+        return self._run(conn, params, fetch=True)[0]
 
-    def execute(self, conn: Connection, params: dict[str, Any] | None = None) -> None:
-        """Run an UPDATE or DELETE."""
-        self._run(conn, params, fetch=False)
+    def execute(self, conn: Connection, params: dict[str, Any] | None = None) -> int:
+        """Run an UPDATE or DELETE; the number of rows it matched (the driver's rowcount)."""
+        return self._run(conn, params, fetch=False)[1]
 
-    def _run(self, conn: Connection, params: dict[str, Any] | None, *, fetch: bool) -> list[Any]:
+    def _run(self, conn: Connection, params: dict[str, Any] | None, *, fetch: bool) -> tuple[list[Any], int]:
+        """(the rows if ``fetch``, the driver's rowcount)"""
         dialect = conn.dialect
         schemas = conn.get_execution_options().get("schema_translate_map")
         key = (dialect.name, dialect.paramstyle, tuple(sorted(schemas.items(), key=str)) if schemas else ())
@@ -41,7 +42,8 @@ class Prepared:
         cursor = raw.cursor()
         try:
             cursor.execute(sql, args)
-            return list(cursor.fetchall()) if fetch else []
+            rows = list(cursor.fetchall()) if fetch else []
+            return rows, int(cursor.rowcount)
         except dialect.loaded_dbapi.Error as exc:
             invalidated = dialect.is_disconnect(exc, raw, cursor)
             if invalidated:

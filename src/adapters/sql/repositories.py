@@ -199,16 +199,53 @@ _RATING_OF_QUERY = select(*_RATING_COLUMNS).where(
 _RATING_OF = Prepared(_RATING_OF_QUERY)
 _RATING_OF_LOCKED = Prepared(_locked(_RATING_OF_QUERY))
 _INSERT_RATING = insert(ratings)
-_SET_STARS = Prepared(
-    update(ratings).where(ratings.c.id == bindparam("rating_id")).values(stars=bindparam("stars"))
-)
-_ADJUST_SUMMARY = Prepared(
-    update(movies)
-    .where(movies.c.id == bindparam("movie_id"))
-    .values(
-        rating_count=movies.c.rating_count + bindparam("count_delta"),
-        rating_sum=movies.c.rating_sum + bindparam("total_delta"),
+_SUMMARY_MOVED = {
+    "rating_count": movies.c.rating_count + bindparam("count_delta"),
+    "rating_sum": movies.c.rating_sum + bindparam("total_delta"),
+}
+_ADJUST_SUMMARY = Prepared(update(movies).where(movies.c.id == bindparam("movie_id")).values(_SUMMARY_MOVED))
+
+# Rating a movie (the hot write): a round trip per statement on a server database, so
+# as few statements as each dialect allows. First the movie's row locked and the rater's
+# rating read, in one statement (the join's nullable side cannot be locked on PostgreSQL:
+# FOR UPDATE OF movies; MariaDB locks and reads the latest rating row too).
+_MOVIE_LOCKED_WITH_RATING = Prepared(
+    select(movies.c.id, ratings.c.id, ratings.c.stars)
+    .select_from(
+        movies.outerjoin(
+            ratings, and_(ratings.c.movie_id == movies.c.id, ratings.c.user_id == bindparam("user_id"))
+        )
     )
+    .where(movies.c.id == bindparam("movie_id"))
+    .with_for_update(of=movies)
+    .with_hint(movies, "WITH (UPDLOCK, ROWLOCK)", "mssql")
+)
+# Then the change, only if the stars are still those read, with the movie's summary:
+_STARS_STILL = and_(ratings.c.id == bindparam("rating_id"), ratings.c.stars == bindparam("expected"))
+_CHANGE_STARS = Prepared(update(ratings).where(_STARS_STILL).values(stars=bindparam("stars")))
+# ... PostgreSQL: one statement (a data-modifying CTE; the summary moves iff the rating did).
+_STARS_CHANGED = (
+    update(ratings).where(_STARS_STILL).values(stars=bindparam("stars")).returning(ratings.c.movie_id)
+).cte("changed")
+_CHANGE_STARS_AND_SUMMARY = Prepared(
+    update(movies).where(movies.c.id == _STARS_CHANGED.c.movie_id).values(_SUMMARY_MOVED)
+)
+_RATING_ADDED = (
+    insert(ratings)
+    .values(user_id=bindparam("user_id"), movie_id=bindparam("movie_id"), stars=bindparam("stars"))
+    .returning(ratings.c.id, ratings.c.movie_id)
+).cte("added")
+_ADD_RATING_AND_SUMMARY = Prepared(
+    update(movies)
+    .where(movies.c.id == _RATING_ADDED.c.movie_id)
+    .values(_SUMMARY_MOVED)
+    .returning(_RATING_ADDED.c.id)
+)
+# ... MariaDB: one multi-table UPDATE (both rows or neither).
+_CHANGE_STARS_AND_SUMMARY_MARIADB = Prepared(
+    update(ratings)
+    .where(_STARS_STILL, movies.c.id == ratings.c.movie_id)
+    .values({ratings.c.stars: bindparam("stars"), **{movies.c[k]: v for k, v in _SUMMARY_MOVED.items()}})
 )
 
 # Bulk inserts of imports: one executemany each, the new ids back in the order of the
@@ -536,18 +573,39 @@ class SqlRatings:
         counted: int = self._conn.execute(query).scalar_one()
         return counted
 
-    def add(self, user_id: int, movie_id: int, stars: Stars) -> Rating:
+    def find_locking_movie(
+        self, user_id: int, movie_id: int, *, fresh: bool = False
+    ) -> tuple[bool, Rating | None]:
+        params = {"user_id": user_id, "movie_id": movie_id}
+        if fresh:
+            if not _MOVIE_BY_ID_LOCKED.rows(self._conn, params):
+                return False, None
+            return True, self.find(user_id, movie_id, for_update=True)
+        rows = _MOVIE_LOCKED_WITH_RATING.rows(self._conn, params)
+        if not rows:
+            return False, None
+        _, rating_id, stars = rows[0]
+        return True, (None if rating_id is None else Rating(rating_id, user_id, movie_id, Stars(stars)))
+
+    def add(
+        self, user_id: int, movie_id: int, stars: Stars, *, summary_delta: tuple[int, int] | None = None
+    ) -> Rating:
+        params = {"user_id": user_id, "movie_id": movie_id, "stars": stars.value}
         try:
-            result = self._conn.execute(
-                _INSERT_RATING, {"user_id": user_id, "movie_id": movie_id, "stars": stars.value}
-            )
+            if summary_delta is not None and self._conn.dialect.name == "postgresql":
+                params["count_delta"], params["total_delta"] = summary_delta
+                (new_id,) = _ADD_RATING_AND_SUMMARY.rows(self._conn, params)[0]
+                return Rating(new_id, user_id, movie_id, stars)
+            new_id = _inserted_id(self._conn.execute(_INSERT_RATING, params))
         except IntegrityError as exc:
             # A unique violation is a lost first-rating race (run again, it updates); a
             # foreign-key violation, the user or the movie deleted meanwhile.
             if is_foreign_key_violation(exc):
                 raise ReferenceGone(f"user {user_id} or movie {movie_id}") from exc
             raise DuplicateRating(f"user {user_id} movie {movie_id}") from exc
-        return Rating(_inserted_id(result), user_id, movie_id, stars)
+        if summary_delta is not None:
+            SqlMovies(self._conn).adjust_ratings(movie_id, *summary_delta)
+        return Rating(new_id, user_id, movie_id, stars)
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         if not pairs:
@@ -567,8 +625,25 @@ class SqlRatings:
         except IntegrityError as exc:  # as in add: a lost race, or a user or movie deleted meanwhile
             raise DuplicateRating(f"{len(new)} ratings") from exc
 
-    def set_stars(self, rating_id: int, stars: Stars) -> None:
-        _SET_STARS.execute(self._conn, {"rating_id": rating_id, "stars": stars.value})
+    def change_stars(self, rating: Rating, stars: Stars, *, summary_delta: tuple[int, int]) -> bool:
+        count_delta, total_delta = summary_delta
+        params = {
+            "rating_id": rating.id,
+            "expected": rating.stars.value,
+            "stars": stars.value,
+            "movie_id": rating.movie_id,
+            "count_delta": count_delta,
+            "total_delta": total_delta,
+        }
+        dialect = self._conn.dialect
+        if dialect.name == "postgresql":
+            return _CHANGE_STARS_AND_SUMMARY.execute(self._conn, params) == 1
+        if getattr(dialect, "is_mariadb", False):
+            return _CHANGE_STARS_AND_SUMMARY_MARIADB.execute(self._conn, params) > 0
+        if _CHANGE_STARS.execute(self._conn, params) != 1:
+            return False
+        _ADJUST_SUMMARY.execute(self._conn, params)
+        return True
 
     def delete(self, rating_id: int) -> None:
         self._conn.execute(delete(ratings).where(ratings.c.id == rating_id))

@@ -56,11 +56,14 @@ class Ratings:
     def rate_movie(self, actor: User, movie_id: int, data: object) -> tuple[Rating, bool]:
         """Create the actor's rating of a movie or change it. Returns (rating, created).
 
-        The movie's row is locked first, as by every change to its ratings and by its
-        deletion: raters of one movie take turns, and a deletion either runs before (404)
-        or waits. Should two first ratings still race, the loser's insert hits the unique
-        (user, movie) key and is run again as an update. An account deleted since its
-        token was checked is 401, as the request just after the deletion gets.
+        The movie's row is locked first (with the actor's rating read in the same
+        statement), as by every change to its ratings and by its deletion: raters of one
+        movie take turns, and a deletion either runs before (404) or waits. Should two first
+        ratings still race, the loser's insert hits the unique (user, movie) key, and should
+        the rating read be older than the lock, the change finds it: either is run again.
+        Each write moves the movie's summary in the same statement where the database can.
+        An account deleted since its token was checked is 401, as the request just after
+        the deletion gets.
         """
         form = Form(data)
         if not form.has("stars"):
@@ -69,23 +72,28 @@ class Ratings:
         if stars is MISSING:  # it left its error
             raise form.invalid()
 
+        attempts = 0
+
         def work() -> tuple[Rating, bool]:
+            nonlocal attempts
+            attempts += 1
             with self._db.writing() as repos:
-                if repos.movies.get(movie_id, for_update=True) is None:
+                # the first attempt in one step; a retry reads the rating under the lock
+                exists, existing = repos.ratings.find_locking_movie(actor.id, movie_id, fresh=attempts > 1)
+                if not exists:
                     raise NotFound
-                existing = repos.ratings.find(actor.id, movie_id, for_update=True)
                 if existing is not None:
                     if existing.stars != stars:
-                        repos.ratings.set_stars(existing.id, stars)
-                        repos.movies.adjust_ratings(movie_id, 0, stars.value - existing.stars.value)
+                        delta = (0, stars.value - existing.stars.value)
+                        if not repos.ratings.change_stars(existing, stars, summary_delta=delta):
+                            raise ConcurrencyConflict  # changed or removed just before the lock
                     return Rating(existing.id, actor.id, movie_id, stars), False
                 try:
-                    rating = repos.ratings.add(actor.id, movie_id, stars)
+                    rating = repos.ratings.add(actor.id, movie_id, stars, summary_delta=(1, stars.value))
                 except DuplicateRating:
                     raise ConcurrencyConflict from None
                 except ReferenceGone:  # the movie is locked and there: the actor was deleted
                     raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN) from None
-                repos.movies.adjust_ratings(movie_id, 1, stars.value)
                 return rating, True
 
         return retrying(work)
