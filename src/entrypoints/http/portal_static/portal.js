@@ -470,6 +470,7 @@ function start() {
   $("movies-query").addEventListener("submit", (event) => {
     event.preventDefault();
     clearErrors(event.currentTarget);
+    flash("");
     Object.assign(state.movies, {
       offset: 0,
       search: $("movies-search").value,
@@ -481,6 +482,7 @@ function start() {
   $("users-query").addEventListener("submit", (event) => {
     event.preventDefault();
     clearErrors(event.currentTarget);
+    flash("");
     Object.assign(state.users, { offset: 0, search: $("users-search").value });
     loadUsers();
   });

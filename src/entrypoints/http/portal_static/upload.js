@@ -26,7 +26,11 @@ export async function sha256Hex(file) {
 
 function refusal(error, what) {
   if (!(error instanceof ApiError)) return error;
-  if (error.status === 429) return new UploadError(`${error.message} ${retryWords(error.retryAfter)}`);
+  if (error.status === 429) {
+    // "Upload limit reached: 10 upload URLs per hour. Try again later." and when, exactly
+    const said = error.message.replace(/\s*Try again later\.?$/, "");
+    return new UploadError(`${said} ${retryWords(error.retryAfter)}`);
+  }
   if (error.status === 503) {
     return new UploadError(`The image storage is unavailable right now. ${retryWords(error.retryAfter)}`);
   }
