@@ -50,6 +50,7 @@ TOOL_VARIABLES = (
     "MOVIERATER_S3_EMULATOR_VENV",
     "MOVIERATER_S3_EMULATOR_TIMEOUT",
     "MOVIERATER_S3_EMULATOR_PYTHON",
+    "MOVIERATER_PORTAL_SCREENSHOTS",  # the admin portal's browser test writes the README's
 )
 
 log = logging.getLogger("movierater.settings")

@@ -99,6 +99,13 @@ class MovieView:
 
 
 @frozen
+class UserView:
+    """A user as an admin's list shows them with ``?include=is_admin``: with their role."""
+
+    user: User
+
+
+@frozen
 class MovieFields:
     """Validated values for creating or updating a movie. A field that is ``MISSING`` was not
     given: a new movie gets the default (no description, no image), an update leaves it as

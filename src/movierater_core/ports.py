@@ -54,11 +54,15 @@ class UserReader(Protocol):
 
     def list(self) -> Sequence[User]: ...
 
-    def page(self, limit: int, offset: int) -> Sequence[User]:
-        """At most ``limit`` users after the first ``offset``, by id (storage does the limiting)."""
+    def page(self, limit: int, offset: int, *, search: str = "") -> Sequence[User]:
+        """At most ``limit`` users after the first ``offset``, by id (storage does the limiting),
+        those whose username holds ``search`` (case-insensitively; ``%`` and ``_`` are plain
+        characters; ``""``: every user)."""
         ...
 
-    def count(self) -> int: ...
+    def count(self, *, search: str = "") -> int:
+        """How many users ``page`` pages through for ``search``."""
+        ...
 
 
 class UserRepository(UserReader, Protocol):

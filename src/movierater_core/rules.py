@@ -259,21 +259,30 @@ ORDERING: Final = Rule(parse_ordering, {"type": "string", "enum": list(ORDERINGS
 
 MY_RATING: Final = "my_rating"
 INCLUDES: Final = (MY_RATING,)
+IS_ADMIN: Final = "is_admin"
+USER_INCLUDES: Final = (IS_ADMIN,)
 
 
-def parse_include(value: object) -> str:
-    """``?include=``: one of :data:`INCLUDES` (what a movie answer carries beyond its fields)."""
-    if value is None:
-        raise Invalid(NOT_NULL)
-    if not isinstance(value, str) or value not in INCLUDES:
-        raise Invalid(not_a_choice(value))
-    return value
+def include_rule(choices: tuple[str, ...]) -> Rule[str]:
+    """``?include=``: one of ``choices`` (what an answer carries beyond its fields)."""
+
+    def parse(value: object) -> str:
+        if value is None:
+            raise Invalid(NOT_NULL)
+        if not isinstance(value, str) or value not in choices:
+            raise Invalid(not_a_choice(value))
+        return value
+
+    return Rule(parse, {"type": "string", "enum": list(choices)})
 
 
-INCLUDE: Final = Rule(parse_include, {"type": "string", "enum": list(INCLUDES)})
+INCLUDE: Final = include_rule(INCLUDES)  # a movie's: my_rating
+USER_INCLUDE: Final = include_rule(USER_INCLUDES)  # a user's: is_admin
 # ?search=: any text a title could hold (trimmed, as DRF's SearchFilter strips it); empty
 # is no search. Longer than a title can be, it could match nothing: refused as too long.
 SEARCH: Final = text_rule(TITLE_MAX, allow_blank=True)
+# The users list's ?search=: the same, for any text a username could hold.
+USER_SEARCH: Final = text_rule(USERNAME_MAX, allow_blank=True)
 
 
 _LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # one label of a host name

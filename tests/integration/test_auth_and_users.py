@@ -380,3 +380,42 @@ def test_only_a_digest_of_the_token_is_stored(api: Client, user: Client, engine:
         rows = [tuple(row) for row in conn.execute(select(tokens))]
     assert any(row[0] == hashlib.sha256(key.encode()).hexdigest() for row in rows)
     assert all(key not in str(value) for row in rows for value in row)
+
+
+def test_admins_search_users_by_name_and_see_their_roles_and_promote_and_demote(
+    api: Client, admin: Client
+) -> None:
+    """The admin portal's queries (issue 16), on every backend: ?search= holds the text in
+    any case, % and _ as plain characters; ?include=is_admin; promote and demote by id."""
+    ann = sign_up(api.base_url, "Ann_Search")
+    sign_up(api.base_url, "annie.search")
+    sign_up(api.base_url, "bob-search")
+
+    def names(query: str) -> list[str]:
+        resp = admin.get(f"/api/users/?{query}")
+        assert resp.status_code == 200, resp.text
+        return [u["username"] for u in resp.json()]
+
+    assert names("search=ANN") == ["Ann_Search", "annie.search"]
+    assert names("search=n_s") == ["Ann_Search"]  # not "n.s": _ is no wildcard
+    assert names("search=%25") == []  # nor is %
+    paged = admin.get("/api/users/?search=search&limit=1&offset=1").json()
+    assert paged["count"] == 3 and [u["username"] for u in paged["results"]] == ["annie.search"]
+    roles = admin.get("/api/users/?search=ann_&include=is_admin").json()
+    assert roles == [{"id": ann.user_id, "username": "Ann_Search", "is_admin": False}]
+    assert ann.get("/api/users/?search=zzz").json() == []  # a user's list of themself, searched
+
+    promoted = admin.post(f"/api/users/{ann.user_id}/promote/")
+    assert promoted.json() == {"id": ann.user_id, "username": "Ann_Search", "is_admin": True}
+    assert ann.get("/api/users/me/").json()["is_admin"] is True
+    demoted = ann.post(f"/api/users/{admin.user_id}/demote/")  # one admin demotes another
+    assert demoted.status_code == 200 and demoted.json()["is_admin"] is False
+    last = ann.post(f"/api/users/{ann.user_id}/demote/")
+    assert last.status_code == 400
+    assert last.json() == {
+        "non_field_errors": ["This is the last admin: promote another user before demoting this one."]
+    }
+    assert admin.post(f"/api/users/{ann.user_id}/demote/").status_code == 403
+    assert ann.post("/api/users/2147483647/promote/").status_code == 404
+    bad = admin.get("/api/users/?include=my_rating")
+    assert bad.status_code == 400 and bad.json() == {"include": ['"my_rating" is not a valid choice.']}

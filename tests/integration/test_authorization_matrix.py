@@ -100,6 +100,10 @@ API = "/api/"
 USERS = "/api/users/"
 USERS_PAGED = "/api/users/?limit=1000&offset=0"  # paging changes the shape, not who sees whom
 OWNER = "/api/users/{owner}/"
+# The admin portal's queries (issue 16): found by name, each with their role.
+USERS_ROLES = "/api/users/?search=AUTHZ&include=is_admin"
+PROMOTE = "/api/users/{owner}/promote/"
+DEMOTE = "/api/users/{owner}/demote/"
 ME = "/api/users/me/"  # whoever asks (issue 17)
 MOVIES = "/api/movies/"
 MOVIE = "/api/movies/{movie}/"
@@ -115,6 +119,8 @@ READYZ = "/readyz"
 ROOT = "/"
 DOCS = "/api/docs/"
 DOCS_SCRIPT = "/api/docs/static/init.js"  # one of the files WhiteNoise serves, outside Falcon
+PORTAL = "/admin/"  # the admin portal's page: public, as its data comes from the API (issue 16)
+PORTAL_SCRIPT = "/admin/static/portal.js"
 
 CASES: list[Case] = [
     # the anonymous actor logs in with the owner's credentials
@@ -129,6 +135,16 @@ CASES: list[Case] = [
     *row("PATCH", OWNER, 401, 200, 403, 200),
     *row("DELETE", OWNER, 401, 204, 403, 204),
     *row("GET", ME, 401, 200, 200, 200),  # admin or not, each gets themself
+    *row("GET", USERS_ROLES, 401, 200, 200, 200),  # found among everyone by an admin, else themself
+    *row("POST", PROMOTE, 401, 403, 403, 200),
+    *row("POST", DEMOTE, 401, 403, 403, 200),  # a plain user: nothing changes
+    Case("POST", DEMOTE, ADMIN, 200, "promoted"),  # an admin (not the last): a plain user again
+    *(
+        case
+        for path in (PROMOTE, DEMOTE)
+        for method in ("GET", "PUT", "PATCH", "DELETE")
+        for case in row(method, path, 405, 405, 405, 405)
+    ),
     *(case for method in ("POST", "PUT", "PATCH", "DELETE") for case in row(method, ME, 405, 405, 405, 405)),
     *row("GET", MOVIES, 401, 200, 200, 200),
     *row("POST", MOVIES, 401, 403, 403, 201),
@@ -163,10 +179,21 @@ CASES: list[Case] = [
     *row("GET", DOCS, 200, 200, 200, 200),
     *row("GET", DOCS_SCRIPT, 200, 200, 200, 200),
     *(case for path in (ROOT, DOCS) for case in row("POST", path, 405, 405, 405, 405)),
+    # so is the admin portal's page: what an admin sees in it comes from the API, as they
+    *row("GET", PORTAL, 200, 200, 200, 200),
+    *row("GET", PORTAL_SCRIPT, 200, 200, 200, 200),
+    *row("POST", PORTAL, 405, 405, 405, 405),
 ]
 
 # Cases that change or delete users, or revoke tokens, get users of their own.
-USER_MUTATING = {("PUT", OWNER), ("PATCH", OWNER), ("DELETE", OWNER), ("DELETE", AUTH)}
+USER_MUTATING = {
+    ("PUT", OWNER),
+    ("PATCH", OWNER),
+    ("DELETE", OWNER),
+    ("DELETE", AUTH),
+    ("POST", PROMOTE),
+    ("POST", DEMOTE),
+}
 
 
 # ---- actors: a cached cast per server, fresh users where a case needs them ---------------
@@ -255,7 +282,7 @@ def set_stage(server: Server, case: Case) -> Stage:
     base = server.base_url
     owner, other, admin = cast.user, cast.other_user, cast.admin
     if (case.method, case.path) in USER_MUTATING:
-        if case.path == OWNER or case.actor == USER:
+        if case.path in (OWNER, PROMOTE, DEMOTE) or case.actor == USER:
             owner = new_user(base)  # the target, or the one whose token is revoked
         if case.path == AUTH and case.actor == OTHER:
             other = new_user(base)
@@ -267,6 +294,9 @@ def set_stage(server: Server, case: Case) -> Stage:
     rated = owner.client.post(f"/api/movies/{movie['id']}/rate_movie/", json={"stars": OWNER_STARS})
     assert rated.status_code == 200, rated.text
     stage = Stage(base, owner, other, admin, movie, rated.json()["result"])
+    if case.variant == "promoted":
+        promoted = admin.client.post(f"/api/users/{owner.id}/promote/")
+        assert promoted.status_code == 200, promoted.text
     if case.variant == "rated":
         actor = stage.actor(case.actor)
         assert actor is not None
@@ -415,6 +445,24 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
                 "previous": None,
                 "results": [{"id": actor.id, "username": actor.username}],
             }
+        elif path == USERS_ROLES:
+            found = (
+                [r for r in changes.before["users"].values() if "authz" in r["username"]]
+                if case.actor == ADMIN
+                else [changes.before["users"][actor.id]]
+                if actor is not None
+                else []
+            )
+            assert (
+                body
+                == [
+                    {"id": r["id"], "username": r["username"], "is_admin": bool(r["is_admin"])}
+                    for r in sorted(found, key=lambda r: r["id"])
+                ][:1000]
+            )
+            owner = {"id": stage.owner.id, "username": stage.owner.username, "is_admin": False}
+            assert (owner in body) == (case.actor != OTHER)
+            assert any(u["is_admin"] for u in body) == (case.actor == ADMIN)
         elif path == OWNER:
             assert body == {"id": stage.owner.id, "username": stage.owner.username}
         elif path == ME:
@@ -465,6 +513,12 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
             assert "swagger-ui-bundle.js" in resp.text
         elif path == DOCS_SCRIPT:
             assert "SwaggerUIBundle(" in resp.text
+        elif path == PORTAL:
+            assert resp.headers["Content-Type"].startswith("text/html")
+            assert "portal.js" in resp.text
+            assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+        elif path == PORTAL_SCRIPT:
+            assert "/api/users/me/" in resp.text  # the page asks the API who signed in
         elif path == READYZ:
             assert body == {
                 "status": "ok",
@@ -520,6 +574,20 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
             changed={"movies": {movie_id}},
         )
         assert changes.after["movies"][movie_id]["rating_count"] == 0
+
+    elif path in (PROMOTE, DEMOTE):
+        owner_id = stage.owner.id
+        now_admin = path == PROMOTE
+        assert body == {"id": owner_id, "username": stage.owner.username, "is_admin": now_admin}
+        assert bool(changes.after["users"][owner_id]["is_admin"]) is now_admin
+        if path == PROMOTE or case.variant == "promoted":
+            changes.expect(changed={"users": {owner_id}})  # the role only: nothing else
+            old, new = changes.before["users"][owner_id], changes.after["users"][owner_id]
+            assert {k: v for k, v in old.items() if k != "is_admin"} == {
+                k: v for k, v in new.items() if k != "is_admin"
+            }
+        else:
+            changes.expect()  # demoting a plain user changes nothing
 
     elif (method, path) == ("POST", MOVIES):
         changes.expect(added={"movies": 1})

@@ -92,7 +92,7 @@ PUBLIC = {
 
 # Pages for people, not the API: Swagger UI (HTML, whose files WhiteNoise serves outside the
 # Falcon app) and the root's redirect to it. The document describes the JSON API only.
-NOT_API = {("GET", "/api/docs"), ("GET", "/")}
+NOT_API = {("GET", "/api/docs"), ("GET", "/"), ("GET", "/admin")}  # pages for people
 
 
 def app_for(storage: str) -> falcon.App:
@@ -266,6 +266,8 @@ def test_links_name_real_operations_and_parameters() -> None:
         ("createMovie", "rateMovie", "$response.body#/id"),
         ("rateMovie", "getRating", "$response.body#/result/id"),
         ("register", "logIn", "$request.body"),
+        ("register", "promoteUser", "$response.body#/id"),
+        ("promoteUser", "demoteUser", "$response.body#/id"),
     }
     found = {
         (operation["operationId"], link["operationId"], expression)
@@ -341,6 +343,13 @@ class Actor:
         sent = response.request.headers.get("Authorization")
         if response.status_code == 401 and sent == self.authorization:
             self.renew()  # revoked, expired, or its user deleted
+        elif (
+            case.path == f"/api/users/{{user_id}}/{'demote' if self.admin else 'promote'}/"
+            and str(path_id) == str(self.user_id)
+            and response.status_code == 200
+        ):
+            self.renewals += 1
+            self._make()  # no longer what it acts as: an admin (or a user) made anew
 
 
 class Fuzzer:
@@ -646,13 +655,13 @@ def get_params(document: dict[str, Any], path: str) -> list[dict[str, Any]]:
 
 
 def test_the_lists_paging_parameters_and_both_answer_shapes_are_documented() -> None:
-    """Each list names limit and offset (movies also search and ordering) with the core's
+    """Each list names limit and offset (movies also search and ordering, users search) with the core's
     schemas, answers the bare array or DRF's envelope, and documents its headers and 400."""
     document = openapi_document()
     for path, extra in (
         ("/api/movies/", {"search", "ordering", "include"}),
         ("/api/ratings/", {"movie", "user"}),
-        ("/api/users/", set()),
+        ("/api/users/", {"search", "include"}),
     ):
         get = document["paths"][path]["get"]
         assert {p["name"] for p in get["parameters"]} == {"limit", "offset", *extra}

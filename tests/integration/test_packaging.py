@@ -161,6 +161,19 @@ def test_the_installed_service_serves_its_docs_and_probes(served: str) -> None:
     assert requests.get(served + "/readyz", timeout=30).status_code == 200
 
 
+def test_the_installed_service_serves_the_admin_portal_from_the_wheel(wheel: Path, served: str) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    source = ROOT / "src" / "entrypoints" / "http" / "portal_static"
+    files = sorted(path.name for path in source.iterdir())
+    assert {f"movierater_entrypoints/http/portal_static/{name}" for name in files} <= set(names)
+    page = requests.get(served + "/admin/", timeout=30)
+    assert page.status_code == 200 and 'src="/admin/static/portal.js"' in page.text
+    for name in files:  # the page's modules (and those they import) and its stylesheet
+        resp = requests.get(f"{served}/admin/static/{name}", timeout=30)
+        assert resp.status_code == 200, name
+        assert resp.content == (source / name).read_bytes(), name
+
+
 def test_the_changelog_describes_this_version() -> None:
     releases = re.findall(
         r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", (ROOT / "CHANGELOG.md").read_text(), re.M

@@ -98,11 +98,14 @@ class FakeUsers:
     def list(self) -> Sequence[User]:
         return [self._s.users[k][0] for k in sorted(self._s.users)]
 
-    def page(self, limit: int, offset: int) -> Sequence[User]:
-        return self.list()[offset : offset + limit]
+    def page(self, limit: int, offset: int, *, search: str = "") -> Sequence[User]:
+        return self._found(search)[offset : offset + limit]
 
-    def count(self) -> int:
-        return len(self._s.users)
+    def count(self, *, search: str = "") -> int:
+        return len(self._found(search))
+
+    def _found(self, search: str) -> list[User]:
+        return [u for u in self.list() if search.lower() in u.username.lower()]
 
     def add(
         self, username: str, password_hash: str, *, is_admin: bool = False, joined: datetime | None = None

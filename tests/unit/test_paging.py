@@ -253,3 +253,31 @@ def test_users_pages_an_admin_gets_everyone_others_themself() -> None:
     assert app.accounts.list_users(alice, {"offset": "1"}).total == 1
     with pytest.raises(ValidationError):
         app.accounts.list_users(alice, {"limit": "-1"})
+
+
+def test_users_search_by_username_in_any_case_and_include_their_role() -> None:
+    app = make_app()
+    admin = app.user_admin.create_user(ADMIN, "Boss", "a long passphrase", is_admin=True)
+    alice = app.accounts.register({"username": "alice", "password": "another passphrase"})
+    app.accounts.register({"username": "al_bert", "password": "another passphrase"})
+    found = app.accounts.list_users(admin, {"search": " AL "})
+    assert [u.username for u in found.items] == ["alice", "al_bert"] and found.total == 2
+    assert [u.username for u in app.accounts.list_users(admin, {"search": "_"}).items] == ["al_bert"]
+    assert app.accounts.list_users(admin, {"search": "%"}).items == []
+    paged = app.accounts.list_users(admin, {"search": "al", "limit": "1", "offset": "1"})
+    assert [u.username for u in paged.items] == ["al_bert"] and paged.total == 2
+    roles = app.accounts.list_users(admin, {"include": "is_admin"}).items
+    assert [(view.user.username, view.user.is_admin) for view in roles] == [  # type: ignore[union-attr]
+        ("Boss", True),
+        ("alice", False),
+        ("al_bert", False),
+    ]
+    # a non-admin's list of themself is searched too
+    assert app.accounts.list_users(alice, {"search": "LIC"}).items == [alice]
+    assert app.accounts.list_users(alice, {"search": "boss"}).items == []
+    with pytest.raises(ValidationError) as caught:
+        app.accounts.list_users(admin, {"include": "my_rating", "search": "x" * 151})
+    assert caught.value.errors == {
+        "include": ['"my_rating" is not a valid choice.'],
+        "search": ["Ensure this field has no more than 150 characters."],
+    }

@@ -202,3 +202,23 @@ def test_create_user_refuses_a_taken_username_as_registration_does() -> None:
     with pytest.raises(ValidationError) as caught:
         app.user_admin.create_user(SYSTEM, "root", "another passphrase", is_admin=True)
     assert caught.value.errors == {"username": ["A user with that username already exists."]}
+
+
+def test_set_admin_by_id_is_the_api_s_promote_and_demote_with_the_same_rules() -> None:
+    app = make_app()
+    root = _register(app, "root", is_admin=True)
+    alice = _register(app, "alice")
+    promoted = app.user_admin.set_admin_by_id(root, alice.id, True)
+    assert promoted == User(alice.id, "alice", is_admin=True)
+    assert app.user_admin.set_admin_by_id(root, alice.id, True) == promoted  # again: no change
+    demoted = app.user_admin.set_admin_by_id(promoted, root.id, False)  # the actor as signed in now
+    assert demoted == User(root.id, "root", is_admin=False)
+    with pytest.raises(ValidationError) as caught:  # alice is the last admin now
+        app.user_admin.set_admin_by_id(promoted, alice.id, False)
+    assert caught.value.errors == {"non_field_errors": [LAST_ADMIN_DEMOTED]}
+    with pytest.raises(PermissionDenied):  # root is a plain user now
+        app.user_admin.set_admin_by_id(demoted, root.id, True)
+    with pytest.raises(NotFound):
+        app.user_admin.set_admin_by_id(promoted, 999, True)
+    assert app.user_admin.find_user(SYSTEM, "alice").is_admin is True
+    assert app.user_admin.find_user(SYSTEM, "root").is_admin is False

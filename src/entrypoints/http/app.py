@@ -7,14 +7,24 @@ from typing import cast
 import falcon
 import punq
 from movierater_adapters.storage_local import LocalImageStorage
-from movierater_entrypoints.http import cors, docs, errors, health, middleware, pages, resources, uploads
+from movierater_entrypoints.http import (
+    cors,
+    docs,
+    errors,
+    health,
+    middleware,
+    pages,
+    portal,
+    resources,
+    uploads,
+)
 from movierater_entrypoints.http.auth import Authentication
 from movierater_entrypoints.http.ids import IdConverter
 from movierater_entrypoints.http.openapi import OpenApiDocument
 from movierater_entrypoints.settings import Settings
 
 from movierater_core.ports import ImageStorage
-from movierater_core.use_cases import Accounts, Health, Movies, Ratings, Uploads
+from movierater_core.use_cases import Accounts, Health, Movies, Ratings, Uploads, UserAdmin
 
 _ID = "id"  # the core's rule for ids in text, as ?movie= reads them; others are not found
 
@@ -22,6 +32,7 @@ _ID = "id"  # the core's rule for ids in text, as ?movie= reads them; others are
 def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.Response]:
     settings: Settings = container.resolve(Settings)
     accounts: Accounts = container.resolve(Accounts)
+    user_admin: UserAdmin = container.resolve(UserAdmin)
     movies: Movies = container.resolve(Movies)
     ratings: Ratings = container.resolve(Ratings)
     upload_grants: Uploads = container.resolve(Uploads)
@@ -51,6 +62,8 @@ def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.R
     app.add_route("/api/users", resources.UserList(accounts))
     app.add_route("/api/users/me", resources.UserMe(accounts))  # a literal: tried before {user_id}
     app.add_route(f"/api/users/{{user_id:{_ID}}}", resources.UserDetail(accounts))
+    app.add_route(f"/api/users/{{user_id:{_ID}}}/promote", resources.PromoteUser(user_admin))
+    app.add_route(f"/api/users/{{user_id:{_ID}}}/demote", resources.DemoteUser(user_admin))
     app.add_route("/api/movies", resources.MovieList(movies))
     app.add_route(f"/api/movies/{{movie_id:{_ID}}}", resources.MovieDetail(movies))
     app.add_route(f"/api/movies/{{movie_id:{_ID}}}/rate_movie", resources.RateMovie(ratings))
@@ -70,6 +83,8 @@ def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.R
     # For people, not part of the API: the interactive docs, and the root leading to them.
     app.add_route("/api/docs", docs.DocsPage())
     app.add_route("/", docs.RootRedirect())
+    # The admin portal: a client of the API above, for admins (the API says who is one).
+    app.add_route("/admin", portal.PortalPage(settings))
     document.publish(app)  # the document of the routes above, each described beside its resource
     return app
 

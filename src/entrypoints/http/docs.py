@@ -15,6 +15,7 @@ from typing import Any
 from wsgiref.headers import Headers
 
 import falcon
+from movierater_entrypoints.http import portal
 from movierater_entrypoints.http.middleware import HSTS, SECURITY_HEADERS
 from movierater_entrypoints.http.spec import Documented
 
@@ -87,7 +88,8 @@ WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 def with_docs_files(app: WsgiApp, *, https_only: bool = False) -> WsgiApp:
     """``app`` behind WhiteNoise serving the docs' static files under ``/api/docs/static/``
-    (ETags, conditional and ranged GETs, HEAD), with the headers the app sends."""
+    and the admin portal's under ``/admin/static/`` (ETags, conditional and ranged GETs,
+    HEAD), with the headers the app sends."""
     headers = {**SECURITY_HEADERS, **({"Strict-Transport-Security": HSTS} if https_only else {})}
 
     def add_headers(sent: Headers, path: str, url: str) -> None:
@@ -101,6 +103,7 @@ def with_docs_files(app: WsgiApp, *, https_only: bool = False) -> WsgiApp:
         immutable_file_test=lambda path, url: url.startswith(SWAGGER_UI),
     )
     static.add_files(str(_OWN), prefix=STATIC)
+    static.add_files(str(portal.FILES), prefix=portal.STATIC)
     for name in SWAGGER_UI_FILES:  # not the bundle's index.html, which points at a demo API
         static.add_file_to_dictionary(SWAGGER_UI + name, str(_BUNDLE / name))
     served: WsgiApp = static  # WhiteNoise is untyped; it is a WSGI app

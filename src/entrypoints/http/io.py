@@ -7,7 +7,7 @@ from typing import Any, Protocol, cast
 import falcon
 import orjson
 
-from movierater_core.model import Movie, MovieView, Profile, Rating, User
+from movierater_core.model import Movie, MovieView, Profile, Rating, User, UserView
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -109,6 +109,15 @@ def rating_json(rating: Rating) -> dict[str, Any]:
 
 def user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username}
+
+
+def user_role_json(user: User) -> dict[str, Any]:
+    """A user with their role: the users list with ``?include=is_admin``, promote, demote."""
+    return {"id": user.id, "username": user.username, "is_admin": user.is_admin}
+
+
+def user_view_json(view: UserView) -> dict[str, Any]:
+    return user_role_json(view.user)
 
 
 def profile_json(profile: Profile) -> dict[str, Any]:

@@ -81,6 +81,13 @@ def _schemas() -> dict[str, Schema]:
             {
                 "id": schema_ref("Id"),
                 "username": {"type": "string", "minLength": 1, "maxLength": USERNAME_MAX},
+                "is_admin": {
+                    "type": "boolean",
+                    "description": (
+                        "Only with ?include=is_admin (the users list) and in the answers of "
+                        "promote and demote: whether the user is an admin."
+                    ),
+                },
             },
             ["id", "username"],
         ),

@@ -15,6 +15,8 @@ from movierater_entrypoints.http.io import (
     read_json,
     send,
     user_json,
+    user_role_json,
+    user_view_json,
 )
 from movierater_entrypoints.http.pages import page_answer, query_of, send_page
 from movierater_entrypoints.http.spec import (
@@ -29,9 +31,9 @@ from movierater_entrypoints.http.spec import (
     schema_ref,
 )
 
-from movierater_core.model import Movie, MovieView
+from movierater_core.model import Movie, MovieView, User, UserView
 from movierater_core.paging import Page
-from movierater_core.use_cases import Accounts, Movies, Ratings
+from movierater_core.use_cases import Accounts, Movies, Ratings, UserAdmin
 from movierater_core.use_cases.accounts import CREDENTIALS_BODY, USER_BODY, USERS_QUERY
 from movierater_core.use_cases.movies import MOVIE_BODY, MOVIE_QUERY, MOVIES_QUERY
 from movierater_core.use_cases.ratings import RATING_BODY, RATINGS_QUERY
@@ -54,6 +56,8 @@ USER_LINKS = {
     "PatchUser": link("patchUser", "Change that user.", user_id=_USER),
     "DeleteUser": link("deleteUser", "Delete that user.", user_id=_USER),
     "ListTheirRatings": link("listRatings", "That user's ratings.", user=_USER),
+    "PromoteUser": link("promoteUser", "Make that user an admin.", user_id=_USER),
+    "DemoteUser": link("demoteUser", "Make that user a plain user.", user_id=_USER),
 }
 # Reads only: a fuzzer following links from "me" must not delete the user it signs in as.
 ME_LINKS = {name: USER_LINKS[name] for name in ("GetUser", "ListTheirRatings")}
@@ -148,7 +152,10 @@ class UserList(DrfResource):
     )
     def on_get(self, req: Req, resp: Resp) -> None:
         page = self._accounts.list_users(req.context.user, query_of(req, USERS_QUERY))
-        send_page(req, resp, page, user_json)
+        if page.items and isinstance(page.items[0], UserView):  # ?include=is_admin
+            send_page(req, resp, cast("Page[UserView]", page), user_view_json)
+        else:
+            send_page(req, resp, cast("Page[User]", page), user_json)
 
     @operation(
         "register",
@@ -244,6 +251,54 @@ class UserDetail(DrfResource):
     def on_delete(self, req: Req, resp: Resp, user_id: int) -> None:
         self._accounts.delete_user(req.context.user, user_id)
         resp.status = 204
+
+
+class UserRole(DrfResource):
+    """``/api/users/{id}/promote/`` and ``/demote/`` (admins): make a user an admin, or a
+    plain user again, as the CLI's ``movierater user promote|demote`` does."""
+
+    def __init__(self, admin: UserAdmin, *, is_admin: bool) -> None:
+        self._admin = admin
+        self._is_admin = is_admin
+
+    def on_post(self, req: Req, resp: Resp, user_id: int) -> None:
+        send(resp, user_role_json(self._admin.set_admin_by_id(req.context.user, user_id, self._is_admin)))
+
+
+class PromoteUser(UserRole):
+    def __init__(self, admin: UserAdmin) -> None:
+        super().__init__(admin, is_admin=True)
+
+    @operation(
+        "promoteUser",
+        "Make a user an admin (admins)",
+        {"200": ok(schema_ref("User"), "The user, now an admin (with is_admin).", USER_LINKS)},
+        ("403", "404"),
+        tag="users",
+        description="Promoting an admin changes nothing. No body.",
+    )
+    def on_post(self, req: Req, resp: Resp, user_id: int) -> None:
+        super().on_post(req, resp, user_id)
+
+
+class DemoteUser(UserRole):
+    def __init__(self, admin: UserAdmin) -> None:
+        super().__init__(admin, is_admin=False)
+
+    @operation(
+        "demoteUser",
+        "Make an admin a plain user (admins)",
+        {"200": ok(schema_ref("User"), "The user, now a plain user (with is_admin).", USER_LINKS)},
+        ("400", "403", "404"),
+        tag="users",
+        description=(
+            "Demoting a plain user changes nothing. No body. The last admin is not demoted: "
+            '400 {"non_field_errors": ["This is the last admin: promote another user before '
+            'demoting this one."]}.'
+        ),
+    )
+    def on_post(self, req: Req, resp: Resp, user_id: int) -> None:
+        super().on_post(req, resp, user_id)
 
 
 class MovieList(DrfResource):

@@ -20,7 +20,7 @@ from movierater_core.errors import (
     ValidationError,
 )
 from movierater_core.missing import MISSING
-from movierater_core.model import Profile, User
+from movierater_core.model import Profile, User, UserView
 from movierater_core.paging import (
     DEFAULT_PAGING,
     PAGE_FIELDS,
@@ -43,6 +43,8 @@ from movierater_core.rules import (
     NEW_PASSWORD,
     PASSWORD_MAX,
     PASSWORD_MIN,
+    USER_INCLUDE,
+    USER_SEARCH,
     USERNAME,
     USERNAME_MAX,
     USERNAME_TAKEN,
@@ -70,7 +72,26 @@ class AccountSettings:
     registrations_per_address: int = 20  # per hour
 
 
-USERS_QUERY: Final = Body(PAGE_FIELDS)
+class UsersQuery:
+    """The users list's search and what its rows carry (a query string); with the paging
+    fields (``PageQuery``)."""
+
+    search = Field(
+        "search",
+        USER_SEARCH,
+        description=(
+            "Only users whose username contains this text, case-insensitively (% and _ are plain "
+            "characters); trimmed; empty: every user. A non-admin's list of themself is searched too."
+        ),
+    )
+    include = Field(
+        "include",
+        USER_INCLUDE,
+        description="`is_admin`: each user also carries `is_admin`, whether they are an admin.",
+    )
+
+
+USERS_QUERY: Final = Body((*PAGE_FIELDS, UsersQuery.search, UsersQuery.include))
 
 
 class UserInput:
@@ -282,17 +303,31 @@ class Accounts:
 
     # ---- managing users ------------------------------------------------------------------
 
-    def list_users(self, actor: User, query: Mapping[str, object] | None = None) -> Page[User]:
+    def list_users(
+        self, actor: User, query: Mapping[str, object] | None = None
+    ) -> Page[User] | Page[UserView]:
         """Every user for an admin; anyone else sees a list of themself alone (a user is
         theirs or an admin's to read, and the original Angular client lists to find itself).
-        A page of it, by id: the first, of at most the maximum page size, unless ``query`` pages."""
+        A page of it, by id: the first, of at most the maximum page size, unless ``query`` pages;
+        those whose username holds ``?search=``; with ``?include=is_admin``, each with their role."""
         form = Form(query or {})
         window = take_window(form, self._paging)
+        search = form.take(UsersQuery.search)
+        include = form.take(UsersQuery.include)
         form.finish()
+        text = "" if search is MISSING else search
         if not actor.is_admin:
-            return page_of([actor], window)
-        with self._db.reading() as repos:
-            return fetch_page(window, repos.users.page, repos.users.count)
+            page = page_of([actor] if text.lower() in actor.username.lower() else [], window)
+        else:
+            with self._db.reading() as repos:
+                page = fetch_page(
+                    window,
+                    lambda limit, offset: repos.users.page(limit, offset, search=text),
+                    lambda: repos.users.count(search=text),
+                )
+        if include is MISSING:
+            return page
+        return Page([UserView(user) for user in page.items], page.total, page.window)
 
     def me(self, actor: User) -> Profile:
         """The signed-in user as they see themself (``GET /api/users/me/``), admin or not.

@@ -1,7 +1,7 @@
 """The operator's actions on users: list, find, create, promote, demote, set a password, delete.
 
 Every action takes the acting user and needs an admin. The ``movierater`` CLI acts as
-:data:`SYSTEM`; an admin portal will act as the admin signed in. Whoever acts, the last
+:data:`SYSTEM`; the API (and the admin portal through it) acts as the admin signed in. Whoever acts, the last
 admin can be neither demoted nor deleted: the admins are counted, their rows locked, in
 the transaction that makes the change, so two operators demoting the last two admins at
 once cannot leave none.
@@ -60,17 +60,26 @@ class UserAdmin:
         return store_new_user(self._db, self._hasher, username, password, is_admin=is_admin)
 
     def set_admin(self, actor: User, username: str, is_admin: bool) -> User:
-        """Promote or demote a user (the API never makes admins); the last admin stays one."""
+        """Promote or demote a user (the CLI names them); the last admin stays one."""
+        return self._set_admin(actor, lambda repos: _named(repos, username), is_admin)
+
+    def set_admin_by_id(self, actor: User, user_id: int, is_admin: bool) -> User:
+        """Promote or demote a user (the API's ``/api/users/{id}/promote/`` and ``/demote/``);
+        the last admin stays one. Promoting an admin or demoting a plain user changes nothing."""
+        return self._set_admin(actor, lambda repos: _by_id(repos, user_id), is_admin)
+
+    def _set_admin(self, actor: User, find: Callable[[ReadRepositories], User], is_admin: bool) -> User:
         require_admin(actor)
 
         def work() -> User:
             with self._db.writing() as repos:
                 # Counted before the user is read, so that a wait for the lock sees both as committed.
                 admins = None if is_admin else repos.users.count_admins(for_update=True)
-                user = _named(repos, username)
+                user = find(repos)
                 if user.is_admin and admins == 1:
                     raise ValidationError.single("non_field_errors", LAST_ADMIN_DEMOTED)
-                repos.users.set_admin(user.id, is_admin)
+                if user.is_admin != is_admin:
+                    repos.users.set_admin(user.id, is_admin)
             return evolve(user, is_admin=is_admin)
 
         return retrying(work)
@@ -111,6 +120,13 @@ def _named(repos: ReadRepositories, username: str) -> User:
     if found is None:
         raise _no_such_user(username)
     return found[0]
+
+
+def _by_id(repos: ReadRepositories, user_id: int) -> User:
+    found = repos.users.get(user_id)
+    if found is None:
+        raise NotFound
+    return found
 
 
 def _no_such_user(username: str) -> NotFound:
