@@ -7,7 +7,17 @@ from typing import cast
 import falcon
 import punq
 from movierater_adapters.storage_local import LocalImageStorage
-from movierater_entrypoints.http import cors, docs, errors, health, middleware, pages, resources, uploads
+from movierater_entrypoints.http import (
+    conditional,
+    cors,
+    docs,
+    errors,
+    health,
+    middleware,
+    pages,
+    resources,
+    uploads,
+)
 from movierater_entrypoints.http.auth import Authentication
 from movierater_entrypoints.http.ids import IdConverter
 from movierater_entrypoints.http.openapi import OpenApiDocument
@@ -34,7 +44,10 @@ def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.R
                 access_log, https_only=settings.https_only, trusted_proxies=settings.trusted_proxies
             ),
             falcon.CORSMiddleware(
-                allow_origins=list(settings.cors_origins), expose_headers=["Retry-After", *pages.PAGE_HEADERS]
+                allow_origins=list(settings.cors_origins),
+                # A preflight's Access-Control-Request-Headers (If-Match, If-None-Match) are
+                # allowed as asked; the answers' headers a browser client may read:
+                expose_headers=["Retry-After", conditional.ETAG, *pages.PAGE_HEADERS],
             ),
             cors.VaryOrigin(),
             Authentication(accounts),
