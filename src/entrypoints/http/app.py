@@ -25,6 +25,7 @@ from movierater_entrypoints.settings import Settings
 
 from movierater_core.ports import ImageStorage
 from movierater_core.use_cases import Accounts, Health, Movies, Ratings, Uploads
+from movierater_core.use_cases.exports import RatingExport
 
 _ID = "id"  # the core's rule for ids in text, as ?movie= reads them; others are not found
 
@@ -63,6 +64,7 @@ def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.R
     app.add_route("/auth", resources.Login(accounts))
     app.add_route("/api/users", resources.UserList(accounts))
     app.add_route("/api/users/me", resources.UserMe(accounts))  # a literal: tried before {user_id}
+    app.add_route("/api/users/me/export", resources.MyExport(container.resolve(RatingExport)))
     app.add_route(f"/api/users/{{user_id:{_ID}}}", resources.UserDetail(accounts))
     app.add_route("/api/movies", resources.MovieList(movies))
     app.add_route(f"/api/movies/{{movie_id:{_ID}}}", resources.MovieDetail(movies))

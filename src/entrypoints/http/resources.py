@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from typing import cast
+from urllib.parse import urlencode
 
 import falcon
+from movierater_adapters import rating_files
 from movierater_entrypoints.http import conditional
 from movierater_entrypoints.http.io import (
     any_movie_json,
@@ -24,6 +26,7 @@ from movierater_entrypoints.http.spec import (
     JSON,
     Documented,
     RequestBody,
+    header,
     link,
     no_content,
     ok,
@@ -35,6 +38,7 @@ from movierater_core.model import Movie, MovieView
 from movierater_core.paging import Page
 from movierater_core.use_cases import Accounts, Movies, Ratings
 from movierater_core.use_cases.accounts import CREDENTIALS_BODY, USER_BODY, USERS_QUERY
+from movierater_core.use_cases.exports import EXPORT_PAGE, EXPORT_QUERY, RatingExport
 from movierater_core.use_cases.movies import MOVIE_BODY, MOVIE_QUERY, MOVIES_QUERY
 from movierater_core.use_cases.ratings import RATING_BODY, RATINGS_QUERY
 
@@ -185,6 +189,58 @@ class UserMe(DrfResource):
     )
     def on_get(self, req: Req, resp: Resp) -> None:
         send(resp, profile_json(self._accounts.me(req.context.user)))
+
+
+class MyExport(DrfResource):
+    """``/api/users/me/export/``: the signed-in user's ratings as a file to download."""
+
+    def __init__(self, exports: RatingExport) -> None:
+        self._exports = exports
+
+    @operation(
+        "exportMyRatings",
+        "The signed-in user's ratings as a JSON or CSV file (movie id, title, stars)",
+        {
+            "200": {
+                "description": (
+                    "The ratings by movie id, as an attachment: JSON, a list of objects, or CSV "
+                    f"with the header row movie,title,stars. At most {EXPORT_PAGE:,} a request: "
+                    'the rest follow from Link rel="next" (?after=).'
+                ),
+                "headers": {
+                    "Content-Disposition": header(
+                        {"type": "string", "pattern": '^attachment; filename="ratings[.](json|csv)"$'},
+                        "A file to save: ratings.json or ratings.csv.",
+                    ),
+                    "Link": {
+                        "required": False,
+                        "description": 'The next part: <url>; rel="next", when there are more ratings.',
+                        "schema": {"type": "string"},
+                    },
+                },
+                "content": {
+                    JSON: {"schema": {"type": "array", "items": schema_ref("ExportedRating")}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        },
+        ("400",),
+        query=EXPORT_QUERY,
+        tag="users",
+        description=(
+            "The same rows `movierater ratings export --user NAME` writes, which `movierater "
+            "ratings import --user NAME` reads back (matching movies by id, else by title)."
+        ),
+    )
+    def on_get(self, req: Req, resp: Resp) -> None:
+        part = self._exports.my_ratings(req.context.user, query_of(req, EXPORT_QUERY))
+        resp.status = 200
+        resp.content_type = "text/csv; charset=utf-8" if part.format == "csv" else falcon.MEDIA_JSON
+        resp.data = rating_files.to_bytes(part.rows, part.format, with_user=False)
+        resp.set_header("Content-Disposition", f'attachment; filename="ratings.{part.format}"')
+        if part.continue_after is not None:
+            query = {"format": part.format, "after": part.continue_after}
+            resp.set_header("Link", f'<{req.prefix}{req.path}/?{urlencode(query)}>; rel="next"')
 
 
 class UserDetail(DrfResource):
