@@ -16,7 +16,9 @@ tokens, sign up users of their own.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -110,6 +112,8 @@ USERS = "/api/users/"
 USERS_PAGED = "/api/users/?limit=1000&offset=0"  # paging changes the shape, not who sees whom
 OWNER = "/api/users/{owner}/"
 ME = "/api/users/me/"  # whoever asks (issue 17)
+MY_EXPORT = "/api/users/me/export/"  # each caller's own ratings as a file (issue 17)
+MY_EXPORT_CSV = "/api/users/me/export/?format=csv"
 MOVIES = "/api/movies/"
 MOVIE = "/api/movies/{movie}/"
 MOVIES_MINE = "/api/movies/?include=my_rating"  # each caller's own stars (issue 17)
@@ -139,6 +143,13 @@ CASES: list[Case] = [
     *row("DELETE", OWNER, 401, 204, 403, 204),
     *row("GET", ME, 401, 200, 200, 200),  # admin or not, each gets themself
     *(case for method in ("POST", "PUT", "PATCH", "DELETE") for case in row(method, ME, 405, 405, 405, 405)),
+    *row("GET", MY_EXPORT, 401, 200, 200, 200),  # each their own: the owner's holds the rating
+    *row("GET", MY_EXPORT_CSV, 401, 200, 200, 200),
+    *(
+        case
+        for method in ("POST", "PUT", "PATCH", "DELETE")
+        for case in row(method, MY_EXPORT, 405, 405, 405, 405)
+    ),
     *row("GET", MOVIES, 401, 200, 200, 200),
     *row("POST", MOVIES, 401, 403, 403, 201),
     *row("GET", MOVIE, 401, 200, 200, 200),
@@ -456,6 +467,24 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
             }
             assert body["date_joined"].endswith("Z")
             assert datetime.fromisoformat(body["date_joined"]) == stored["date_joined"]
+        elif path in (MY_EXPORT, MY_EXPORT_CSV):
+            assert actor is not None
+            theirs = sorted(
+                (r["movie_id"], r["stars"])
+                for r in changes.before["ratings"].values()
+                if r["user_id"] == actor.id
+            )
+            titles = {m_id: m["title"] for m_id, m in changes.before["movies"].items()}
+            if path == MY_EXPORT_CSV:
+                assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+                rows = [
+                    (int(r["movie"]), r["title"], int(r["stars"]))
+                    for r in csv.DictReader(io.StringIO(resp.text))
+                ]
+            else:
+                rows = [(r["movie"], r["title"], r["stars"]) for r in body]
+            assert rows == [(m_id, titles[m_id], stars) for m_id, stars in theirs][:10_000]
+            assert ((stage.movie["id"], stage.movie["title"], OWNER_STARS) in rows) == (actor is stage.owner)
         elif path == MOVIES:
             assert stage.movie["id"] in {m["id"] for m in body}
         elif path == MOVIE:

@@ -763,6 +763,23 @@ def test_conditional_answers_conform_to_the_document(server: Server) -> None:
     assert_conforms(schema, "PUT", path, changed, path_parameters=params, body={"title": "Changed"})
 
 
+def test_the_export_is_documented_and_its_answers_conform(server: Server) -> None:
+    """Issue 17 item 6: ``GET /api/users/me/export/`` in JSON and CSV, and its 400."""
+    document = openapi_document()
+    export = document["paths"]["/api/users/me/export/"]["get"]
+    assert set(export["responses"]["200"]["content"]) == {JSON, "text/csv"}
+    assert {p["name"] for p in export["parameters"]} == {"format", "after"}
+    assert {"400", "401"} <= set(export["responses"])
+    schema = schemathesis.openapi.from_dict(document)
+    user, admin = sign_up(server.base_url), make_admin(server)
+    movie = admin.post("/api/movies/", json={"title": "Exported"}).json()["id"]
+    assert user.post(f"/api/movies/{movie}/rate_movie/", json={"stars": 3}).status_code == 200
+    for query in ({}, {"format": "csv"}, {"format": "json", "after": "1"}, {"format": "xml"}):
+        resp = user.get("/api/users/me/export/", params=query)
+        assert resp.status_code == (400 if query.get("format") == "xml" else 200), resp.text
+        assert_conforms(schema, "GET", "/api/users/me/export/", resp, query=query or None)
+
+
 # ---- inputs the fuzzing found that broke the server (fixed; kept as regressions) -------------
 
 
