@@ -39,6 +39,7 @@ from movierater_core.use_cases import (
     UserAdmin,
 )
 from movierater_core.use_cases.django_import import DjangoImport
+from movierater_core.use_cases.exports import RatingExport, RatingImport
 from movierater_core.use_cases.imports import MovieImport
 
 
@@ -87,7 +88,18 @@ def build_container(
             registrations_per_address=settings.registrations_per_address,
         ),
     )
-    for use_case in (Accounts, UserAdmin, Uploads, Movies, Ratings, Health, DjangoImport, MovieImport):
+    for use_case in (
+        Accounts,
+        UserAdmin,
+        Uploads,
+        Movies,
+        Ratings,
+        Health,
+        DjangoImport,
+        MovieImport,
+        RatingExport,
+        RatingImport,
+    ):
         container.register(use_case, scope=punq.Scope.singleton)
     return container
 

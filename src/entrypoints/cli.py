@@ -1,12 +1,13 @@
 """The ``movierater`` command, with Django's verbs: serve, migrate, createsuperuser, seed; the
 admin tools (``users ...``) that stand in for Django's admin site; and imports: from the
-Django original's database, movies from a file."""
+Django original's database, movies from a file; ratings out to a file and back in."""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import getpass
+import itertools
 import logging
 import os
 import socket
@@ -114,6 +115,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     movies_import = movie_actions.add_parser("import", help="add movies from a .csv or .json file")
     movies_import.add_argument("file", type=Path, help="title, description, imagePath per row")
 
+    ratings = add_verb("ratings", "export and import ratings")
+    rating_actions = ratings.add_subparsers(dest="ratings_action", required=True, metavar="ACTION")
+    ratings_export = rating_actions.add_parser(
+        "export", help="write everyone's ratings (or one user's) as JSON or CSV"
+    )
+    ratings_export.add_argument(
+        "--user", metavar="NAME", help="only this user's (movie, title, stars: what the API's export has)"
+    )
+    ratings_export.add_argument(
+        "--format", choices=("json", "csv"), help="default: the --output file's extension, else json"
+    )
+    ratings_export.add_argument("--output", type=Path, metavar="FILE", help="default: standard output")
+    ratings_import = rating_actions.add_parser(
+        "import", help="rate movies as a .json or .csv file of ratings says (an export's)"
+    )
+    ratings_import.add_argument(
+        "file", type=Path, help="movie (id) or title, stars; and username unless --user"
+    )
+    ratings_import.add_argument("--user", metavar="NAME", help="every row is this user's rating")
+    ratings_import.add_argument("--format", choices=("json", "csv"), help="default: the file's extension")
+
     args = parser.parse_args(argv)
     _route_logs(verbose=args.verbose)
     read_env_file()
@@ -131,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "users": _users,
         "import-django": _import_django,
         "movies": _movies,
+        "ratings": _ratings,
     }
     try:
         return handler[args.verb](settings, args)
@@ -582,6 +605,71 @@ def _movies(settings: Settings, args: argparse.Namespace) -> int:
         tally = importer.run(rows, progress=_progress(bar.update))
     _print_tally("movies", tally, already="already there (same title)", file=True)
     return 0 if tally.complete else 1
+
+
+def _ratings(settings: Settings, args: argparse.Namespace) -> int:
+    from movierater_adapters.movie_files import UnreadableFile
+
+    from movierater_core.errors import NotFound
+
+    try:
+        if args.ratings_action == "export":
+            return _export_ratings(settings, args)
+        return _import_ratings(settings, args)
+    except UnreadableFile as exc:
+        print(f"movierater: {exc}", file=sys.stderr)
+        return 2
+    except NotFound as exc:  # --user names no one
+        print(f"movierater: {exc.detail}", file=sys.stderr)
+        return 1
+
+
+def _export_ratings(settings: Settings, args: argparse.Namespace) -> int:
+    from movierater_adapters import rating_files
+
+    from movierater_core.use_cases import SYSTEM
+    from movierater_core.use_cases.exports import RatingExport
+
+    exporter = _use_case(settings, RatingExport)
+    if exporter is None:
+        return 2
+    output: Path | None = args.output
+    chosen = args.format or ("json" if output is None else rating_files.format_of(output, None))
+    rows = exporter.every_rating(SYSTEM, args.user)
+    first = next(rows, None)  # a --user that names no one: said before a file is made
+    everything = rows if first is None else itertools.chain([first], rows)
+    if output is None:
+        written = rating_files.write(everything, sys.stdout, chosen, with_user=args.user is None)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as out:
+            written = rating_files.write(everything, out, chosen, with_user=args.user is None)
+    whose = "everyone's" if args.user is None else f"{args.user!r}'s"
+    print(f"Exported {written} rating(s), {whose}, as {chosen}.", file=sys.stderr)
+    return 0
+
+
+def _import_ratings(settings: Settings, args: argparse.Namespace) -> int:
+    from movierater_adapters import rating_files
+
+    from movierater_core.use_cases import SYSTEM
+    from movierater_core.use_cases.exports import RatingImport
+
+    chosen = rating_files.format_of(args.file, args.format)
+    if not args.file.is_file():
+        print(f"movierater: {args.file}: no such file", file=sys.stderr)
+        return 2
+    importer = _use_case(settings, RatingImport)
+    if importer is None:
+        return 2
+    rows = rating_files.read_rating_rows(args.file, chosen)
+    tally = importer.run(SYSTEM, rows, username=args.user)
+    for problem in tally.rejected:
+        print(f"rejected {problem.where}: {problem.reason}")
+    print(
+        f"ratings: {tally.added} added, {tally.updated} changed to the file's stars, "
+        f"{tally.already} already as in the file, {len(tally.rejected)} rejected"
+    )
+    return 0 if not tally.rejected else 1
 
 
 def _print_tally(kind: str, tally: Tally, already: str = "already imported", *, file: bool = False) -> None:

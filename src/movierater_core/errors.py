@@ -56,6 +56,13 @@ class PermissionDenied(DomainError):
     detail = "You do not have permission to perform this action."
 
 
+class PreconditionFailed(DomainError):
+    """The caller made a change conditional on the thing's state (HTTP's ``If-Match``), and
+    the thing is no longer in that state: someone changed it since. Nothing was changed."""
+
+    detail = "The movie has changed since you read it: read it again, then make your change."
+
+
 class RateLimited(DomainError):
     """Too many requests of one kind; ``retry_after`` seconds until the next is allowed."""
 

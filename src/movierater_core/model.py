@@ -136,6 +136,19 @@ class Rating:
     stars: Stars
 
 
+@frozen
+class ExportedRating:
+    """A rating as an export writes it: with its movie's title and its user's name, so that
+    a file read elsewhere (or by a person) says what was rated and by whom."""
+
+    id: int
+    user_id: int
+    username: str
+    movie_id: int
+    title: str
+    stars: Stars
+
+
 class MovieSort(enum.Enum):
     """What a list of movies can be ordered by: the names of the answer's fields."""
 

@@ -13,7 +13,16 @@ from typing import Protocol
 
 from attrs import frozen
 
-from movierater_core.model import Movie, MovieFields, MovieOrder, Profile, Rating, Stars, User
+from movierater_core.model import (
+    ExportedRating,
+    Movie,
+    MovieFields,
+    MovieOrder,
+    Profile,
+    Rating,
+    Stars,
+    User,
+)
 from movierater_core.uploads import ImageInfo, UploadTicket
 
 # Bulk methods (``existing``, ``taken``, ``rated``, ``add_many``, ...) serve imports: one
@@ -141,6 +150,15 @@ class MovieReader(Protocol):
         """``get`` with ``user_id``'s stars of the movie, in one statement."""
         ...
 
+    def titles(self, movie_ids: Collection[int]) -> dict[int, str]:
+        """The titles of those of ``movie_ids`` that exist (at most 500 ids)."""
+        ...
+
+    def titled(self, titles: Collection[str]) -> Mapping[str, Sequence[int]]:
+        """The ids of the movies titled exactly (case and spaces too) each of ``titles`` that
+        some movie has, in order (at most 500 titles)."""
+        ...
+
 
 class MovieRepository(MovieReader, Protocol):
     def get(self, movie_id: int, *, for_update: bool = False) -> Movie | None:
@@ -197,6 +215,12 @@ class RatingReader(Protocol):
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         """Those ``(user_id, movie_id)`` pairs that have a rating here (at most 500 pairs)."""
+        ...
+
+    def export_page(self, *, user_id: int | None, after: int, limit: int) -> Sequence[ExportedRating]:
+        """At most ``limit`` ratings with their titles and usernames, keyset-paged so that
+        each page costs the same however deep: a user's (``user_id``) by movie id, those
+        after movie ``after``; everyone's by rating id, those after rating ``after``."""
         ...
 
 

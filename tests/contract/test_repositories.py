@@ -382,6 +382,41 @@ def test_ratings_add_many_of_a_rated_pair_raises_duplicate_rating(db: Database) 
         assert [(r.movie_id, r.stars) for r in repos.ratings.list()] == [(two.id, Stars(5))]
 
 
+def test_ratings_export_page_is_keyset_paged(db: Database) -> None:
+    with db.writing() as repos:
+        ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
+        movies = [add_movie(repos, f"M{n}") for n in range(5)]
+        for movie in reversed(movies):  # rating ids against the movies' order
+            repos.ratings.add(ann.id, movie.id, Stars(2))
+        repos.ratings.add(bob.id, movies[0].id, Stars(5))
+    with db.reading() as repos:
+        mine = repos.ratings.export_page(user_id=ann.id, after=0, limit=3)
+        assert [(r.movie_id, r.title, r.username, r.stars) for r in mine] == [
+            (m.id, m.title, "ann", Stars(2)) for m in movies[:3]
+        ]
+        rest = repos.ratings.export_page(user_id=ann.id, after=mine[-1].movie_id, limit=3)
+        assert [r.movie_id for r in rest] == [m.id for m in movies[3:]]
+        everyone = repos.ratings.export_page(user_id=None, after=0, limit=100)
+        assert [r.id for r in everyone] == sorted(r.id for r in repos.ratings.list())
+        assert everyone[-1].username == "bob" and everyone[-1].user_id == bob.id
+        after = repos.ratings.export_page(user_id=None, after=everyone[1].id, limit=2)
+        assert after == everyone[2:4]
+        assert repos.ratings.export_page(user_id=bob.id + 1000, after=0, limit=5) == []
+
+
+def test_movies_titles_and_titled(db: Database) -> None:
+    with db.writing() as repos:
+        heat, twin, twin2 = add_movie(repos, "Heat"), add_movie(repos, "Twin"), add_movie(repos, "Twin")
+        upper = add_movie(repos, "HEAT")
+    with db.reading() as repos:
+        assert repos.movies.titles({heat.id, twin.id, 99999}) == {heat.id: "Heat", twin.id: "Twin"}
+        assert repos.movies.titles(set()) == {}
+        found = repos.movies.titled({"Heat", "Twin", "Nope", "heat"})
+        assert {k: list(v) for k, v in found.items()} == {"Heat": [heat.id], "Twin": [twin.id, twin2.id]}
+        assert {k: list(v) for k, v in repos.movies.titled({"HEAT"}).items()} == {"HEAT": [upper.id]}
+        assert repos.movies.titled(set()) == {}
+
+
 # ---- tokens -----------------------------------------------------------------------------
 
 

@@ -16,7 +16,9 @@ tokens, sign up users of their own.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -82,7 +84,7 @@ class Case:
     path: str  # a template: {owner}, {movie}, {rating}
     actor: str
     status: int
-    variant: str = ""  # "rated": the actor rates the movie before the request
+    variant: str = ""  # "rated": the actor rates the movie before the request; or a header sent
 
     @property
     def id(self) -> str:
@@ -90,9 +92,18 @@ class Case:
         return f"{self.method} {self.path} as {who} -> {self.status}"
 
 
-def row(method: str, path: str, anonymous: int, user: int, other_user: int, admin: int) -> list[Case]:
+def row(
+    method: str, path: str, anonymous: int, user: int, other_user: int, admin: int, variant: str = ""
+) -> list[Case]:
     statuses = {ANON: anonymous, USER: user, OTHER: other_user, ADMIN: admin}
-    return [Case(method, path, actor, statuses[actor]) for actor in ACTORS]
+    return [Case(method, path, actor, statuses[actor], variant) for actor in ACTORS]
+
+
+# Conditional requests (issue 17 item 5): the header each of these variants sends.
+CHANGES = ("PUT", "PATCH", "DELETE")
+CACHED = "If-None-Match: *"  # the client has a copy: 304 for whoever may read
+STALE = 'If-Match: "stale"'  # a tag that is not the movie's: 412 for whoever may write
+CURRENT = "If-Match: <the movie's ETag>"  # the change is made as without the header
 
 
 AUTH = "/auth/"
@@ -105,6 +116,8 @@ USERS_ROLES = "/api/users/?search=AUTHZ&include=is_admin"
 PROMOTE = "/api/users/{owner}/promote/"
 DEMOTE = "/api/users/{owner}/demote/"
 ME = "/api/users/me/"  # whoever asks (issue 17)
+MY_EXPORT = "/api/users/me/export/"  # each caller's own ratings as a file (issue 17)
+MY_EXPORT_CSV = "/api/users/me/export/?format=csv"
 MOVIES = "/api/movies/"
 MOVIE = "/api/movies/{movie}/"
 MOVIES_MINE = "/api/movies/?include=my_rating"  # each caller's own stars (issue 17)
@@ -146,6 +159,13 @@ CASES: list[Case] = [
         for case in row(method, path, 405, 405, 405, 405)
     ),
     *(case for method in ("POST", "PUT", "PATCH", "DELETE") for case in row(method, ME, 405, 405, 405, 405)),
+    *row("GET", MY_EXPORT, 401, 200, 200, 200),  # each their own: the owner's holds the rating
+    *row("GET", MY_EXPORT_CSV, 401, 200, 200, 200),
+    *(
+        case
+        for method in ("POST", "PUT", "PATCH", "DELETE")
+        for case in row(method, MY_EXPORT, 405, 405, 405, 405)
+    ),
     *row("GET", MOVIES, 401, 200, 200, 200),
     *row("POST", MOVIES, 401, 403, 403, 201),
     *row("GET", MOVIE, 401, 200, 200, 200),
@@ -154,6 +174,12 @@ CASES: list[Case] = [
     *row("PUT", MOVIE, 401, 403, 403, 200),
     *row("PATCH", MOVIE, 401, 403, 403, 200),
     *row("DELETE", MOVIE, 401, 403, 403, 204),
+    # conditional requests: who may not read or write is refused as without the header
+    *(case for path in (MOVIES, MOVIE, MOVIE_MINE) for case in row("GET", path, 401, 304, 304, 304, CACHED)),
+    *(case for method in CHANGES for case in row(method, MOVIE, 401, 403, 403, 412, STALE)),
+    *row("PUT", MOVIE, 401, 403, 403, 200, CURRENT),
+    *row("PATCH", MOVIE, 401, 403, 403, 200, CURRENT),
+    *row("DELETE", MOVIE, 401, 403, 403, 204, CURRENT),
     *row("POST", RATE, 401, 200, 200, 200),
     # the owner has rated the movie; the others have not, unless "rated"
     *row("DELETE", RATE, 401, 204, 404, 404),
@@ -417,8 +443,21 @@ def tokens_of(snap: Snapshot, user_id: int) -> set[str]:
 # ---- what an allowed request must do ------------------------------------------------------
 
 
+def headers_for(case: Case, stage: Stage) -> dict[str, str]:
+    if case.variant == CURRENT:
+        return {"If-Match": stage.client(ADMIN).get(stage.path(MOVIE)).headers["ETag"]}
+    if case.variant in (CACHED, STALE):
+        name, value = case.variant.split(": ")
+        return {name: value}
+    return {}
+
+
 def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Changes) -> None:
     method, path = case.method, case.path
+    if case.status == 304:
+        changes.expect()
+        assert resp.content == b"" and resp.headers["ETag"]
+        return
     actor = stage.actor(case.actor)
     movie_id, rating_id = stage.movie["id"], stage.rating["id"]
     is_json = resp.headers.get("Content-Type", "").startswith("application/json")
@@ -476,6 +515,24 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
             }
             assert body["date_joined"].endswith("Z")
             assert datetime.fromisoformat(body["date_joined"]) == stored["date_joined"]
+        elif path in (MY_EXPORT, MY_EXPORT_CSV):
+            assert actor is not None
+            theirs = sorted(
+                (r["movie_id"], r["stars"])
+                for r in changes.before["ratings"].values()
+                if r["user_id"] == actor.id
+            )
+            titles = {m_id: m["title"] for m_id, m in changes.before["movies"].items()}
+            if path == MY_EXPORT_CSV:
+                assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+                rows = [
+                    (int(r["movie"]), r["title"], int(r["stars"]))
+                    for r in csv.DictReader(io.StringIO(resp.text))
+                ]
+            else:
+                rows = [(r["movie"], r["title"], r["stars"]) for r in body]
+            assert rows == [(m_id, titles[m_id], stars) for m_id, stars in theirs][:10_000]
+            assert ((stage.movie["id"], stage.movie["title"], OWNER_STARS) in rows) == (actor is stage.owner)
         elif path == MOVIES:
             assert stage.movie["id"] in {m["id"] for m in body}
         elif path == MOVIE:
@@ -655,6 +712,10 @@ def check_refused(case: Case, resp: requests.Response, changes: Changes) -> None
         assert resp.json() == NOT_FOUND
     elif case.status == 405:
         assert resp.json() == {"detail": f'Method "{case.method}" not allowed.'}
+    elif case.status == 412:
+        assert resp.json() == {
+            "detail": "The movie has changed since you read it: read it again, then make your change."
+        }
     else:
         raise AssertionError(f"unexpected refusal status {case.status}")
 
@@ -664,9 +725,10 @@ def test_authorization_matrix(server: Server, engine: Any, case: Case) -> None:
     stage = set_stage(server, case)
     client = stage.client(case.actor)
     body = body_for(case, stage)
+    headers = headers_for(case, stage)
 
     before = snapshot(engine)
-    resp = client.request(case.method, stage.path(case.path), json=body)
+    resp = client.request(case.method, stage.path(case.path), json=body, headers=headers)
     after = snapshot(engine)
 
     assert resp.status_code == case.status, f"{case.id}: got {resp.status_code} {resp.text}"

@@ -50,6 +50,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
     use_after_free,
 )
+from schemathesis.specs.openapi.formats import INVALID_HEADER_CHARS
 
 from movierater_core.ports import Database, ImageStorage
 from tests.integration.conftest import (
@@ -527,6 +528,9 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(
     document = requests.get(server.base_url + "/api/openapi.json", timeout=30).json()
     schema = schemathesis.openapi.from_dict(document)
     schema.config.update(base_url=server.base_url)
+    # Header parameters (If-Match, If-None-Match) are fuzzed with any value HTTP allows in a
+    # header; control characters never reach the app (gunicorn's parser answers 400 itself).
+    schema.config.generation.update(exclude_header_characters=INVALID_HEADER_CHARS)
     fuzzer = Fuzzer(server, schema)
     plan = budget()
     try:
@@ -658,15 +662,16 @@ def test_the_lists_paging_parameters_and_both_answer_shapes_are_documented() -> 
     """Each list names limit and offset (movies also search and ordering, users search) with the core's
     schemas, answers the bare array or DRF's envelope, and documents its headers and 400."""
     document = openapi_document()
-    for path, extra in (
-        ("/api/movies/", {"search", "ordering", "include"}),
-        ("/api/ratings/", {"movie", "user"}),
-        ("/api/users/", {"search", "include"}),
+    for path, extra, headers in (
+        ("/api/movies/", {"search", "ordering", "include", "If-None-Match"}, {"ETag"}),
+        ("/api/ratings/", {"movie", "user"}, set()),
+        ("/api/users/", {"search", "include"}, set()),
     ):
         get = document["paths"][path]["get"]
         assert {p["name"] for p in get["parameters"]} == {"limit", "offset", *extra}
         ok = get["responses"]["200"]
-        assert set(ok["headers"]) == {"Link", "X-Total-Count"} and ok["headers"]["X-Total-Count"]["required"]
+        assert set(ok["headers"]) == {"Link", "X-Total-Count", *headers}
+        assert ok["headers"]["X-Total-Count"]["required"]
         shapes = ok["content"][JSON]["schema"]["oneOf"]
         assert shapes[0]["type"] == "array" and shapes[1]["$ref"].endswith("Page")
         assert "400" in get["responses"]
@@ -712,6 +717,76 @@ def test_paged_bounded_and_refused_list_answers_conform_to_the_document(server: 
     body = admin.get("/api/movies/", params={"limit": "2", "offset": "2"}).json()
     assert body["next"] and body["previous"]
     wipe(engine)
+
+
+def test_conditional_requests_are_documented() -> None:
+    """Issue 17 item 5: ETag on the movie reads and changes, If-None-Match (304) on the
+    reads, If-Match and If-None-Match (412) on the changes."""
+    document = openapi_document()
+    movie = document["paths"]["/api/movies/{movie_id}/"]
+    movies = document["paths"]["/api/movies/"]
+    for read in (movie["get"], movies["get"]):
+        headers = {p["name"]: p for p in read["parameters"] if p["in"] == "header"}
+        assert set(headers) == {"If-None-Match"} and not headers["If-None-Match"]["required"]
+        assert read["responses"]["200"]["headers"]["ETag"]["required"]
+        assert "content" not in read["responses"]["304"] and "ETag" in read["responses"]["304"]["headers"]
+    for method in ("put", "patch", "delete"):
+        change = movie[method]
+        headers = {p["name"] for p in change["parameters"] if p["in"] == "header"}
+        assert headers == {"If-Match", "If-None-Match"}, method
+        detail = change["responses"]["412"]["content"][JSON]["schema"]
+        assert detail == {"$ref": "#/components/schemas/Detail"}
+    assert "ETag" in movie["put"]["responses"]["200"]["headers"]
+    assert "ETag" in movies["post"]["responses"]["201"]["headers"]
+
+
+def test_conditional_answers_conform_to_the_document(server: Server) -> None:
+    """The answers the fuzzer rarely meets (a matching If-None-Match, a stale If-Match) are
+    documented answers too."""
+    schema = schemathesis.openapi.from_dict(openapi_document())
+    admin = make_admin(server)
+    created = admin.post("/api/movies/", json={"title": "Tagged"})
+    assert created.status_code == 201
+    assert_conforms(schema, "POST", "/api/movies/", created, body={"title": "Tagged"})
+    movie_id = created.json()["id"]
+    path = "/api/movies/{movie_id}/"
+    params = {"movie_id": movie_id}
+    read = admin.get(f"/api/movies/{movie_id}/")
+    etag = read.headers["ETag"]
+    assert_conforms(schema, "GET", path, read, path_parameters=params)
+    for url, template, query in (
+        (f"/api/movies/{movie_id}/", path, None),
+        ("/api/movies/?include=my_rating", "/api/movies/", {"include": "my_rating"}),
+    ):
+        cached = admin.get(url, headers={"If-None-Match": "*"})
+        assert cached.status_code == 304 and cached.content == b""
+        extra: dict[str, Any] = {"path_parameters": params} if template == path else {}
+        assert_conforms(schema, "GET", template, cached, query=query, headers={"If-None-Match": "*"}, **extra)
+    for method in ("PUT", "PATCH", "DELETE"):
+        url = f"/api/movies/{movie_id}/"
+        stale = admin.request(method, url, json={"title": "x"}, headers={"If-Match": '"0"'})
+        assert stale.status_code == 412, stale.text
+        assert_conforms(schema, method, path, stale, path_parameters=params, headers={"If-Match": '"0"'})
+    changed = admin.put(f"/api/movies/{movie_id}/", json={"title": "Changed"}, headers={"If-Match": etag})
+    assert changed.status_code == 200, changed.text
+    assert_conforms(schema, "PUT", path, changed, path_parameters=params, body={"title": "Changed"})
+
+
+def test_the_export_is_documented_and_its_answers_conform(server: Server) -> None:
+    """Issue 17 item 6: ``GET /api/users/me/export/`` in JSON and CSV, and its 400."""
+    document = openapi_document()
+    export = document["paths"]["/api/users/me/export/"]["get"]
+    assert set(export["responses"]["200"]["content"]) == {JSON, "text/csv"}
+    assert {p["name"] for p in export["parameters"]} == {"format", "after"}
+    assert {"400", "401"} <= set(export["responses"])
+    schema = schemathesis.openapi.from_dict(document)
+    user, admin = sign_up(server.base_url), make_admin(server)
+    movie = admin.post("/api/movies/", json={"title": "Exported"}).json()["id"]
+    assert user.post(f"/api/movies/{movie}/rate_movie/", json={"stars": 3}).status_code == 200
+    for query in ({}, {"format": "csv"}, {"format": "json", "after": "1"}, {"format": "xml"}):
+        resp = user.get("/api/users/me/export/", params=query)
+        assert resp.status_code == (400 if query.get("format") == "xml" else 200), resp.text
+        assert_conforms(schema, "GET", "/api/users/me/export/", resp, query=query or None)
 
 
 # ---- inputs the fuzzing found that broke the server (fixed; kept as regressions) -------------

@@ -24,6 +24,7 @@ from movierater_core.errors import (
     UsernameTaken,
 )
 from movierater_core.model import (
+    ExportedRating,
     Movie,
     MovieFields,
     MovieOrder,
@@ -162,6 +163,18 @@ class FakeMovies:
         assert len(movie_ids) <= 500, "the port allows at most 500 ids a call"
         return {i for i in movie_ids if i in self._s.movies}
 
+    def titles(self, movie_ids: Collection[int]) -> dict[int, str]:
+        assert len(movie_ids) <= 500, "the port allows at most 500 ids a call"
+        return {i: self._s.movies[i].title for i in movie_ids if i in self._s.movies}
+
+    def titled(self, titles: Collection[str]) -> Mapping[str, Sequence[int]]:
+        assert len(titles) <= 500, "the port allows at most 500 titles a call"
+        found: dict[str, list[int]] = {}
+        for movie_id in sorted(self._s.movies):
+            if self._s.movies[movie_id].title in titles:
+                found.setdefault(self._s.movies[movie_id].title, []).append(movie_id)
+        return found
+
     def list(self) -> Sequence[Movie]:
         return [self._s.movies[k] for k in sorted(self._s.movies)]
 
@@ -289,6 +302,21 @@ class FakeRatings:
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         assert len(pairs) <= 500, "the port allows at most 500 pairs a call"
         return {(r.user_id, r.movie_id) for r in self._s.ratings.values()} & set(pairs)
+
+    def export_page(self, *, user_id: int | None, after: int, limit: int) -> Sequence[ExportedRating]:
+        rows = [
+            ExportedRating(
+                r.id,
+                r.user_id,
+                self._s.users[r.user_id][0].username,
+                r.movie_id,
+                self._s.movies[r.movie_id].title,
+                r.stars,
+            )
+            for r in self.list(user_id=user_id)
+            if (r.movie_id if user_id is not None else r.id) > after
+        ]
+        return rows[:limit]
 
     def add_many(self, ratings: Sequence[tuple[int, int, Stars]]) -> Sequence[int]:
         try:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 
+import attrs
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from movierater_core import rules
-from movierater_core.errors import NotFound, PermissionDenied, ValidationError
-from movierater_core.model import MovieFields, RatingSummary, User
+from movierater_core.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationError
+from movierater_core.model import Movie, MovieFields, RatingSummary, User
 from movierater_core.use_cases.movies import parse_movie
 from tests.unit.fakes import App, make_app
 
@@ -420,3 +421,31 @@ def test_missing_movie_ids_are_not_found() -> None:
         with pytest.raises(NotFound):
             app.ratings.delete_rating(admin, missing)
     assert app.db.state == before
+
+
+def test_a_change_is_made_only_when_the_precondition_holds_on_the_current_movie() -> None:
+    app, admin, alice = _world()
+    movie = app.movies.create_movie(admin, {"title": "Alien"})
+    app.ratings.rate_movie(alice, movie.id, {"stars": 4})
+    seen: list[Movie] = []
+
+    def holds(current: Movie) -> bool:
+        seen.append(current)
+        return True
+
+    changed = app.movies.update_movie(admin, movie.id, {"title": "Aliens"}, partial=True, precondition=holds)
+    assert changed.title == "Aliens"
+    assert seen == [attrs.evolve(movie, ratings=RatingSummary(1, 4))]  # as it was, ratings and all
+    before = copy.deepcopy(app.db.state)
+    for change in (
+        lambda: app.movies.update_movie(
+            admin, movie.id, {"title": "X"}, partial=False, precondition=lambda _m: False
+        ),
+        lambda: app.movies.delete_movie(admin, movie.id, precondition=lambda _m: False),
+    ):
+        with pytest.raises(PreconditionFailed):
+            change()
+    assert app.db.state == before
+    app.movies.delete_movie(admin, movie.id, precondition=lambda current: current.title == "Aliens")
+    with pytest.raises(NotFound):
+        app.movies.get_movie(alice, movie.id)

@@ -48,6 +48,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from movierater_core.errors import AlreadyStored, DuplicateRating, ReferenceGone, UsernameTaken
 from movierater_core.model import (
+    ExportedRating,
     Movie,
     MovieFields,
     MovieOrder,
@@ -465,6 +466,26 @@ class SqlMovies:
         rows = _ALL_MOVIES.rows(self._conn)
         return [_movie(row) for row in rows]
 
+    def titles(self, movie_ids: Collection[int]) -> dict[int, str]:
+        if not movie_ids:
+            return {}
+        query = select(movies.c.id, movies.c.title).where(movies.c.id.in_(sorted(movie_ids)))
+        return {movie_id: title for movie_id, title in self._conn.execute(query)}
+
+    def titled(self, titles: Collection[str]) -> MappingOf[str, Sequence[int]]:
+        if not titles:
+            return {}
+        query = (
+            select(movies.c.id, movies.c.title)
+            .where(movies.c.title.in_(sorted(titles)))
+            .order_by(movies.c.id)
+        )
+        found: dict[str, list[int]] = {}
+        for movie_id, title in self._conn.execute(query.order_by(movies.c.id)):
+            if title in titles:  # exactly: a collation may have matched another case or padding
+                found.setdefault(title, []).append(movie_id)
+        return found
+
     def page(
         self, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
     ) -> Sequence[Movie]:
@@ -549,9 +570,27 @@ class SqlMovies:
             )
 
 
+_EXPORT_COLUMNS = (ratings.c.id, users.c.id, users.c.username, movies.c.id, movies.c.title, ratings.c.stars)
+_EXPORT_FROM = ratings.join(users, users.c.id == ratings.c.user_id).join(
+    movies, movies.c.id == ratings.c.movie_id
+)
+
+
 class SqlRatings:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+
+    def export_page(self, *, user_id: int | None, after: int, limit: int) -> Sequence[ExportedRating]:
+        query = select(*_EXPORT_COLUMNS).select_from(_EXPORT_FROM)
+        if user_id is None:  # everyone's: by the primary key
+            query = query.where(ratings.c.id > after).order_by(ratings.c.id)
+        else:  # a user's: along the unique (user, movie) key
+            query = query.where(ratings.c.user_id == user_id, ratings.c.movie_id > after)
+            query = query.order_by(ratings.c.movie_id)
+        return [
+            ExportedRating(rating_id, uid, username, movie_id, title, Stars(stars))
+            for rating_id, uid, username, movie_id, title, stars in self._conn.execute(query.limit(limit))
+        ]
 
     def get(self, rating_id: int, *, for_update: bool = False) -> Rating | None:
         query = select(*_RATING_COLUMNS).where(ratings.c.id == rating_id)

@@ -8,6 +8,7 @@ import falcon
 import punq
 from movierater_adapters.storage_local import LocalImageStorage
 from movierater_entrypoints.http import (
+    conditional,
     cors,
     docs,
     errors,
@@ -25,6 +26,7 @@ from movierater_entrypoints.settings import Settings
 
 from movierater_core.ports import ImageStorage
 from movierater_core.use_cases import Accounts, Health, Movies, Ratings, Uploads, UserAdmin
+from movierater_core.use_cases.exports import RatingExport
 
 _ID = "id"  # the core's rule for ids in text, as ?movie= reads them; others are not found
 
@@ -45,7 +47,10 @@ def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.R
                 access_log, https_only=settings.https_only, trusted_proxies=settings.trusted_proxies
             ),
             falcon.CORSMiddleware(
-                allow_origins=list(settings.cors_origins), expose_headers=["Retry-After", *pages.PAGE_HEADERS]
+                allow_origins=list(settings.cors_origins),
+                # A preflight's Access-Control-Request-Headers (If-Match, If-None-Match) are
+                # allowed as asked; the answers' headers a browser client may read:
+                expose_headers=["Retry-After", conditional.ETAG, *pages.PAGE_HEADERS],
             ),
             cors.VaryOrigin(),
             Authentication(accounts),
@@ -61,6 +66,7 @@ def create_app(container: punq.Container) -> falcon.App[falcon.Request, falcon.R
     app.add_route("/auth", resources.Login(accounts))
     app.add_route("/api/users", resources.UserList(accounts))
     app.add_route("/api/users/me", resources.UserMe(accounts))  # a literal: tried before {user_id}
+    app.add_route("/api/users/me/export", resources.MyExport(container.resolve(RatingExport)))
     app.add_route(f"/api/users/{{user_id:{_ID}}}", resources.UserDetail(accounts))
     app.add_route(f"/api/users/{{user_id:{_ID}}}/promote", resources.PromoteUser(user_admin))
     app.add_route(f"/api/users/{{user_id:{_ID}}}/demote", resources.DemoteUser(user_admin))

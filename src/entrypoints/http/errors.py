@@ -14,6 +14,7 @@ from movierater_core.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     RateLimited,
     ServiceUnavailable,
     StarsMissing,
@@ -49,6 +50,10 @@ def _forbidden(req: falcon.Request, resp: falcon.Response, exc: PermissionDenied
 
 def _not_found(req: falcon.Request, resp: falcon.Response, exc: NotFound, _p: Any) -> None:
     send(resp, {"detail": exc.detail}, 404)
+
+
+def _changed(req: falcon.Request, resp: falcon.Response, exc: PreconditionFailed, _p: Any) -> None:
+    send(resp, {"detail": exc.detail}, 412)
 
 
 def _unavailable(req: falcon.Request, resp: falcon.Response, exc: ServiceUnavailable, _p: Any) -> None:
@@ -90,6 +95,7 @@ def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     app.add_error_handler(NotAuthenticated, _not_authenticated)
     app.add_error_handler(PermissionDenied, _forbidden)
     app.add_error_handler(NotFound, _not_found)
+    app.add_error_handler(PreconditionFailed, _changed)
     app.add_error_handler(ServiceUnavailable, _unavailable)
     app.add_error_handler(ConcurrencyConflict, _busy)
     app.add_error_handler(RateLimited, _rate_limited)

@@ -70,10 +70,15 @@ def read_at_most(stream: Readable, limit: int) -> bytes:
     return b"".join(parts)
 
 
+def encode(body: Any) -> bytes:
+    """A JSON answer's bytes (the ETag of a representation is computed from these)."""
+    return orjson.dumps(body)
+
+
 def send(resp: falcon.Response, body: Any, status: int = 200) -> None:
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = orjson.dumps(body)
+    resp.data = encode(body)
 
 
 def movie_json(movie: Movie) -> dict[str, Any]:

@@ -140,6 +140,14 @@ def _schemas() -> dict[str, Schema]:
             },
             ["id", "stars", "user", "movie"],
         ),
+        "ExportedRating": _object(
+            {
+                "movie": schema_ref("Id"),
+                "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX},
+                "stars": schema_ref("Stars"),
+            },
+            ["movie", "title", "stars"],
+        ),
         "RatingResult": _object(
             {
                 "message": {"type": "string", "enum": ["Rating created!", "Rating updated!"]},

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 from typing import cast
+from urllib.parse import urlencode
 
 import falcon
+from movierater_adapters import rating_files
+from movierater_entrypoints.http import conditional
 from movierater_entrypoints.http.io import (
     any_movie_json,
+    encode,
     movie_json,
     movie_view_json,
     profile_json,
@@ -18,12 +22,13 @@ from movierater_entrypoints.http.io import (
     user_role_json,
     user_view_json,
 )
-from movierater_entrypoints.http.pages import page_answer, query_of, send_page
+from movierater_entrypoints.http.pages import PAGE_HEADERS, page_answer, query_of, send_page
 from movierater_entrypoints.http.spec import (
     BODY_ERRORS,
     JSON,
     Documented,
     RequestBody,
+    header,
     link,
     no_content,
     ok,
@@ -35,6 +40,7 @@ from movierater_core.model import Movie, MovieView, User, UserView
 from movierater_core.paging import Page
 from movierater_core.use_cases import Accounts, Movies, Ratings, UserAdmin
 from movierater_core.use_cases.accounts import CREDENTIALS_BODY, USER_BODY, USERS_QUERY
+from movierater_core.use_cases.exports import EXPORT_PAGE, EXPORT_QUERY, RatingExport
 from movierater_core.use_cases.movies import MOVIE_BODY, MOVIE_QUERY, MOVIES_QUERY
 from movierater_core.use_cases.ratings import RATING_BODY, RATINGS_QUERY
 
@@ -192,6 +198,58 @@ class UserMe(DrfResource):
         send(resp, profile_json(self._accounts.me(req.context.user)))
 
 
+class MyExport(DrfResource):
+    """``/api/users/me/export/``: the signed-in user's ratings as a file to download."""
+
+    def __init__(self, exports: RatingExport) -> None:
+        self._exports = exports
+
+    @operation(
+        "exportMyRatings",
+        "The signed-in user's ratings as a JSON or CSV file (movie id, title, stars)",
+        {
+            "200": {
+                "description": (
+                    "The ratings by movie id, as an attachment: JSON, a list of objects, or CSV "
+                    f"with the header row movie,title,stars. At most {EXPORT_PAGE:,} a request: "
+                    'the rest follow from Link rel="next" (?after=).'
+                ),
+                "headers": {
+                    "Content-Disposition": header(
+                        {"type": "string", "pattern": '^attachment; filename="ratings[.](json|csv)"$'},
+                        "A file to save: ratings.json or ratings.csv.",
+                    ),
+                    "Link": {
+                        "required": False,
+                        "description": 'The next part: <url>; rel="next", when there are more ratings.',
+                        "schema": {"type": "string"},
+                    },
+                },
+                "content": {
+                    JSON: {"schema": {"type": "array", "items": schema_ref("ExportedRating")}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        },
+        ("400",),
+        query=EXPORT_QUERY,
+        tag="users",
+        description=(
+            "The same rows `movierater ratings export --user NAME` writes, which `movierater "
+            "ratings import --user NAME` reads back (matching movies by id, else by title)."
+        ),
+    )
+    def on_get(self, req: Req, resp: Resp) -> None:
+        part = self._exports.my_ratings(req.context.user, query_of(req, EXPORT_QUERY))
+        resp.status = 200
+        resp.content_type = "text/csv; charset=utf-8" if part.format == "csv" else falcon.MEDIA_JSON
+        resp.data = rating_files.to_bytes(part.rows, part.format, with_user=False)
+        resp.set_header("Content-Disposition", f'attachment; filename="ratings.{part.format}"')
+        if part.continue_after is not None:
+            query = {"format": part.format, "after": part.continue_after}
+            resp.set_header("Link", f'<{req.prefix}{req.path}/?{urlencode(query)}>; rel="next"')
+
+
 class UserDetail(DrfResource):
     def __init__(self, accounts: Accounts) -> None:
         self._accounts = accounts
@@ -308,9 +366,13 @@ class MovieList(DrfResource):
     @operation(
         "listMovies",
         "Every movie with its rating summary; searched, ordered, paged",
-        {"200": page_answer("Movie", "The movies, by id unless ordered otherwise.")},
+        {
+            "200": conditional.with_etag(page_answer("Movie", "The movies, by id unless ordered otherwise.")),
+            "304": conditional.NOT_MODIFIED,
+        },
         ("400",),
         query=MOVIES_QUERY,
+        parameters=(conditional.IF_NONE_MATCH_ON_READ,),
         tag="movies",
     )
     def on_get(self, req: Req, resp: Resp) -> None:
@@ -321,17 +383,25 @@ class MovieList(DrfResource):
             send_page(req, resp, cast("Page[MovieView]", page), movie_view_json)
         else:
             send_page(req, resp, cast("Page[Movie]", page), movie_json)
+        conditional.answer_read(req, resp, *PAGE_HEADERS)  # the total and the links are the list's too
 
     @operation(
         "createMovie",
         "Add a movie (admins)",
-        {"201": ok(schema_ref("Movie"), "The new movie.", MOVIE_LINKS)},
+        {"201": conditional.with_etag(ok(schema_ref("Movie"), "The new movie.", MOVIE_LINKS))},
         (*BODY_ERRORS, "403"),
         body=RequestBody("MovieWrite", MOVIE_BODY, "The movie; description and imagePath are optional."),
         tag="movies",
     )
     def on_post(self, req: Req, resp: Resp) -> None:
         send(resp, movie_json(self._movies.create_movie(req.context.user, read_json(req))), 201)
+        conditional.tag_answer(resp)
+
+
+def movie_etag(movie: Movie) -> str:
+    """The ETag of a movie's representation as ``GET /api/movies/{id}/`` gives it (without
+    ``?include=``): what If-Match on a change of the movie is compared with."""
+    return conditional.etag_of(encode(movie_json(movie)))
 
 
 class MovieDetail(DrfResource):
@@ -341,33 +411,53 @@ class MovieDetail(DrfResource):
     @operation(
         "getMovie",
         "A movie",
-        {"200": ok(schema_ref("Movie"), "The movie.")},
+        {
+            "200": conditional.with_etag(ok(schema_ref("Movie"), "The movie.")),
+            "304": conditional.NOT_MODIFIED,
+        },
         ("400", "404"),
         query=MOVIE_QUERY,
+        parameters=(conditional.IF_NONE_MATCH_ON_READ,),
         tag="movies",
     )
     def on_get(self, req: Req, resp: Resp, movie_id: int) -> None:
         movie = self._movies.get_movie(req.context.user, movie_id, query_of(req, MOVIE_QUERY))
         send(resp, any_movie_json(movie))
+        conditional.answer_read(req, resp)
 
     @operation(
         "updateMovie",
         "Replace a movie (admins)",
-        {"200": ok(schema_ref("Movie"), "The movie, changed.", MOVIE_LINKS)},
+        {
+            "200": conditional.with_etag(ok(schema_ref("Movie"), "The movie, changed.", MOVIE_LINKS)),
+            "412": conditional.CHANGED_SINCE,
+        },
         (*BODY_ERRORS, "403", "404"),
         body=RequestBody("MovieWrite", MOVIE_BODY, "The title; fields left out stay as they are."),
+        parameters=(conditional.IF_MATCH_ON_CHANGE, conditional.IF_NONE_MATCH_ON_CHANGE),
         tag="movies",
     )
     def on_put(self, req: Req, resp: Resp, movie_id: int, partial: bool = False) -> None:
-        movie = self._movies.update_movie(req.context.user, movie_id, read_json(req), partial=partial)
+        movie = self._movies.update_movie(
+            req.context.user,
+            movie_id,
+            read_json(req),
+            partial=partial,
+            precondition=conditional.write_precondition(req, movie_etag),
+        )
         send(resp, movie_json(movie))
+        conditional.tag_answer(resp)  # the movie as it now is
 
     @operation(
         "patchMovie",
         "Change a movie (admins)",
-        {"200": ok(schema_ref("Movie"), "The movie, changed.", MOVIE_LINKS)},
+        {
+            "200": conditional.with_etag(ok(schema_ref("Movie"), "The movie, changed.", MOVIE_LINKS)),
+            "412": conditional.CHANGED_SINCE,
+        },
         (*BODY_ERRORS, "403", "404"),
         body=RequestBody("MoviePatch", MOVIE_BODY, "The fields to change.", partial=True),
+        parameters=(conditional.IF_MATCH_ON_CHANGE, conditional.IF_NONE_MATCH_ON_CHANGE),
         tag="movies",
     )
     def on_patch(self, req: Req, resp: Resp, movie_id: int) -> None:
@@ -376,12 +466,15 @@ class MovieDetail(DrfResource):
     @operation(
         "deleteMovie",
         "Delete a movie and its ratings (admins)",
-        {"204": no_content("Deleted.")},
+        {"204": no_content("Deleted."), "412": conditional.CHANGED_SINCE},
         ("403", "404"),
+        parameters=(conditional.IF_MATCH_ON_CHANGE, conditional.IF_NONE_MATCH_ON_CHANGE),
         tag="movies",
     )
     def on_delete(self, req: Req, resp: Resp, movie_id: int) -> None:
-        self._movies.delete_movie(req.context.user, movie_id)
+        self._movies.delete_movie(
+            req.context.user, movie_id, precondition=conditional.write_precondition(req, movie_etag)
+        )
         resp.status = 204
 
 

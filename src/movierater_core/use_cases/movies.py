@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
-from movierater_core.errors import NotFound
+from movierater_core.errors import NotFound, PreconditionFailed
 from movierater_core.missing import MISSING
 from movierater_core.model import Movie, MovieFields, MovieOrder, MovieView, User
 from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
@@ -78,6 +78,12 @@ class MovieViewQuery:
         ),
     )
 
+
+# A test of a movie as it is when a change is about to be made, with its row locked: False
+# leaves the movie as it is and raises PreconditionFailed. The HTTP entry point passes one
+# that compares the movie's representation with the caller's If-Match (its ETag); the
+# core knows only that a caller may make a change conditional on the current movie.
+Precondition = Callable[[Movie], bool]
 
 MOVIE_BODY: Final = Body.of(MovieInput)
 MOVIES_QUERY: Final = Body((*PAGE_FIELDS, MoviesQuery.search, MoviesQuery.ordering, MovieViewQuery.include))
@@ -156,7 +162,18 @@ class Movies:
         with self._db.writing() as repos:
             return repos.movies.add(fields)
 
-    def update_movie(self, actor: User, movie_id: int, data: object, *, partial: bool) -> Movie:
+    def update_movie(
+        self,
+        actor: User,
+        movie_id: int,
+        data: object,
+        *,
+        partial: bool,
+        precondition: Precondition | None = None,
+    ) -> Movie:
+        """Change a movie. ``precondition`` is tested on the movie as it is in the same
+        transaction as the change, its row locked: of two callers that read the same movie
+        and make a change conditional on it, one changes it and the other finds it changed."""
         require_admin(actor)
         fields = parse_movie(data, partial=partial)
         with self._db.reading() as repos:
@@ -164,24 +181,34 @@ class Movies:
                 raise NotFound
         fields = self._uploads.with_checked_poster(fields)
         with self._db.writing() as repos:
-            if repos.movies.get(movie_id, for_update=True) is None:  # and no deletion until we are done
+            current = repos.movies.get(movie_id, for_update=True)  # and no deletion until we are done
+            if current is None:
                 raise NotFound
+            _check(precondition, current)
             repos.movies.update(movie_id, fields)
             movie = repos.movies.get(movie_id)
         assert movie is not None
         return movie
 
-    def delete_movie(self, actor: User, movie_id: int) -> None:
+    def delete_movie(self, actor: User, movie_id: int, *, precondition: Precondition | None = None) -> None:
         """Delete a movie and its ratings. The movie's row is locked first, as raters lock it:
-        a rating either commits before (and is deleted here) or waits and then finds no movie."""
+        a rating either commits before (and is deleted here) or waits and then finds no movie.
+        ``precondition``: as for ``update_movie``, tested on the locked movie."""
         require_admin(actor)
 
         def work() -> None:
             with self._db.writing() as repos:
-                if repos.movies.get(movie_id, for_update=True) is None:
+                current = repos.movies.get(movie_id, for_update=True)
+                if current is None:
                     raise NotFound
+                _check(precondition, current)
                 for rating in repos.ratings.list(movie_id=movie_id, for_update=True):
                     repos.ratings.delete(rating.id)
                 repos.movies.delete(movie_id)
 
         retrying(work)
+
+
+def _check(precondition: Precondition | None, current: Movie) -> None:
+    if precondition is not None and not precondition(current):
+        raise PreconditionFailed
