@@ -203,9 +203,9 @@ def _movie_page(order: MovieOrder, search: _Search, rated_by: bool = False) -> P
 
 
 @functools.cache
-def _movie_count(search: _Search) -> Prepared:
+def _movie_count(search: _Search) -> Select[Any]:
     query = select(func.count()).select_from(movies)
-    return Prepared(query if search is _Search.NONE else query.where(_TITLE_FOUND[search]))
+    return query if search is _Search.NONE else query.where(_TITLE_FOUND[search])
 
 
 def _rating_filters(movie_id: int | None, user_id: int | None) -> list[ColumnElement[bool]]:
@@ -494,8 +494,8 @@ class SqlMovies:
 
     def count(self, *, search: str = "") -> int:
         how, params = self._search(search)
-        ((counted,),) = _movie_count(how).rows(self._conn, params)
-        return int(counted)
+        counted: int = self._conn.execute(_movie_count(how), params).scalar_one()
+        return counted
 
     def add(self, fields: MovieFields) -> Movie:
         title, description, image_path = fields.new_movie()
