@@ -13,7 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=${BENCH_DIR:-/tmp/movierater-bench}
 MOVIES=${MOVIES:-200}; USERS=${USERS:-2000}; RPM=${RATINGS_PER_MOVIE:-100}
-WORKERS=${WORKERS:-2}; PORT=${PORT:-18100}; SECONDS_PER_RUN=${SECONDS:-10}; CONNECTIONS=${CONNECTIONS:-16}
+WORKERS=${WORKERS:-2}; PORT=${PORT:-18100}; SECONDS_PER_RUN=$(printenv SECONDS || echo 10)  # bash's own $SECONDS counts from 0; CONNECTIONS=${CONNECTIONS:-16}
 SCENARIOS=${SCENARIOS:-list,detail,rate}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 command -v movierater >/dev/null || { echo "activate the project's environment first" >&2; exit 2; }

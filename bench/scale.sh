@@ -14,7 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=${BENCH_DIR:-/tmp/movierater-scale}
 MOVIES=${MOVIES:-100000}; RPM=${RATINGS_PER_MOVIE:-50}; USERS=${USERS:-5000}
-WORKERS=${WORKERS:-2}; PORT=${PORT:-18200}; SECONDS_PER_RUN=${SECONDS:-10}
+WORKERS=${WORKERS:-2}; PORT=${PORT:-18200}; SECONDS_PER_RUN=$(printenv SECONDS || echo 10)  # bash's own $SECONDS counts from 0
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 command -v movierater >/dev/null || { echo "activate the project's environment first" >&2; exit 2; }
 mkdir -p "$work"

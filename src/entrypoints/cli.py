@@ -182,11 +182,13 @@ def _route_logs(*, verbose: bool) -> None:
     logger = logging.getLogger("movierater")
     if not logger.handlers:
         logger.addHandler(logging.StreamHandler() if verbose else logging.NullHandler())
-    # A misspelt MOVIERATER_* name is the operator's to fix: warned about either way.
-    settings_log = logging.getLogger("movierater.settings")
-    if not settings_log.handlers:
-        settings_log.addHandler(logging.StreamHandler())
-        settings_log.propagate = False
+    # A misspelt MOVIERATER_* name, a migration that went without something (an index it had
+    # no privilege for): the operator's to know, warned about either way.
+    for name in ("movierater.settings", "movierater.migrations"):
+        operator_log = logging.getLogger(name)
+        if not operator_log.handlers:
+            operator_log.addHandler(logging.StreamHandler())
+            operator_log.propagate = False
 
 
 def _port(text: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
@@ -13,10 +14,12 @@ from movierater_adapters.sql.errors import is_foreign_key_violation, is_unique_v
 from movierater_adapters.sql.prepared import Prepared
 from movierater_adapters.sql.tables import (
     MOVIE_AVERAGE,
+    TRIGRAM,
     attempt_locks,
     attempts,
     images,
     legacy_imports,
+    movie_titles,
     movies,
     ratings,
     rejected_images,
@@ -149,14 +152,46 @@ def like_pattern(text: str, dialect: str) -> str:
     return f"%{text}%"
 
 
+def fts_phrase(text: str) -> str:
+    """An FTS5 query for ``text`` as one phrase: every character literal (a double quote
+    doubled). With the trigram tokenizer, the rows whose text holds it, folding case."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+class _Search(enum.Enum):
+    """How a page or count finds the titles that hold the search text."""
+
+    NONE = "all movies"
+    SCAN = "LIKE on every title"
+    INDEXED = "SQLite: the trigram index's candidates, each checked with the same LIKE"
+
+
+# On SQLite, the movies whose title the trigram index says holds the text (case folded the
+# Unicode way, so never fewer than LIKE's ASCII folding finds), each checked with the LIKE
+# of a scan: the answers are the scan's, exactly.
+_INDEX_CANDIDATES = select(movie_titles.c.rowid).where(movie_titles.c.title.match(bindparam("phrase")))
+_TITLE_FOUND = {
+    _Search.SCAN: _TITLE_HOLDS,
+    _Search.INDEXED: and_(movies.c.id.in_(_INDEX_CANDIDATES), _TITLE_HOLDS),
+}
+# Up to this many candidates, reading them by the index and sorting them costs less than a
+# scan, in the page's order or for the count (100,000 movies: about one fifth of them, where
+# either way costs 5-20 ms; docs/performance.md). Past it the scan in the page's order finds
+# a page of such a common text within its first rows; reading them all by the index would not.
+INDEXED_SEARCH_MAX = 20_000
+
+
 def _paged(query: Select[Any]) -> Select[Any]:
     return query.limit(bindparam("limit")).offset(bindparam("offset"))
 
 
+_CANDIDATES_UP_TO = Prepared(select(func.count()).select_from(_paged(_INDEX_CANDIDATES).subquery()))
+
+
 @functools.cache
-def _movie_page(order: MovieOrder, searching: bool, rated_by: bool = False) -> Prepared:
-    """The page statement of one order, with or without a search, with or without one
-    user's stars (32 in all, each built once)."""
+def _movie_page(order: MovieOrder, search: _Search, rated_by: bool = False) -> Prepared:
+    """The page statement of one order, with or without a search (by scan or by index),
+    with or without one user's stars (48 in all, each built once)."""
     keys = [_SORT_COLUMNS[order.by]]
     if order.by is not MovieSort.ID:
         keys.append(movies.c.id)  # ties: by id, the same way (a backward scan of (field, id))
@@ -165,7 +200,13 @@ def _movie_page(order: MovieOrder, searching: bool, rated_by: bool = False) -> P
         query = select(*_MOVIE_COLUMNS, ratings.c.stars).select_from(_WITH_MY_STARS).order_by(*ordered)
     else:
         query = select(*_MOVIE_COLUMNS).order_by(*ordered)
-    return Prepared(_paged(query.where(_TITLE_HOLDS) if searching else query))
+    return Prepared(_paged(query if search is _Search.NONE else query.where(_TITLE_FOUND[search])))
+
+
+@functools.cache
+def _movie_count(search: _Search) -> Select[Any]:
+    query = select(func.count()).select_from(movies)
+    return query if search is _Search.NONE else query.where(_TITLE_FOUND[search])
 
 
 def _rating_filters(movie_id: int | None, user_id: int | None) -> list[ColumnElement[bool]]:
@@ -489,32 +530,44 @@ class SqlMovies:
     def page(
         self, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
     ) -> Sequence[Movie]:
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
-        if search:
-            params["pattern"] = like_pattern(search, self._conn.dialect.name)
-        return [_movie(row) for row in _movie_page(order, bool(search)).rows(self._conn, params)]
+        how, params = self._search(search)
+        rows = _movie_page(order, how).rows(self._conn, params | {"limit": limit, "offset": offset})
+        return [_movie(row) for row in rows]
 
     def page_rated_by(
         self, user_id: int, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
     ) -> Sequence[tuple[Movie, Stars | None]]:
-        params: dict[str, Any] = {"user_id": user_id, "limit": limit, "offset": offset}
-        if search:
-            params["pattern"] = like_pattern(search, self._conn.dialect.name)
-        rows = _movie_page(order, bool(search), rated_by=True).rows(self._conn, params)
+        how, params = self._search(search)
+        params |= {"user_id": user_id, "limit": limit, "offset": offset}
+        rows = _movie_page(order, how, rated_by=True).rows(self._conn, params)
         return [_movie_and_stars(row) for row in rows]
+
+    def _search(self, search: str) -> tuple[_Search, dict[str, Any]]:
+        """How to find the titles that hold ``search``, and the parameters for it. On SQLite
+        a term of 3 characters or more asks the trigram index how many candidates it has
+        (counting no further than the most worth reading by the index): few, the index's;
+        many (most titles hold "movie"), the scan in the page's order, which stops as soon
+        as the page is full. Elsewhere the database chooses (PostgreSQL: pg_trgm's index)."""
+        if not search:
+            return _Search.NONE, {}
+        dialect = self._conn.dialect.name
+        params: dict[str, Any] = {"pattern": like_pattern(search, dialect)}
+        if dialect == "sqlite" and len(search) >= TRIGRAM:
+            phrase = fts_phrase(search)
+            ((candidates,),) = _CANDIDATES_UP_TO.rows(
+                self._conn, {"phrase": phrase, "limit": INDEXED_SEARCH_MAX + 1, "offset": 0}
+            )
+            if candidates <= INDEXED_SEARCH_MAX:
+                return _Search.INDEXED, params | {"phrase": phrase}
+        return _Search.SCAN, params
 
     def get_rated_by(self, movie_id: int, user_id: int) -> tuple[Movie, Stars | None] | None:
         rows = _MOVIE_RATED_BY.rows(self._conn, {"movie_id": movie_id, "user_id": user_id})
         return _movie_and_stars(rows[0]) if rows else None
 
     def count(self, *, search: str = "") -> int:
-        query = select(func.count()).select_from(movies)
-        if search:
-            query = query.where(_TITLE_HOLDS)
-            params = {"pattern": like_pattern(search, self._conn.dialect.name)}
-            counted: int = self._conn.execute(query, params).scalar_one()
-        else:
-            counted = self._conn.execute(query).scalar_one()
+        how, params = self._search(search)
+        counted: int = self._conn.execute(_movie_count(how), params).scalar_one()
         return counted
 
     def add(self, fields: MovieFields) -> Movie:

@@ -88,6 +88,21 @@ Index("ix_movies_average_id", MOVIE_AVERAGE, movies.c.id).ddl_if(
     )
 )
 
+# ?search= on SQLite: an FTS5 table of the titles (trigram tokenizer; rowid = the movie's id)
+# that triggers keep in step with movies (migration 0011). Declared for the queries only, in
+# a MetaData of its own: a virtual table (and FTS5's shadow tables) that only the migration
+# can create, on SQLite only. PostgreSQL's counterpart, a pg_trgm GIN index on lower(title),
+# is optional (the extension may not be creatable) and the queries need not name it.
+search_metadata = MetaData()
+movie_titles = Table(
+    "movie_titles",
+    search_metadata,
+    Column("rowid", Integer, primary_key=True),
+    Column("title", Unicode(150), nullable=False),
+)
+# A term of fewer characters has no trigram: the search scans the titles instead.
+TRIGRAM = 3
+
 
 ratings = Table(
     "ratings",
