@@ -40,6 +40,7 @@ log = logging.getLogger("movierater.sql")
 # when it was last checked in (see _ping_when_idle).
 _FRESH = "movierater_fresh"
 _RETURNED_AT = "movierater_returned_at"
+_IDLE_SINCE = "movierater_idle_since"  # a kept read connection's last use, as it is returned
 # A pooled connection idle at least this long is pinged before use; one back in the pool
 # sooner is used as it is. Under load connections idle for milliseconds, so a request pays
 # no round trip for the ping; a server restart takes longer than this (the outage test),
@@ -141,7 +142,8 @@ def _ping_when_idle(engine: Engine, before_ping: Callable[[Any], _Unit | None] |
 
     @event.listens_for(engine, "checkin")
     def on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info[_RETURNED_AT] = time.monotonic()
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        record.info[_RETURNED_AT] = time.monotonic() if idle_since is None else idle_since
 
     @event.listens_for(engine, "checkout")
     def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
@@ -257,10 +259,10 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool, busy_ms: int) -> None:
             conn.exec_driver_sql("BEGIN")  # migrations and other plain engine.begin()
 
 
-# On SQLite a thread's read connection is kept between requests (checking one out of
-# the pool costs more than the read itself), checked out afresh after idling this long.
-# Server databases check one out per read (pinged if it idled): a kept connection would
-# fail once after every server restart, and a read cannot be transparently run again.
+# A thread's read connection is kept between reads (checking one out of the pool costs
+# more than the read itself), and checked out afresh after idling this long: on a server
+# database as long as the pool lets a connection idle unpinged, so a kept one that
+# outlived a server restart is never used (it is returned, and the pool pings it).
 READER_IDLE_SECONDS = 5.0
 
 
@@ -371,7 +373,7 @@ class SqlDatabase:
         self.engine = engine
         self._dialect = engine.dialect.name
         self._local = threading.local()
-        self._keep_readers = self._dialect == "sqlite"
+        self._reader_idle = READER_IDLE_SECONDS if self._dialect == "sqlite" else PING_AFTER_IDLE_SECONDS
         self._timeout = timeout
         self._stalled_until = 0.0
         self._cutoff: _Cutoff | None = None
@@ -409,25 +411,32 @@ class SqlDatabase:
 
     @contextmanager
     def reading(self) -> Iterator[ReadRepositories]:
-        """The read methods only (autocommit: a write here would be committed at once)."""
-        if not self._keep_readers:
-            with self._translated(), self.engine.connect() as conn:
-                conn.info["mode"] = "read"
-                yield ReadOnlyRepositories(
-                    SqlRepositories(conn.execution_options(isolation_level="AUTOCOMMIT"))
-                )
-            return
+        """The read methods only (autocommit: a write here would be committed at once), on
+        this thread's kept read connection."""
         with self._translated():
             conn = self._reader()
+            watched = self._watch_reader(conn)
             try:
                 yield ReadOnlyRepositories(SqlRepositories(conn))
             except DBAPIError:
                 self._drop_reader()  # maybe broken: the next read checks out afresh
                 raise
             finally:
+                if watched is not None and self._cutoff is not None:
+                    self._cutoff.unwatch(watched)  # kept, idle: no deadline until the next read
                 if self._local.conn is conn:
                     conn.rollback()  # ends SQLAlchemy's autobegun block; nothing to undo
                     self._local.last_used = time.monotonic()
+
+    def _watch_reader(self, conn: Connection) -> Any:
+        """Put the kept read connection under this unit's cutoff (a checkout does that for
+        a connection taken from the pool, not for one kept); its driver connection."""
+        unit: _Unit | None = getattr(self._local, "unit", None)
+        if self._cutoff is None or unit is None:
+            return None
+        dbapi_connection = conn.connection.dbapi_connection
+        self._cutoff.watch(dbapi_connection, unit)
+        return dbapi_connection
 
     @contextmanager
     def writing(self) -> Iterator[SqlRepositories]:
@@ -459,7 +468,7 @@ class SqlDatabase:
     def _reader(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is not None and (
-            conn.closed or conn.invalidated or time.monotonic() - self._local.last_used > READER_IDLE_SECONDS
+            conn.closed or conn.invalidated or time.monotonic() - self._local.last_used >= self._reader_idle
         ):
             self._drop_reader()
             conn = None
@@ -474,6 +483,8 @@ class SqlDatabase:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
+            if self._dialect != "sqlite" and not (conn.closed or conn.invalidated):
+                conn.info[_IDLE_SINCE] = self._local.last_used  # so the pool pings it if due
             try:
                 conn.close()
             except DBAPIError:
