@@ -25,6 +25,7 @@ The sync worker's other guarantee stays: a request stuck in the app for gunicorn
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import threading
 import time
@@ -240,6 +241,26 @@ class Worker(gasgi.ASGIWorker):  # type: ignore[misc]
         _DeadlineProtocol.request_timeout = settings.request_timeout
         # gasgi.ASGIWorker makes each connection's protocol by this module-level name.
         gasgi.ASGIProtocol = _DeadlineProtocol
+
+    def init_signals(self) -> None:
+        """Until the event loop runs, record SIGTERM, SIGINT and SIGQUIT instead of handing
+        them to it: uvloop installs its handlers when it starts running, so a signal that
+        arrived while the app was loading (a restart just after a start) was dropped, and
+        gunicorn waited its whole graceful timeout before killing the worker."""
+        for sig in self.SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        self._early_signals: list[int] = []
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            signal.signal(sig, lambda number, _frame: self._early_signals.append(number))
+
+    async def _serve(self) -> None:
+        super().init_signals()  # the loop's own handlers, now that it runs
+        for number in self._early_signals:
+            if number == signal.SIGTERM:
+                self.handle_exit_signal()
+            else:
+                self.handle_quit_signal()
+        await super()._serve()
 
     def notify(self) -> None:
         """The heartbeat, withheld while one request has held an app thread for longer
