@@ -130,10 +130,16 @@ class MovieFields:
 
 @frozen
 class Rating:
+    """A user's stars for a movie; ``created`` and ``changed`` (timezone-aware UTC): when it
+    was made and when its stars last changed, None for ratings imported from the Django
+    original (which kept no such times)."""
+
     id: int
     user_id: int
     movie_id: int
     stars: Stars
+    created: datetime | None = None
+    changed: datetime | None = None
 
 
 @frozen

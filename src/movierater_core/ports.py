@@ -205,13 +205,22 @@ class RatingReader(Protocol):
         ...
 
     def page(
-        self, limit: int, offset: int, *, movie_id: int | None = None, user_id: int | None = None
+        self,
+        limit: int,
+        offset: int,
+        *,
+        movie_id: int | None = None,
+        user_id: int | None = None,
+        since: datetime | None = None,
     ) -> Sequence[Rating]:
         """At most ``limit`` of what ``list`` lists, after its first ``offset``, in its order
-        (storage does the limiting)."""
+        (storage does the limiting). ``since``: only those whose ``changed`` is at or after
+        it (never those without times), by ``changed`` then id."""
         ...
 
-    def count(self, *, movie_id: int | None = None, user_id: int | None = None) -> int: ...
+    def count(
+        self, *, movie_id: int | None = None, user_id: int | None = None, since: datetime | None = None
+    ) -> int: ...
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         """Those ``(user_id, movie_id)`` pairs that have a rating here (at most 500 pairs)."""
@@ -252,27 +261,37 @@ class RatingRepository(RatingReader, Protocol):
     ) -> Sequence[Rating]: ...
 
     def add(
-        self, user_id: int, movie_id: int, stars: Stars, *, summary_delta: tuple[int, int] | None = None
+        self,
+        user_id: int,
+        movie_id: int,
+        stars: Stars,
+        *,
+        at: datetime,
+        summary_delta: tuple[int, int] | None = None,
     ) -> Rating:
         """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already (a lost
         race: the caller's next attempt updates it), and
         :class:`~movierater_core.errors.ReferenceGone` if the user or the movie does not exist
         (deleted by a concurrent transaction). ``summary_delta``: (count delta, total delta)
         added to the movie's summary as ``movies.adjust_ratings`` does, in the same atomic
-        step (one statement where the database can)."""
+        step (one statement where the database can). ``at``: its ``created`` and ``changed``."""
         ...
 
     def add_many(self, ratings: Sequence[tuple[int, int, Stars]]) -> Sequence[int]:
         """Add ``(user_id, movie_id, stars)`` ratings in one go (the movies' aggregates are
-        the caller's: see ``adjust_ratings_many``); their new ids, in the order given.
+        the caller's: see ``adjust_ratings_many``), without times (imports: the original kept
+        none); their new ids, in the order given.
 
         Raises :class:`~movierater_core.errors.DuplicateRating` if a pair is rated already, or
         a user or a movie does not exist (an import's batch is abandoned either way).
         """
         ...
 
-    def change_stars(self, rating: Rating, stars: Stars, *, summary_delta: tuple[int, int]) -> bool:
-        """Set the rating's stars to ``stars`` if they are still ``rating.stars``, adding
+    def change_stars(
+        self, rating: Rating, stars: Stars, *, at: datetime, summary_delta: tuple[int, int]
+    ) -> bool:
+        """Set the rating's stars to ``stars`` and its ``changed`` to ``at`` if the stars are
+        still ``rating.stars``, adding
         ``summary_delta`` (count, total) to its movie's summary as ``movies.adjust_ratings``
         does, in one atomic step (one statement where the database can). False, and nothing
         changed, if the stars were no longer ``rating.stars`` or the rating is gone (a lost

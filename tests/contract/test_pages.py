@@ -6,11 +6,15 @@ literally. Titles here are ones every collation orders alike (lower-case ASCII l
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from movierater_core.model import Movie, MovieFields, MovieOrder, MovieSort, Stars
 from movierater_core.ports import Database
 from tests.unit.fakes import sorted_movies
+
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 # (title, ratings count, stars total): ties on each field, and equal averages reached
 # from different counts (3/1 = 6/2, 7/3 = 14/6), and none.
@@ -115,7 +119,7 @@ def test_ratings_pages_follow_the_lists_order_with_each_filter(db: Database) -> 
         # ann rates three before one: her list is by movie, not by rating id
         rated = [(ann, three, 1), (bob, one, 2), (ann, one, 3), (bob, two, 4), (ann, two, 5)]
         for user, movie, stars in rated:
-            repos.ratings.add(user.id, movie.id, Stars(stars))
+            repos.ratings.add(user.id, movie.id, Stars(stars), at=T0)
     with db.reading() as repos:
         for movie_id in (None, one.id, three.id):
             for user_id in (None, ann.id, bob.id):
@@ -126,6 +130,42 @@ def test_ratings_pages_follow_the_lists_order_with_each_filter(db: Database) -> 
                         page = repos.ratings.page(limit, offset, movie_id=movie_id, user_id=user_id)
                         assert list(page) == whole[offset : offset + limit]
         assert [r.movie_id for r in repos.ratings.page(10, 0, user_id=ann.id)] == [one.id, two.id, three.id]
+
+
+def test_ratings_since_a_time_are_those_changed_at_or_after_it_by_changed_then_id(db: Database) -> None:
+    """``?since=``: times to the microsecond on every backend, the rows without times
+    (imported) never, the order (changed, id) whatever the filters, paged by storage."""
+    us = timedelta(microseconds=1)
+    with db.writing() as repos:
+        ann, bob = repos.users.add("ann", "h"), repos.users.add("bob", "h")
+        one, two, three = (repos.movies.add(MovieFields(title=t, description="")) for t in "abc")
+        late = repos.ratings.add(ann.id, one.id, Stars(1), at=T0 + 2 * us)
+        early = repos.ratings.add(bob.id, one.id, Stars(2), at=T0)
+        tie = repos.ratings.add(ann.id, two.id, Stars(3), at=T0 + 2 * us)
+        moved = repos.ratings.add(bob.id, two.id, Stars(4), at=T0 - 5 * us, summary_delta=(1, 4))
+        assert repos.ratings.change_stars(moved, Stars(5), at=T0 + us, summary_delta=(0, 1))
+        repos.ratings.add_many([(ann.id, three.id, Stars(5))])  # imported: no times
+    with db.reading() as repos:
+        [imported] = repos.ratings.list(movie_id=three.id)
+        assert (imported.created, imported.changed) == (None, None)
+        for since, expected in [
+            (T0 - 10 * us, [early.id, moved.id, late.id, tie.id]),
+            (T0, [early.id, moved.id, late.id, tie.id]),
+            (T0 + us, [moved.id, late.id, tie.id]),
+            (T0 + 2 * us, [late.id, tie.id]),
+            (T0 + 3 * us, []),
+        ]:
+            assert [r.id for r in repos.ratings.page(10, 0, since=since)] == expected, since
+            assert repos.ratings.count(since=since) == len(expected)
+            for offset in range(len(expected) + 1):
+                assert [r.id for r in repos.ratings.page(1, offset, since=since)] == expected[
+                    offset : offset + 1
+                ]
+        assert [r.id for r in repos.ratings.page(10, 0, user_id=ann.id, since=T0)] == [late.id, tie.id]
+        assert [r.id for r in repos.ratings.page(10, 0, movie_id=two.id, since=T0)] == [moved.id, tie.id]
+        assert repos.ratings.count(movie_id=one.id, user_id=bob.id, since=T0) == 1
+        got = repos.ratings.get(moved.id)
+        assert got is not None and (got.created, got.changed) == (T0 - 5 * us, T0 + us)
 
 
 def test_users_pages_are_by_id(db: Database) -> None:
@@ -149,9 +189,9 @@ def test_pages_rated_by_a_user_are_the_pages_with_exactly_their_stars(
         bob = repos.users.add("bob-rated-by", "h")
         mine = {m.id: Stars(1 + i % 5) for i, m in enumerate(movies) if i % 3 != 1}
         for movie_id, stars in mine.items():
-            repos.ratings.add(ann.id, movie_id, stars)
+            repos.ratings.add(ann.id, movie_id, stars, at=T0)
         for m in movies:  # bob rates everything: a join on the movie alone would repeat rows
-            repos.ratings.add(bob.id, m.id, Stars(5))
+            repos.ratings.add(bob.id, m.id, Stars(5), at=T0)
     with db.reading() as repos:
         for limit in (1, 3, len(movies) + 1):
             for offset in (0, 2, len(movies) - 1):

@@ -288,19 +288,22 @@ def test_adjust_ratings_many(db: Database) -> None:
 def test_ratings_add_get_find_change_stars_delete(db: Database) -> None:
     with db.writing() as repos:
         ann, movie = add_user(repos), add_movie(repos)
-        rating = repos.ratings.add(ann.id, movie.id, Stars(4))
+        rating = repos.ratings.add(ann.id, movie.id, Stars(4), at=T0)
         assert repos.ratings.get(rating.id, for_update=True) == rating
         assert repos.ratings.find(ann.id, movie.id, for_update=True) == rating
-    assert rating == Rating(rating.id, ann.id, movie.id, Stars(4))
+    assert rating == Rating(rating.id, ann.id, movie.id, Stars(4), T0, T0)  # created, changed
     with db.reading() as repos:
         assert repos.ratings.get(rating.id) == rating
         assert repos.ratings.get(rating.id + 1000) is None
         assert repos.ratings.find(ann.id, movie.id) == rating
         assert repos.ratings.find(ann.id, movie.id + 1000) is None
     with db.writing() as repos:
-        assert repos.ratings.change_stars(rating, Stars(1), summary_delta=(0, 0))
-    with db.reading() as repos:
-        assert repos.ratings.get(rating.id) == Rating(rating.id, ann.id, movie.id, Stars(1))
+        assert repos.ratings.change_stars(rating, Stars(1), at=at(3600), summary_delta=(0, 0))
+    with db.reading() as repos:  # to the microsecond
+        changed = Rating(rating.id, ann.id, movie.id, Stars(1), T0, at(3600))
+        assert repos.ratings.get(rating.id) == changed
+    with db.writing() as repos:
+        assert repos.ratings.find_locking_movie(ann.id, movie.id) == (True, changed)
     with db.writing() as repos:
         repos.ratings.delete(rating.id)
     with db.reading() as repos:
@@ -313,9 +316,9 @@ def test_ratings_list_filters_and_orders(db: Database) -> None:
     with db.writing() as repos:
         ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
         first, second = add_movie(repos, "First"), add_movie(repos, "Second")
-        ann_second = repos.ratings.add(ann.id, second.id, Stars(2))  # rated before the first
-        ann_first = repos.ratings.add(ann.id, first.id, Stars(5))
-        bob_first = repos.ratings.add(bob.id, first.id, Stars(3))
+        ann_second = repos.ratings.add(ann.id, second.id, Stars(2), at=T0)  # rated before the first
+        ann_first = repos.ratings.add(ann.id, first.id, Stars(5), at=T0)
+        bob_first = repos.ratings.add(bob.id, first.id, Stars(3), at=T0)
     with db.reading() as repos:
         assert repos.ratings.list() == [ann_second, ann_first, bob_first]
         assert repos.ratings.list(movie_id=first.id) == [ann_first, bob_first]
@@ -329,9 +332,9 @@ def test_ratings_list_filters_and_orders(db: Database) -> None:
 def test_a_second_rating_of_a_movie_by_a_user_raises_duplicate_rating(db: Database) -> None:
     with db.writing() as repos:
         ann, movie = add_user(repos), add_movie(repos)
-        repos.ratings.add(ann.id, movie.id, Stars(4))
+        repos.ratings.add(ann.id, movie.id, Stars(4), at=T0)
     with pytest.raises(DuplicateRating), db.writing() as repos:
-        repos.ratings.add(ann.id, movie.id, Stars(2))
+        repos.ratings.add(ann.id, movie.id, Stars(2), at=T0)
     with db.reading() as repos:
         assert [r.stars for r in repos.ratings.list()] == [Stars(4)]
 
@@ -345,7 +348,7 @@ def test_rating_what_does_not_exist_raises_reference_gone(db: Database, missing:
         ann, movie = add_user(repos), add_movie(repos)
     user_id, movie_id = (ann.id + 1000, movie.id) if missing == "user" else (ann.id, movie.id + 1000)
     with pytest.raises(ReferenceGone), db.writing() as repos:
-        repos.ratings.add(user_id, movie_id, Stars(3))
+        repos.ratings.add(user_id, movie_id, Stars(3), at=T0)
     with pytest.raises(DuplicateRating), db.writing() as repos:
         repos.ratings.add_many([(user_id, movie_id, Stars(3))])
     with db.reading() as repos:
@@ -375,7 +378,7 @@ def test_ratings_rated_and_add_many(db: Database) -> None:
 def test_ratings_add_many_of_a_rated_pair_raises_duplicate_rating(db: Database) -> None:
     with db.writing() as repos:
         ann, one, two = add_user(repos), add_movie(repos, "One"), add_movie(repos, "Two")
-        repos.ratings.add(ann.id, two.id, Stars(5))
+        repos.ratings.add(ann.id, two.id, Stars(5), at=T0)
     with pytest.raises(DuplicateRating), db.writing() as repos:
         repos.ratings.add_many([(ann.id, one.id, Stars(1)), (ann.id, two.id, Stars(1))])
     with db.reading() as repos:
@@ -387,8 +390,8 @@ def test_ratings_export_page_is_keyset_paged(db: Database) -> None:
         ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
         movies = [add_movie(repos, f"M{n}") for n in range(5)]
         for movie in reversed(movies):  # rating ids against the movies' order
-            repos.ratings.add(ann.id, movie.id, Stars(2))
-        repos.ratings.add(bob.id, movies[0].id, Stars(5))
+            repos.ratings.add(ann.id, movie.id, Stars(2), at=T0)
+        repos.ratings.add(bob.id, movies[0].id, Stars(5), at=T0)
     with db.reading() as repos:
         mine = repos.ratings.export_page(user_id=ann.id, after=0, limit=3)
         assert [(r.movie_id, r.title, r.username, r.stars) for r in mine] == [
@@ -726,25 +729,27 @@ def test_rating_writes_move_the_summary_in_the_same_step(db: Database) -> None:
         ann, bob, movie = add_user(repos, "ann"), add_user(repos, "bob"), add_movie(repos)
         assert repos.ratings.find_locking_movie(ann.id, movie.id) == (True, None)
         assert repos.ratings.find_locking_movie(ann.id, movie.id + 1000) == (False, None)
-        rating = repos.ratings.add(ann.id, movie.id, Stars(2), summary_delta=(1, 2))
-        repos.ratings.add(bob.id, movie.id, Stars(5), summary_delta=(1, 5))
-    assert rating == Rating(rating.id, ann.id, movie.id, Stars(2))
+        rating = repos.ratings.add(ann.id, movie.id, Stars(2), at=T0, summary_delta=(1, 2))
+        repos.ratings.add(bob.id, movie.id, Stars(5), at=T0, summary_delta=(1, 5))
+    assert rating == Rating(rating.id, ann.id, movie.id, Stars(2), T0, T0)
     with db.writing() as repos:
         assert repos.ratings.find_locking_movie(ann.id, movie.id) == (True, rating)
         assert repos.ratings.find_locking_movie(ann.id, movie.id, fresh=True) == (True, rating)
         assert repos.ratings.find_locking_movie(bob.id, movie.id + 1000, fresh=True) == (False, None)
-        assert repos.ratings.change_stars(rating, Stars(4), summary_delta=(0, 2))
+        assert repos.ratings.change_stars(rating, Stars(4), at=at(1), summary_delta=(0, 2))
     with db.writing() as repos:  # stale: the stars are 4 now, not 2
-        assert not repos.ratings.change_stars(rating, Stars(1), summary_delta=(0, -1))
+        assert not repos.ratings.change_stars(rating, Stars(1), at=T0, summary_delta=(0, -1))
     with db.writing() as repos:  # gone
         gone = Rating(rating.id + 1000, ann.id, movie.id, Stars(4))
-        assert not repos.ratings.change_stars(gone, Stars(1), summary_delta=(0, -3))
+        assert not repos.ratings.change_stars(gone, Stars(1), at=T0, summary_delta=(0, -3))
     with db.reading() as repos:
-        assert repos.ratings.find(ann.id, movie.id) == Rating(rating.id, ann.id, movie.id, Stars(4))
+        assert repos.ratings.find(ann.id, movie.id) == Rating(
+            rating.id, ann.id, movie.id, Stars(4), T0, at(1)
+        )
         found = repos.movies.get(movie.id)
         assert found is not None and found.ratings == RatingSummary(2, 9)
     with pytest.raises(DuplicateRating), db.writing() as repos:
-        repos.ratings.add(ann.id, movie.id, Stars(3), summary_delta=(1, 3))
+        repos.ratings.add(ann.id, movie.id, Stars(3), at=T0, summary_delta=(1, 3))
     with db.reading() as repos:  # the failed add moved nothing
         found = repos.movies.get(movie.id)
         assert found is not None and found.ratings == RatingSummary(2, 9)

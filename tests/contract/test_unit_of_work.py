@@ -33,7 +33,7 @@ def test_a_writing_block_that_raises_leaves_nothing(db: Database) -> None:
     with pytest.raises(Boom), db.writing() as repos:
         ann = repos.users.add("ann", "h")
         movie = repos.movies.add(MovieFields(title="Alien"))
-        repos.ratings.add(ann.id, movie.id, Stars(5))
+        repos.ratings.add(ann.id, movie.id, Stars(5), at=T0)
         repos.movies.adjust_ratings(movie.id, 1, 5)
         repos.movies.adjust_ratings(kept_movie.id, 1, 5)
         repos.movies.update(kept_movie.id, MovieFields(title="Changed"))
@@ -71,7 +71,7 @@ def test_a_block_sees_its_own_writes(db: Database) -> None:
         ann = repos.users.add("ann", "h")
         movie = repos.movies.add(MovieFields(title="Alien"))
         assert repos.users.get(ann.id) == ann
-        rating = repos.ratings.add(ann.id, movie.id, Stars(3))
+        rating = repos.ratings.add(ann.id, movie.id, Stars(3), at=T0)
         assert repos.ratings.find(ann.id, movie.id) == rating
 
 

@@ -125,6 +125,7 @@ MOVIE_MINE = "/api/movies/{movie}/?include=my_rating"
 RATE = "/api/movies/{movie}/rate_movie/"
 RATINGS = "/api/ratings/"
 MY_RATINGS = "/api/ratings/?user=me"
+RATINGS_SINCE = "/api/ratings/?since=2000-01-01T00:00:00Z"  # incremental sync (issue 17 item 3)
 RATING = "/api/ratings/{rating}/"
 UPLOAD_URL = "/api/movies/get_upload_url/"
 HEALTHZ = "/healthz"
@@ -187,6 +188,7 @@ CASES: list[Case] = [
     Case("DELETE", RATE, ADMIN, 204, "rated"),
     *row("GET", RATINGS, 401, 200, 200, 200),
     *row("GET", MY_RATINGS, 401, 200, 200, 200),  # each their own: the owner's holds the rating
+    *row("GET", RATINGS_SINCE, 401, 200, 200, 200),  # everyone's, as the plain list
     *row("GET", RATING, 401, 200, 200, 200),
     *row("DELETE", RATING, 401, 204, 403, 204),  # the owner's rating
     *(
@@ -552,6 +554,10 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
                 assert all(m["my_rating"] == theirs.get(m["id"]) for m in body)
         elif path == RATINGS:
             assert stage.rating in body
+        elif path == RATINGS_SINCE:
+            assert stage.rating in body
+            changed = [(datetime.fromisoformat(r["changed"]), r["id"]) for r in body]
+            assert changed == sorted(changed)
         elif path == MY_RATINGS:
             assert actor is not None
             theirs = [r for r in changes.before["ratings"].values() if r["user_id"] == actor.id]

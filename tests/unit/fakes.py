@@ -274,12 +274,28 @@ class FakeRatings:
         return found
 
     def page(
-        self, limit: int, offset: int, *, movie_id: int | None = None, user_id: int | None = None
+        self,
+        limit: int,
+        offset: int,
+        *,
+        movie_id: int | None = None,
+        user_id: int | None = None,
+        since: datetime | None = None,
     ) -> Sequence[Rating]:
-        return self.list(movie_id=movie_id, user_id=user_id)[offset : offset + limit]
+        return self._since(movie_id, user_id, since)[offset : offset + limit]
 
-    def count(self, *, movie_id: int | None = None, user_id: int | None = None) -> int:
-        return len(self.list(movie_id=movie_id, user_id=user_id))
+    def count(
+        self, *, movie_id: int | None = None, user_id: int | None = None, since: datetime | None = None
+    ) -> int:
+        return len(self._since(movie_id, user_id, since))
+
+    def _since(self, movie_id: int | None, user_id: int | None, since: datetime | None) -> list[Rating]:
+        found = self.list(movie_id=movie_id, user_id=user_id)
+        if since is None:
+            return list(found)
+        # as the port says: changed at or after, never without times; by changed, then id
+        timed = [r for r in found if r.changed is not None and r.changed >= since]
+        return sorted(timed, key=lambda r: (r.changed, r.id))
 
     def find_locking_movie(
         self, user_id: int, movie_id: int, *, fresh: bool = False
@@ -287,13 +303,19 @@ class FakeRatings:
         return movie_id in self._s.movies, self._of(user_id, movie_id)
 
     def add(
-        self, user_id: int, movie_id: int, stars: Stars, *, summary_delta: tuple[int, int] | None = None
+        self,
+        user_id: int,
+        movie_id: int,
+        stars: Stars,
+        *,
+        at: datetime | None = None,
+        summary_delta: tuple[int, int] | None = None,
     ) -> Rating:
         if user_id not in self._s.users or movie_id not in self._s.movies:
             raise ReferenceGone(f"{user_id}/{movie_id}")  # deleted meanwhile, as the port says
         if self._of(user_id, movie_id):
             raise DuplicateRating(f"{user_id}/{movie_id}")  # a lost race, as the port says
-        rating = Rating(self._s.next_id("rating"), user_id, movie_id, stars)
+        rating = Rating(self._s.next_id("rating"), user_id, movie_id, stars, at, at)
         self._s.ratings[rating.id] = rating
         if summary_delta is not None:
             FakeMovies(self._s).adjust_ratings(movie_id, *summary_delta)
@@ -324,11 +346,13 @@ class FakeRatings:
         except ReferenceGone as exc:  # the port: one error for a batch that cannot be stored
             raise DuplicateRating(str(exc)) from exc
 
-    def change_stars(self, rating: Rating, stars: Stars, *, summary_delta: tuple[int, int]) -> bool:
+    def change_stars(
+        self, rating: Rating, stars: Stars, *, at: datetime, summary_delta: tuple[int, int]
+    ) -> bool:
         stored = self._s.ratings.get(rating.id)
         if stored is None or stored.stars != rating.stars:
             return False  # a lost race, as the port says
-        self._s.ratings[rating.id] = Rating(stored.id, stored.user_id, stored.movie_id, stars)
+        self._s.ratings[rating.id] = attrs.evolve(stored, stars=stars, changed=at)
         FakeMovies(self._s).adjust_ratings(stored.movie_id, *summary_delta)
         return True
 
@@ -644,7 +668,7 @@ def make_app() -> App:
         accounts=Accounts(db, hasher, CountingTokenIssuer(), clock, AccountSettings()),
         user_admin=UserAdmin(db, hasher),
         movies=Movies(db, uploads),
-        ratings=Ratings(db),
+        ratings=Ratings(db, clock),
         uploads=uploads,
         storage=storage,
         clock=clock,

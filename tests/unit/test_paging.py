@@ -230,7 +230,7 @@ def test_ratings_pages_keep_the_movie_and_user_filters() -> None:
     movies = [app.movies.create_movie(admin, {"title": t}) for t in "abc"]
     for movie in movies:
         app.ratings.rate_movie(admin, movie.id, {"stars": 3})
-    ratings = Ratings(app.db, PageSettings(2))
+    ratings = Ratings(app.db, app.clock, PageSettings(2))
     plain = ratings.list_ratings(admin, {})
     assert [r.movie_id for r in plain.items] == [movies[0].id, movies[1].id] and plain.total == 3
     paged = ratings.list_ratings(admin, {"user": str(admin.id), "limit": "1", "offset": "2"})

@@ -6,7 +6,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from collections.abc import Mapping as MappingOf
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from movierater_adapters.sql.errors import is_foreign_key_violation, is_unique_violation
@@ -70,7 +70,25 @@ _MOVIE_COLUMNS = (
     movies.c.rating_count,
     movies.c.rating_sum,
 )
-_RATING_COLUMNS = (ratings.c.id, ratings.c.user_id, ratings.c.movie_id, ratings.c.stars)
+_RATING_COLUMNS = (
+    ratings.c.id,
+    ratings.c.user_id,
+    ratings.c.movie_id,
+    ratings.c.stars,
+    ratings.c.created,
+    ratings.c.changed,
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(at: datetime) -> int:
+    """A rating time as stored: microseconds since the epoch (UTC)."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _time(micros: int | None) -> datetime | None:
+    return None if micros is None else _EPOCH + micros * _MICROSECOND
 
 
 def _locked(query: Select[Any], table: Table = ratings) -> Select[Any]:
@@ -168,12 +186,16 @@ def _movie_page(order: MovieOrder, searching: bool, rated_by: bool = False) -> P
     return Prepared(_paged(query.where(_TITLE_HOLDS) if searching else query))
 
 
-def _rating_filters(movie_id: int | None, user_id: int | None) -> list[ColumnElement[bool]]:
+def _rating_filters(
+    movie_id: int | None, user_id: int | None, since: datetime | None = None
+) -> list[ColumnElement[bool]]:
     filters = []
     if movie_id is not None:
         filters.append(ratings.c.movie_id == movie_id)
     if user_id is not None:
         filters.append(ratings.c.user_id == user_id)
+    if since is not None:  # NULL (no time) is never >= anything
+        filters.append(ratings.c.changed >= _micros(since))
     return filters
 
 
@@ -183,11 +205,16 @@ def _rating_order(user_id: int | None) -> list[ColumnElement[Any]]:
 
 
 @functools.cache
-def _rating_page(by_movie: bool, by_user: bool) -> Prepared:
+def _rating_page(by_movie: bool, by_user: bool, since: bool = False) -> Prepared:
     filters = [ratings.c.movie_id == bindparam("movie_id")] if by_movie else []
     if by_user:
         filters.append(ratings.c.user_id == bindparam("user_id"))
-    query = select(*_RATING_COLUMNS).where(*filters).order_by(*_rating_order(1 if by_user else None))
+    if since:  # incremental sync: by time changed, then id (index (changed, id))
+        filters.append(ratings.c.changed >= bindparam("since"))
+        order: list[ColumnElement[Any]] = [ratings.c.changed, ratings.c.id]
+    else:
+        order = _rating_order(1 if by_user else None)
+    query = select(*_RATING_COLUMNS).where(*filters).order_by(*order)
     return Prepared(_paged(query))
 
 
@@ -217,7 +244,7 @@ _ADJUST_SUMMARY = Prepared(update(movies).where(movies.c.id == bindparam("movie_
 # rating read, in one statement (the join's nullable side cannot be locked on PostgreSQL:
 # FOR UPDATE OF movies; MariaDB locks and reads the latest rating row too).
 _MOVIE_LOCKED_WITH_RATING = Prepared(
-    select(movies.c.id, ratings.c.id, ratings.c.stars)
+    select(movies.c.id, ratings.c.id, ratings.c.stars, ratings.c.created, ratings.c.changed)
     .select_from(
         movies.outerjoin(
             ratings, and_(ratings.c.movie_id == movies.c.id, ratings.c.user_id == bindparam("user_id"))
@@ -229,17 +256,24 @@ _MOVIE_LOCKED_WITH_RATING = Prepared(
 )
 # Then the change, only if the stars are still those read, with the movie's summary:
 _STARS_STILL = and_(ratings.c.id == bindparam("rating_id"), ratings.c.stars == bindparam("expected"))
-_CHANGE_STARS = Prepared(update(ratings).where(_STARS_STILL).values(stars=bindparam("stars")))
+_NEW_STARS: dict[str, Any] = {"stars": bindparam("stars"), "changed": bindparam("at")}
+_CHANGE_STARS = Prepared(update(ratings).where(_STARS_STILL).values(_NEW_STARS))
 # ... PostgreSQL: one statement (a data-modifying CTE; the summary moves iff the rating did).
-_STARS_CHANGED = (
-    update(ratings).where(_STARS_STILL).values(stars=bindparam("stars")).returning(ratings.c.movie_id)
-).cte("changed")
+_STARS_CHANGED = (update(ratings).where(_STARS_STILL).values(_NEW_STARS).returning(ratings.c.movie_id)).cte(
+    "changed"
+)
 _CHANGE_STARS_AND_SUMMARY = Prepared(
     update(movies).where(movies.c.id == _STARS_CHANGED.c.movie_id).values(_SUMMARY_MOVED)
 )
 _RATING_ADDED = (
     insert(ratings)
-    .values(user_id=bindparam("user_id"), movie_id=bindparam("movie_id"), stars=bindparam("stars"))
+    .values(
+        user_id=bindparam("user_id"),
+        movie_id=bindparam("movie_id"),
+        stars=bindparam("stars"),
+        created=bindparam("at"),
+        changed=bindparam("at"),
+    )
     .returning(ratings.c.id, ratings.c.movie_id)
 ).cte("added")
 _ADD_RATING_AND_SUMMARY = Prepared(
@@ -252,7 +286,12 @@ _ADD_RATING_AND_SUMMARY = Prepared(
 _CHANGE_STARS_AND_SUMMARY_MARIADB = Prepared(
     update(ratings)
     .where(_STARS_STILL, movies.c.id == ratings.c.movie_id)
-    .values({ratings.c.stars: bindparam("stars"), **{movies.c[k]: v for k, v in _SUMMARY_MOVED.items()}})
+    .values(
+        {
+            **{ratings.c[k]: v for k, v in _NEW_STARS.items()},
+            **{movies.c[k]: v for k, v in _SUMMARY_MOVED.items()},
+        }
+    )
 )
 
 # Bulk inserts of imports: one executemany each, the new ids back in the order of the
@@ -321,9 +360,9 @@ def _movie_and_stars(
     return _movie(row[:6]), None if stars is None else Stars(stars)
 
 
-def _rating(row: tuple[int, int, int, int]) -> Rating:
-    rating_id, user_id, movie_id, stars = row
-    return Rating(rating_id, user_id, movie_id, Stars(stars))
+def _rating(row: tuple[int, int, int, int, int | None, int | None]) -> Rating:
+    rating_id, user_id, movie_id, stars, created, changed = row
+    return Rating(rating_id, user_id, movie_id, Stars(stars), _time(created), _time(changed))
 
 
 class SqlUsers:
@@ -612,18 +651,28 @@ class SqlRatings:
         return [_rating(row) for row in self._conn.execute(query).all()]
 
     def page(
-        self, limit: int, offset: int, *, movie_id: int | None = None, user_id: int | None = None
+        self,
+        limit: int,
+        offset: int,
+        *,
+        movie_id: int | None = None,
+        user_id: int | None = None,
+        since: datetime | None = None,
     ) -> Sequence[Rating]:
         params = {"limit": limit, "offset": offset}
         if movie_id is not None:
             params["movie_id"] = movie_id
         if user_id is not None:
             params["user_id"] = user_id
-        statement = _rating_page(movie_id is not None, user_id is not None)
+        if since is not None:
+            params["since"] = _micros(since)
+        statement = _rating_page(movie_id is not None, user_id is not None, since is not None)
         return [_rating(row) for row in statement.rows(self._conn, params)]
 
-    def count(self, *, movie_id: int | None = None, user_id: int | None = None) -> int:
-        query = select(func.count()).select_from(ratings).where(*_rating_filters(movie_id, user_id))
+    def count(
+        self, *, movie_id: int | None = None, user_id: int | None = None, since: datetime | None = None
+    ) -> int:
+        query = select(func.count()).select_from(ratings).where(*_rating_filters(movie_id, user_id, since))
         counted: int = self._conn.execute(query).scalar_one()
         return counted
 
@@ -638,19 +687,36 @@ class SqlRatings:
         rows = _MOVIE_LOCKED_WITH_RATING.rows(self._conn, params)
         if not rows:
             return False, None
-        _, rating_id, stars = rows[0]
-        return True, (None if rating_id is None else Rating(rating_id, user_id, movie_id, Stars(stars)))
+        _, rating_id, stars, created, changed = rows[0]
+        if rating_id is None:
+            return True, None
+        return True, Rating(rating_id, user_id, movie_id, Stars(stars), _time(created), _time(changed))
 
     def add(
-        self, user_id: int, movie_id: int, stars: Stars, *, summary_delta: tuple[int, int] | None = None
+        self,
+        user_id: int,
+        movie_id: int,
+        stars: Stars,
+        *,
+        at: datetime,
+        summary_delta: tuple[int, int] | None = None,
     ) -> Rating:
-        params = {"user_id": user_id, "movie_id": movie_id, "stars": stars.value}
+        micros = _micros(at)
+        params = {"user_id": user_id, "movie_id": movie_id, "stars": stars.value, "at": micros}
+        new = {
+            "user_id": user_id,
+            "movie_id": movie_id,
+            "stars": stars.value,
+            "created": micros,
+            "changed": micros,
+        }
+        made = _time(micros)
         try:
             if summary_delta is not None and self._conn.dialect.name == "postgresql":
                 params["count_delta"], params["total_delta"] = summary_delta
                 (new_id,) = _ADD_RATING_AND_SUMMARY.rows(self._conn, params)[0]
-                return Rating(new_id, user_id, movie_id, stars)
-            new_id = _inserted_id(self._conn.execute(_INSERT_RATING, params))
+                return Rating(new_id, user_id, movie_id, stars, made, made)
+            new_id = _inserted_id(self._conn.execute(_INSERT_RATING, new))
         except IntegrityError as exc:
             # A unique violation is a lost first-rating race (run again, it updates); a
             # foreign-key violation, the user or the movie deleted meanwhile.
@@ -659,7 +725,7 @@ class SqlRatings:
             raise DuplicateRating(f"user {user_id} movie {movie_id}") from exc
         if summary_delta is not None:
             SqlMovies(self._conn).adjust_ratings(movie_id, *summary_delta)
-        return Rating(new_id, user_id, movie_id, stars)
+        return Rating(new_id, user_id, movie_id, stars, made, made)
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         if not pairs:
@@ -679,12 +745,15 @@ class SqlRatings:
         except IntegrityError as exc:  # as in add: a lost race, or a user or movie deleted meanwhile
             raise DuplicateRating(f"{len(new)} ratings") from exc
 
-    def change_stars(self, rating: Rating, stars: Stars, *, summary_delta: tuple[int, int]) -> bool:
+    def change_stars(
+        self, rating: Rating, stars: Stars, *, at: datetime, summary_delta: tuple[int, int]
+    ) -> bool:
         count_delta, total_delta = summary_delta
         params = {
             "rating_id": rating.id,
             "expected": rating.stars.value,
             "stars": stars.value,
+            "at": _micros(at),
             "movie_id": rating.movie_id,
             "count_delta": count_delta,
             "total_delta": total_delta,

@@ -96,9 +96,16 @@ ratings = Table(
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("movie_id", Integer, ForeignKey("movies.id"), nullable=False),
     Column("stars", SmallInteger, nullable=False),
+    # When it was made and when its stars last changed, in microseconds since the epoch
+    # (UTC): an integer reads and compares the same on every driver, raw or not, to the
+    # microsecond (MariaDB's DATETIME keeps whole seconds). NULL for ratings imported from
+    # the Django original, which kept no such times (migration 0012).
+    Column("created", BigInteger, nullable=True),
+    Column("changed", BigInteger, nullable=True),
     CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),
     UniqueConstraint("user_id", "movie_id"),
     Index(None, "movie_id"),
+    Index(None, "changed", "id"),  # ?since= (by changed, then id)
     sqlite_autoincrement=True,  # ids never reused (see migration 0008)
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol, cast
 
 import falcon
@@ -103,12 +104,22 @@ def any_movie_json(item: Movie | MovieView) -> dict[str, Any]:
     return movie_view_json(item) if isinstance(item, MovieView) else movie_json(item)
 
 
+def utc_text(at: datetime | None) -> str | None:
+    """A time as DRF's DateTimeField writes UTC: ISO 8601 ending in ``Z``; None stays None."""
+    if at is None:
+        return None
+    text = at.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def rating_json(rating: Rating) -> dict[str, Any]:
     return {
         "id": rating.id,
         "stars": rating.stars.value,
         "user": rating.user_id,
         "movie": rating.movie_id,
+        "created": utc_text(rating.created),
+        "changed": utc_text(rating.changed),
     }
 
 
@@ -128,9 +139,7 @@ def user_view_json(view: UserView) -> dict[str, Any]:
 def profile_json(profile: Profile) -> dict[str, Any]:
     """``GET /api/users/me/``: the user's fields, then Django's names for the rest
     (``date_joined`` as DRF's DateTimeField writes UTC: ISO 8601 ending in ``Z``)."""
-    joined = profile.date_joined.isoformat()
-    if joined.endswith("+00:00"):
-        joined = joined[:-6] + "Z"
+    joined = utc_text(profile.date_joined)
     return {
         "id": profile.id,
         "username": profile.username,

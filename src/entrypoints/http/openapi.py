@@ -137,8 +137,24 @@ def _schemas() -> dict[str, Schema]:
                 "stars": schema_ref("Stars"),
                 "user": schema_ref("Id"),
                 "movie": schema_ref("Id"),
+                "created": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": (
+                        "When the rating was made (ISO 8601, UTC, ending in Z); null for ratings "
+                        "imported from the Django original, which kept no times."
+                    ),
+                },
+                "changed": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": (
+                        "When its stars last changed (at first: `created`); null as `created` is. "
+                        "What `?since=` filters and orders by."
+                    ),
+                },
             },
-            ["id", "stars", "user", "movie"],
+            ["id", "stars", "user", "movie", "created", "changed"],
         ),
         "ExportedRating": _object(
             {
