@@ -10,24 +10,42 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from movierater_core.model import Movie, MovieFields, MovieOrder, MovieSort, Stars
+from movierater_core.model import (
+    Movie,
+    MovieFields,
+    MovieOrder,
+    MovieSort,
+    RatingSummary,
+    ScorePrior,
+    Stars,
+    SummaryDelta,
+)
 from movierater_core.ports import Database
 from tests.unit.fakes import sorted_movies
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
+
+def added(stars: int) -> SummaryDelta:
+    return SummaryDelta.added(Stars(stars))
+
+
+def changed(old: int, new: int) -> SummaryDelta:
+    return SummaryDelta.changed(Stars(old), Stars(new))
+
+
 # (title, ratings count, stars total): ties on each field, and equal averages reached
 # from different counts (3/1 = 6/2, 7/3 = 14/6), and none.
-MOVIES = [
-    ("delta", 1, 3),
-    ("alpha", 2, 6),
-    ("beta", 3, 7),
-    ("beta", 0, 0),
-    ("gamma", 6, 14),
-    ("alpha", 1, 1),
-    ("epsilon", 2, 10),
-    ("zeta", 0, 0),
-    ("eta", 3, 10),
+MOVIES = [  # title, its ratings' stars: ties on count, on average and on score
+    ("delta", [3]),
+    ("alpha", [3, 3]),
+    ("beta", [2, 2, 3]),
+    ("beta", []),
+    ("gamma", [2, 2, 2, 2, 3, 3]),
+    ("alpha", [1]),
+    ("epsilon", [5, 5]),
+    ("zeta", []),
+    ("eta", [3, 3, 4]),
 ]
 LIMITS = (1, 2, 3, 4, len(MOVIES) - 1, len(MOVIES), len(MOVIES) + 5)
 
@@ -35,9 +53,9 @@ LIMITS = (1, 2, 3, 4, len(MOVIES) - 1, len(MOVIES), len(MOVIES) + 5)
 @pytest.fixture
 def movies(db: Database) -> list[Movie]:
     with db.writing() as repos:
-        for title, count, total in MOVIES:
+        for title, stars in MOVIES:
             movie = repos.movies.add(MovieFields(title=title, description=""))
-            repos.movies.adjust_ratings(movie.id, count, total)
+            repos.movies.adjust_ratings(movie.id, sum((added(n) for n in stars), SummaryDelta()))
     with db.reading() as repos:
         return list(repos.movies.list())
 
@@ -73,6 +91,30 @@ def test_ties_come_by_id_and_equal_averages_tie(db: Database, movies: list[Movie
     assert [m.title for m in by_title][:4] == ["alpha", "alpha", "beta", "beta"]
     alphas = [m.id for m in by_title if m.title == "alpha"]
     assert alphas == sorted(alphas)
+
+
+@pytest.mark.parametrize("weight", [1, 3, 10, 1000])
+@pytest.mark.parametrize("descending", [True, False])
+def test_pages_by_score_are_the_cores_scores_in_order_ties_by_id(
+    db: Database, movies: list[Movie], weight: int, descending: bool
+) -> None:
+    """``?ordering=score``: the database's arithmetic is the core's (``RatingSummary.score``),
+    with the prior bound as given; equal scores (here the two movies without ratings, both
+    exactly C) tie and come by id."""
+    with db.reading() as repos:
+        catalogue = repos.movies.catalogue()
+        prior = ScorePrior.of(catalogue, weight)
+        order = MovieOrder(MovieSort.SCORE, descending=descending)
+        whole = list(repos.movies.page(100, 0, order=order, prior=prior))
+        for offset in range(len(movies) + 1):
+            assert list(repos.movies.page(3, offset, order=order, prior=prior)) == whole[offset : offset + 3]
+        rated = repos.movies.page_rated_by(1, 100, 0, order=order, prior=prior)
+        assert [m for m, _ in rated] == whole
+    assert catalogue == RatingSummary.of([n for _, stars in MOVIES for n in stars])
+    assert prior.mean == 51 / 18
+    assert whole == sorted_movies(movies, order, prior)
+    keys = [(m.ratings.score(prior), m.id) for m in whole]
+    assert keys == sorted(keys, reverse=descending)
 
 
 def test_the_default_order_is_by_id(db: Database, movies: list[Movie]) -> None:
@@ -142,8 +184,8 @@ def test_ratings_since_a_time_are_those_changed_at_or_after_it_by_changed_then_i
         late = repos.ratings.add(ann.id, one.id, Stars(1), at=T0 + 2 * us)
         early = repos.ratings.add(bob.id, one.id, Stars(2), at=T0)
         tie = repos.ratings.add(ann.id, two.id, Stars(3), at=T0 + 2 * us)
-        moved = repos.ratings.add(bob.id, two.id, Stars(4), at=T0 - 5 * us, summary_delta=(1, 4))
-        assert repos.ratings.change_stars(moved, Stars(5), at=T0 + us, summary_delta=(0, 1))
+        moved = repos.ratings.add(bob.id, two.id, Stars(4), at=T0 - 5 * us, summary_delta=added(4))
+        assert repos.ratings.change_stars(moved, Stars(5), at=T0 + us, summary_delta=changed(4, 5))
         repos.ratings.add_many([(ann.id, three.id, Stars(5))])  # imported: no times
     with db.reading() as repos:
         [imported] = repos.ratings.list(movie_id=three.id)

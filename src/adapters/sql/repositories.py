@@ -29,6 +29,8 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     CursorResult,
+    Float,
+    Integer,
     Select,
     String,
     Table,
@@ -48,6 +50,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from movierater_core.errors import AlreadyStored, DuplicateRating, ReferenceGone, UsernameTaken
 from movierater_core.model import (
+    NO_PRIOR,
+    STAR_VALUES,
     ExportedRating,
     Movie,
     MovieFields,
@@ -56,12 +60,15 @@ from movierater_core.model import (
     Profile,
     Rating,
     RatingSummary,
+    ScorePrior,
     Stars,
+    SummaryDelta,
     User,
 )
 from movierater_core.ports import ImportRecord, NewUser
 
 _USER_COLUMNS = (users.c.id, users.c.username, users.c.is_admin)
+_STAR_COLUMNS = tuple(movies.c[f"star_{n}"] for n in STAR_VALUES)  # the histogram
 _MOVIE_COLUMNS = (
     movies.c.id,
     movies.c.title,
@@ -69,6 +76,7 @@ _MOVIE_COLUMNS = (
     movies.c.image_path,
     movies.c.rating_count,
     movies.c.rating_sum,
+    *_STAR_COLUMNS,
 )
 _RATING_COLUMNS = (
     ratings.c.id,
@@ -121,6 +129,38 @@ _MOVIE_RATED_BY = Prepared(
     .select_from(_WITH_MY_STARS)
     .where(movies.c.id == bindparam("movie_id"))
 )
+
+
+class _Score(FunctionElement[float]):
+    """A movie's score as ``RatingSummary.score`` computes it, with the prior bound
+    (``:prior_total`` = C*m, ``:prior_weight`` = m): the same additions and division in
+    doubles. No index can serve it (the prior moves): ordering by it sorts the movie rows."""
+
+    type = Float()
+    inherit_cache = True
+    name = "score"
+
+
+@compiles(_Score)
+def _score(element: _Score, compiler: SQLCompiler, **kw: Any) -> str:
+    return _score_sql(compiler, compiler.process(bindparam("prior_total", type_=Float), **kw), **kw)
+
+
+@compiles(_Score, "mysql")
+@compiles(_Score, "mariadb")
+def _score_mariadb(element: _Score, compiler: SQLCompiler, **kw: Any) -> str:
+    # A parameter may reach MariaDB as a decimal literal: make it the double it is.
+    total = compiler.process(bindparam("prior_total", type_=Float), **kw)
+    return _score_sql(compiler, f"CAST({total} AS DOUBLE)", **kw)
+
+
+def _score_sql(compiler: SQLCompiler, total: str, **kw: Any) -> str:
+    weight = compiler.process(bindparam("prior_weight", type_=Integer), **kw)
+    count_sum = compiler.process(movies.c.rating_sum, **kw)
+    count = compiler.process(movies.c.rating_count, **kw)
+    return f"(({total} + {count_sum}) / ({weight} + {count}))"
+
+
 # ---- pages: the database orders and limits (LIMIT/OFFSET, OFFSET/FETCH on SQL Server) -------
 
 _SORT_COLUMNS: dict[MovieSort, ColumnElement[Any]] = {
@@ -128,6 +168,7 @@ _SORT_COLUMNS: dict[MovieSort, ColumnElement[Any]] = {
     MovieSort.TITLE: movies.c.title,
     MovieSort.RATINGS: movies.c.rating_count,
     MovieSort.AVERAGE: MOVIE_AVERAGE,
+    MovieSort.SCORE: _Score(),
 }
 LIKE_ESCAPE = "/"
 
@@ -165,6 +206,19 @@ def like_pattern(text: str, dialect: str) -> str:
     for special in specials:
         text = text.replace(special, LIKE_ESCAPE + special)
     return f"%{text}%"
+
+
+def _page_params(limit: int, offset: int, order: MovieOrder, prior: ScorePrior) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if order.by is MovieSort.SCORE:
+        params["prior_total"], params["prior_weight"] = float(prior.total), prior.weight
+    return params
+
+
+# Every movie's ratings summed (the prior's mean): one pass over the movie rows, never the ratings.
+_CATALOGUE = select(
+    func.sum(movies.c.rating_count), func.sum(movies.c.rating_sum), *(func.sum(c) for c in _STAR_COLUMNS)
+)
 
 
 def _paged(query: Select[Any]) -> Select[Any]:
@@ -236,7 +290,18 @@ _INSERT_RATING = insert(ratings)
 _SUMMARY_MOVED = {
     "rating_count": movies.c.rating_count + bindparam("count_delta"),
     "rating_sum": movies.c.rating_sum + bindparam("total_delta"),
+    **{column.name: column + bindparam(f"{column.name}_delta") for column in _STAR_COLUMNS},
 }
+
+
+def _delta_params(delta: SummaryDelta) -> dict[str, int]:
+    """The parameters of ``_SUMMARY_MOVED``."""
+    params = {"count_delta": delta.count, "total_delta": delta.total}
+    for column, n in zip(_STAR_COLUMNS, delta.stars, strict=True):
+        params[f"{column.name}_delta"] = n
+    return params
+
+
 _ADJUST_SUMMARY = Prepared(update(movies).where(movies.c.id == bindparam("movie_id")).values(_SUMMARY_MOVED))
 
 # Rating a movie (the hot write): a round trip per statement on a server database, so
@@ -348,16 +413,14 @@ def _user(row: tuple[int, str, bool] | tuple[int, str, bool, object]) -> User:
     return User(user_id, username, bool(is_admin))
 
 
-def _movie(row: tuple[int, str, str, str | None, int, int]) -> Movie:
-    movie_id, title, description, image_path, count, total = row
-    return Movie(movie_id, title, description, image_path, RatingSummary(count, total))
+def _movie(row: tuple[Any, ...]) -> Movie:
+    """(id, title, description, image_path, count, sum, star_1 .. star_5[, my stars])"""
+    return Movie(row[0], row[1], row[2], row[3], RatingSummary(row[4], row[5], tuple(row[6:11])))
 
 
-def _movie_and_stars(
-    row: tuple[int, str, str, str | None, int, int, int | None],
-) -> tuple[Movie, Stars | None]:
-    stars = row[6]
-    return _movie(row[:6]), None if stars is None else Stars(stars)
+def _movie_and_stars(row: tuple[Any, ...]) -> tuple[Movie, Stars | None]:
+    stars = row[11]
+    return _movie(row), None if stars is None else Stars(stars)
 
 
 def _rating(row: tuple[int, int, int, int, int | None, int | None]) -> Rating:
@@ -526,17 +589,30 @@ class SqlMovies:
         return found
 
     def page(
-        self, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+        self,
+        limit: int,
+        offset: int,
+        *,
+        order: MovieOrder = MovieOrder(),
+        search: str = "",
+        prior: ScorePrior = NO_PRIOR,
     ) -> Sequence[Movie]:
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        params = _page_params(limit, offset, order, prior)
         if search:
             params["pattern"] = like_pattern(search, self._conn.dialect.name)
         return [_movie(row) for row in _movie_page(order, bool(search)).rows(self._conn, params)]
 
     def page_rated_by(
-        self, user_id: int, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+        self,
+        user_id: int,
+        limit: int,
+        offset: int,
+        *,
+        order: MovieOrder = MovieOrder(),
+        search: str = "",
+        prior: ScorePrior = NO_PRIOR,
     ) -> Sequence[tuple[Movie, Stars | None]]:
-        params: dict[str, Any] = {"user_id": user_id, "limit": limit, "offset": offset}
+        params = {"user_id": user_id, **_page_params(limit, offset, order, prior)}
         if search:
             params["pattern"] = like_pattern(search, self._conn.dialect.name)
         rows = _movie_page(order, bool(search), rated_by=True).rows(self._conn, params)
@@ -586,27 +662,24 @@ class SqlMovies:
     def delete(self, movie_id: int) -> None:
         self._conn.execute(delete(movies).where(movies.c.id == movie_id))
 
-    def adjust_ratings(self, movie_id: int, count_delta: int, total_delta: int) -> None:
-        _ADJUST_SUMMARY.execute(
-            self._conn, {"movie_id": movie_id, "count_delta": count_delta, "total_delta": total_delta}
-        )
+    def adjust_ratings(self, movie_id: int, delta: SummaryDelta) -> None:
+        _ADJUST_SUMMARY.execute(self._conn, {"movie_id": movie_id, **_delta_params(delta)})
 
-    def adjust_ratings_many(self, deltas: MappingOf[int, tuple[int, int]]) -> None:
-        # One atomic ``SET n = n + :delta`` per distinct (count, total) delta, over all the
-        # movies that get it: a batch of ratings has a few dozen distinct deltas, not one
-        # per movie. In movie id order within each, as adjust_ratings one at a time would be.
-        by_delta: dict[tuple[int, int], list[int]] = defaultdict(list)
+    def adjust_ratings_many(self, deltas: MappingOf[int, SummaryDelta]) -> None:
+        # One atomic ``SET n = n + :delta`` per distinct delta (count, total, histogram),
+        # over all the movies that get it: a batch of ratings has far fewer distinct deltas
+        # than movies. In movie id order within each, as adjust_ratings one at a time would be.
+        by_delta: dict[SummaryDelta, list[int]] = defaultdict(list)
         for movie_id, delta in sorted(deltas.items()):
             by_delta[delta].append(movie_id)
-        for (count_delta, total_delta), movie_ids in sorted(by_delta.items()):
+        for delta, movie_ids in sorted(by_delta.items(), key=lambda item: item[1][0]):
             self._conn.execute(
-                update(movies)
-                .where(movies.c.id.in_(movie_ids))
-                .values(
-                    rating_count=movies.c.rating_count + count_delta,
-                    rating_sum=movies.c.rating_sum + total_delta,
-                )
+                update(movies).where(movies.c.id.in_(movie_ids)).values(_SUMMARY_MOVED), _delta_params(delta)
             )
+
+    def catalogue(self) -> RatingSummary:
+        counts = [int(n or 0) for n in self._conn.execute(_CATALOGUE).one()]
+        return RatingSummary(counts[0], counts[1], tuple(counts[2:]))
 
 
 _EXPORT_COLUMNS = (ratings.c.id, users.c.id, users.c.username, movies.c.id, movies.c.title, ratings.c.stars)
@@ -699,7 +772,7 @@ class SqlRatings:
         stars: Stars,
         *,
         at: datetime,
-        summary_delta: tuple[int, int] | None = None,
+        summary_delta: SummaryDelta | None = None,
     ) -> Rating:
         micros = _micros(at)
         params = {"user_id": user_id, "movie_id": movie_id, "stars": stars.value, "at": micros}
@@ -713,7 +786,7 @@ class SqlRatings:
         made = _time(micros)
         try:
             if summary_delta is not None and self._conn.dialect.name == "postgresql":
-                params["count_delta"], params["total_delta"] = summary_delta
+                params.update(_delta_params(summary_delta))
                 (new_id,) = _ADD_RATING_AND_SUMMARY.rows(self._conn, params)[0]
                 return Rating(new_id, user_id, movie_id, stars, made, made)
             new_id = _inserted_id(self._conn.execute(_INSERT_RATING, new))
@@ -724,7 +797,7 @@ class SqlRatings:
                 raise ReferenceGone(f"user {user_id} or movie {movie_id}") from exc
             raise DuplicateRating(f"user {user_id} movie {movie_id}") from exc
         if summary_delta is not None:
-            SqlMovies(self._conn).adjust_ratings(movie_id, *summary_delta)
+            SqlMovies(self._conn).adjust_ratings(movie_id, summary_delta)
         return Rating(new_id, user_id, movie_id, stars, made, made)
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -746,17 +819,15 @@ class SqlRatings:
             raise DuplicateRating(f"{len(new)} ratings") from exc
 
     def change_stars(
-        self, rating: Rating, stars: Stars, *, at: datetime, summary_delta: tuple[int, int]
+        self, rating: Rating, stars: Stars, *, at: datetime, summary_delta: SummaryDelta
     ) -> bool:
-        count_delta, total_delta = summary_delta
         params = {
             "rating_id": rating.id,
             "expected": rating.stars.value,
             "stars": stars.value,
             "at": _micros(at),
             "movie_id": rating.movie_id,
-            "count_delta": count_delta,
-            "total_delta": total_delta,
+            **_delta_params(summary_delta),
         }
         dialect = self._conn.dialect
         if dialect.name == "postgresql":

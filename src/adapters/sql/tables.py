@@ -64,6 +64,9 @@ movies = Table(
     # Kept in step with the ratings table inside the rating's own transaction.
     Column("rating_count", Integer, nullable=False, default=0),
     Column("rating_sum", Integer, nullable=False, default=0),
+    # The histogram: how many of its ratings have 1..5 stars, moved by the same statements
+    # as the count and the sum (migration 0012 counted them for existing ratings).
+    *(Column(f"star_{n}", Integer, nullable=False, default=0) for n in range(1, 6)),
     CheckConstraint("rating_count >= 0 AND rating_sum >= rating_count", name="summary_sane"),
     # The list's orders (?ordering=title, no_of_ratings; ties by id either way): see migration 0009.
     Index(None, "title", "id"),

@@ -8,7 +8,7 @@ from typing import Any, Protocol, cast
 import falcon
 import orjson
 
-from movierater_core.model import Movie, MovieView, Profile, Rating, User, UserView
+from movierater_core.model import Movie, MovieView, Profile, Rating, ScorePrior, User, UserView
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -82,26 +82,32 @@ def send(resp: falcon.Response, body: Any, status: int = 200) -> None:
     resp.data = encode(body)
 
 
-def movie_json(movie: Movie) -> dict[str, Any]:
+def movie_json(movie: Movie, prior: ScorePrior) -> dict[str, Any]:
+    """A movie as the original wrote it, then what it did not have: ``score`` (the Bayesian
+    average with ``prior``) and ``histogram`` (ratings by stars, "1".."5")."""
+    ratings = movie.ratings
+    h1, h2, h3, h4, h5 = ratings.histogram
     return {
         "id": movie.id,
         "title": movie.title,
         "description": movie.description,
         "imagePath": movie.image_path,
-        "no_of_ratings": movie.ratings.count,
-        "ave_ratings": movie.ratings.average,
+        "no_of_ratings": ratings.count,
+        "ave_ratings": ratings.average,
+        "score": ratings.score(prior),
+        "histogram": {"1": h1, "2": h2, "3": h3, "4": h4, "5": h5},
     }
 
 
-def movie_view_json(view: MovieView) -> dict[str, Any]:
+def movie_view_json(view: MovieView, prior: ScorePrior) -> dict[str, Any]:
     """A movie asked with ``?include=my_rating``: it also carries ``my_rating``, the
     signed-in user's stars, or null."""
     stars = view.my_stars
-    return {**movie_json(view.movie), "my_rating": None if stars is None else stars.value}
+    return {**movie_json(view.movie, prior), "my_rating": None if stars is None else stars.value}
 
 
-def any_movie_json(item: Movie | MovieView) -> dict[str, Any]:
-    return movie_view_json(item) if isinstance(item, MovieView) else movie_json(item)
+def any_movie_json(item: Movie | MovieView, prior: ScorePrior) -> dict[str, Any]:
+    return movie_view_json(item, prior) if isinstance(item, MovieView) else movie_json(item, prior)
 
 
 def utc_text(at: datetime | None) -> str | None:

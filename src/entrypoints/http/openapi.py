@@ -117,6 +117,30 @@ def _schemas() -> dict[str, Schema]:
                     "maximum": MAX_STARS,
                     "description": "Mean stars; 0 when the movie has no ratings.",
                 },
+                "score": {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": MAX_STARS,
+                    "description": (
+                        "The Bayesian average (C*m + sum of stars) / (m + no_of_ratings): C the catalogue's "
+                        "mean stars (over every rating of every movie; 0 without ratings), m the setting "
+                        "MOVIERATER_SCORE_PRIOR_WEIGHT. A movie with few ratings scores near C, one with "
+                        "many near its own average: what ?ordering=-score ranks by. C is re-read at most "
+                        "every MOVIERATER_SCORE_MEAN_MAX_AGE seconds by each server process."
+                    ),
+                },
+                "histogram": {
+                    "type": "object",
+                    "properties": {
+                        str(n): {"type": "integer", "minimum": 0} for n in range(1, MAX_STARS + 1)
+                    },
+                    "required": [str(n) for n in range(1, MAX_STARS + 1)],
+                    "additionalProperties": False,
+                    "description": (
+                        "How many ratings have 1, 2, 3, 4 and 5 stars; they add up to no_of_ratings "
+                        "and, times their stars, to the sum behind ave_ratings."
+                    ),
+                },
                 "my_rating": {
                     "anyOf": [schema_ref("Stars"), {"type": "null"}],
                     "description": (
@@ -125,7 +149,7 @@ def _schemas() -> dict[str, Schema]:
                     ),
                 },
             },
-            ["id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings"],
+            ["id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings", "score", "histogram"],
         ),
         "MoviePage": page_schema("Movie"),
         "RatingPage": page_schema("Rating"),

@@ -17,7 +17,7 @@ from movierater_core.errors import (
     StarsMissing,
 )
 from movierater_core.missing import MISSING
-from movierater_core.model import Rating, User
+from movierater_core.model import Rating, SummaryDelta, User
 from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
 from movierater_core.ports import Clock, Database, Repositories
 from movierater_core.rules import ID, ME, STARS, TIMESTAMP, USER_ID_OR_ME, Body, Field, Form, Need
@@ -99,15 +99,14 @@ class Ratings:
                     raise NotFound
                 if existing is not None:
                     if existing.stars != stars:
-                        delta = (0, stars.value - existing.stars.value)
+                        delta = SummaryDelta.changed(existing.stars, stars)
                         if not repos.ratings.change_stars(existing, stars, at=now, summary_delta=delta):
                             raise ConcurrencyConflict  # changed or removed just before the lock
                         return attrs.evolve(existing, stars=stars, changed=now), False
                     return existing, False
                 try:
-                    rating = repos.ratings.add(
-                        actor.id, movie_id, stars, at=now, summary_delta=(1, stars.value)
-                    )
+                    delta = SummaryDelta.added(stars)
+                    rating = repos.ratings.add(actor.id, movie_id, stars, at=now, summary_delta=delta)
                 except DuplicateRating:
                     raise ConcurrencyConflict from None
                 except ReferenceGone:  # the movie is locked and there: the actor was deleted
@@ -179,4 +178,4 @@ class Ratings:
 
 def _delete(repos: Repositories, rating: Rating) -> None:
     repos.ratings.delete(rating.id)
-    repos.movies.adjust_ratings(rating.movie_id, -1, -rating.stars.value)
+    repos.movies.adjust_ratings(rating.movie_id, SummaryDelta.removed(rating.stars))
