@@ -118,7 +118,11 @@ def test_since_pages_in_order_of_change_and_leaves_out_ratings_without_times(
         conn.execute(
             movies.update()
             .where(movies.c.id == second["id"])
-            .values(rating_count=movies.c.rating_count + 1, rating_sum=movies.c.rating_sum + 4)
+            .values(
+                rating_count=movies.c.rating_count + 1,
+                rating_sum=movies.c.rating_sum + 4,
+                star_4=movies.c.star_4 + 1,
+            )
         )
     ours = {first["id"], second["id"]}
     synced = [r for r in user.get("/api/ratings/", params={"since": start}).json() if r["movie"] in ours]
