@@ -46,7 +46,7 @@ step 401 GET $API/api/movies/                # no token
 
 # ---- movies: any signed-in user reads, admins write
 step 200 GET $API/api/movies/ -H "$AUTH"
-# -> [{"id": 1, "title": "Movie 0", "description": "...", "imagePath": null, "no_of_ratings": 5, "ave_ratings": 3.2, "score": 3.04, "histogram": {"1": 1, "2": 0, "3": 2, "4": 1, "5": 1}}, ...]
+# -> [{"id": 1, "title": "Movie 0", "description": "...", "imagePath": null, "no_of_ratings": 5, "ave_ratings": 3.2, "score": 3.04, "histogram": [1, 0, 2, 1, 1]}, ...]
 step 403 POST $API/api/movies/ -H "$AUTH" -H "$JSON" -d '{"title": "Alien", "description": "In space."}'
 step 201 POST $API/api/movies/ -H "$ADMIN" -H "$JSON" -d '{"title": "Alien", "description": "In space."}'
 MOVIE=$(get id)

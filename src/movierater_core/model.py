@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Final
 
@@ -120,7 +120,7 @@ class RatingSummary:
         that a movie with one five-star rating does not outrank one with hundreds of fours.
         Exactly the database's arithmetic for ``?ordering=score`` (``ScorePrior.total`` is
         computed once, here; then one addition and one division in doubles)."""
-        return (prior.total + self.total) / (prior.weight + self.count)
+        return prior.scoring()(self.count, self.total)
 
     def moved(self, delta: SummaryDelta) -> RatingSummary:
         return RatingSummary(
@@ -156,6 +156,12 @@ class ScorePrior:
     def total(self) -> float:
         """``C*m``: the stars the prior adds."""
         return self.mean * self.weight
+
+    def scoring(self) -> Callable[[int, int], float]:
+        """``RatingSummary.score`` as a function of (count, total), the prior's numbers
+        bound once: what a list of movies calls per movie."""
+        prior_total, weight = self.total, self.weight
+        return lambda count, total: (prior_total + total) / (weight + count)
 
     @classmethod
     def of(cls, catalogue: RatingSummary, weight: int) -> ScorePrior:

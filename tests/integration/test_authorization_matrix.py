@@ -384,7 +384,7 @@ def rated_by_owner(state: Snapshot) -> dict[str, Any]:
         "no_of_ratings": 1,
         "ave_ratings": OWNER_STARS,
         "score": one.score(prior),
-        "histogram": {str(n): int(n == OWNER_STARS) for n in range(1, 6)},
+        "histogram": [int(n == OWNER_STARS) for n in range(1, 6)],
     }
 
 

@@ -58,7 +58,7 @@ def test_a_new_movie_has_exactly_the_drf_fields_and_no_ratings(world: World) -> 
         imagePath=None,
         no_of_ratings=0,
         ave_ratings=0,
-        histogram={"1": 0, "2": 0, "3": 0, "4": 0, "5": 0},
+        histogram=[0, 0, 0, 0, 0],
     )
     assert listed(world.user, movie["id"]) == [movie]
 

@@ -415,7 +415,8 @@ def _user(row: tuple[int, str, bool] | tuple[int, str, bool, object]) -> User:
 
 def _movie(row: tuple[Any, ...]) -> Movie:
     """(id, title, description, image_path, count, sum, star_1 .. star_5[, my stars])"""
-    return Movie(row[0], row[1], row[2], row[3], RatingSummary(row[4], row[5], tuple(row[6:11])))
+    histogram = row[6:11]  # a tuple from every driver (pyodbc's Row slices to one)
+    return Movie(row[0], row[1], row[2], row[3], RatingSummary(row[4], row[5], histogram))
 
 
 def _movie_and_stars(row: tuple[Any, ...]) -> tuple[Movie, Stars | None]:

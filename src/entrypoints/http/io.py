@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -84,26 +85,45 @@ def send(resp: falcon.Response, body: Any, status: int = 200) -> None:
 
 def movie_json(movie: Movie, prior: ScorePrior) -> dict[str, Any]:
     """A movie as the original wrote it, then what it did not have: ``score`` (the Bayesian
-    average with ``prior``) and ``histogram`` (ratings by stars, "1".."5")."""
-    ratings = movie.ratings
-    h1, h2, h3, h4, h5 = ratings.histogram
-    return {
-        "id": movie.id,
-        "title": movie.title,
-        "description": movie.description,
-        "imagePath": movie.image_path,
-        "no_of_ratings": ratings.count,
-        "ave_ratings": ratings.average,
-        "score": ratings.score(prior),
-        "histogram": {"1": h1, "2": h2, "3": h3, "4": h4, "5": h5},
-    }
+    average with ``prior``) and ``histogram`` ([1-star count, ..., 5-star count])."""
+    return movie_serializer(prior)(movie)
+
+
+def movie_serializer(prior: ScorePrior) -> Callable[[Movie], dict[str, Any]]:
+    """``movie_json`` with the prior bound once, for a list (200 movies: a few us each)."""
+    score = prior.scoring()
+
+    def to_json(movie: Movie) -> dict[str, Any]:
+        ratings = movie.ratings
+        count, total = ratings.count, ratings.total
+        return {
+            "id": movie.id,
+            "title": movie.title,
+            "description": movie.description,
+            "imagePath": movie.image_path,
+            "no_of_ratings": count,
+            "ave_ratings": ratings.average,
+            "score": score(count, total),
+            "histogram": ratings.histogram,  # a JSON array: 1 star first (orjson writes the tuple)
+        }
+
+    return to_json
 
 
 def movie_view_json(view: MovieView, prior: ScorePrior) -> dict[str, Any]:
     """A movie asked with ``?include=my_rating``: it also carries ``my_rating``, the
     signed-in user's stars, or null."""
-    stars = view.my_stars
-    return {**movie_json(view.movie, prior), "my_rating": None if stars is None else stars.value}
+    return movie_view_serializer(prior)(view)
+
+
+def movie_view_serializer(prior: ScorePrior) -> Callable[[MovieView], dict[str, Any]]:
+    movie = movie_serializer(prior)
+
+    def to_json(view: MovieView) -> dict[str, Any]:
+        stars = view.my_stars
+        return {**movie(view.movie), "my_rating": None if stars is None else stars.value}
+
+    return to_json
 
 
 def any_movie_json(item: Movie | MovieView, prior: ScorePrior) -> dict[str, Any]:

@@ -130,15 +130,14 @@ def _schemas() -> dict[str, Schema]:
                     ),
                 },
                 "histogram": {
-                    "type": "object",
-                    "properties": {
-                        str(n): {"type": "integer", "minimum": 0} for n in range(1, MAX_STARS + 1)
-                    },
-                    "required": [str(n) for n in range(1, MAX_STARS + 1)],
-                    "additionalProperties": False,
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 0},
+                    "minItems": MAX_STARS,
+                    "maxItems": MAX_STARS,
                     "description": (
-                        "How many ratings have 1, 2, 3, 4 and 5 stars; they add up to no_of_ratings "
-                        "and, times their stars, to the sum behind ave_ratings."
+                        "How many ratings have 1, 2, 3, 4 and 5 stars, in that order ([0, 0, 1, 2, 7]: "
+                        "one 3, two 4s, seven 5s); they add up to no_of_ratings and, times their stars, "
+                        "to the sum behind ave_ratings."
                     ),
                 },
                 "my_rating": {

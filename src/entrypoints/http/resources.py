@@ -13,7 +13,8 @@ from movierater_entrypoints.http.io import (
     any_movie_json,
     encode,
     movie_json,
-    movie_view_json,
+    movie_serializer,
+    movie_view_serializer,
     profile_json,
     rating_json,
     read_json,
@@ -382,9 +383,9 @@ class MovieList(DrfResource):
         # (the plain list serializes exactly as it did before ?include=).
         if page.items and isinstance(page.items[0], MovieView):
             views = cast("Page[MovieView]", page)
-            send_page(req, resp, views, lambda view: movie_view_json(view, prior))
+            send_page(req, resp, views, movie_view_serializer(prior))
         else:
-            send_page(req, resp, cast("Page[Movie]", page), lambda movie: movie_json(movie, prior))
+            send_page(req, resp, cast("Page[Movie]", page), movie_serializer(prior))
         conditional.answer_read(req, resp, *PAGE_HEADERS)  # the total and the links are the list's too
 
     @operation(
