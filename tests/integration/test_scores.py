@@ -80,9 +80,13 @@ def test_ordering_by_score_ranks_many_good_ratings_above_one_perfect(world: Worl
             values = [n for n, h in zip(range(1, 6), histogram, strict=True) for _ in range(h)]
             assert m["score"] == RatingSummary.of(values).score(prior)
         ours = [m["id"] for m in body if m["id"] in (one_five["id"], many_fours["id"], unrated["id"])]
-        if prior.mean < 4:
-            expected = [many_fours["id"], one_five["id"], unrated["id"]]
-            assert ours == (expected if ordering == "-score" else expected[::-1])
+        # one 5 against three 4s: (Cm + 5) / (m + 1) < (Cm + 12) / (m + 3) exactly when
+        # C < (7m - 3) / 2m (3.35 for m = 10); the unrated movie scores C itself
+        m = DEFAULT_PRIOR_WEIGHT
+        fours_win = prior.mean < (7 * m - 3) / (2 * m)
+        fours_first = ours.index(many_fours["id"]) < ours.index(one_five["id"])
+        assert fours_first == (fours_win == (ordering == "-score"))
+        assert len(ours) == 3
     paged = world.user.get("/api/movies/", params={"ordering": "-score", "limit": 1, "offset": 1})
     assert paged.status_code == 200, paged.text
     assert (
