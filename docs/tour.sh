@@ -46,7 +46,7 @@ step 401 GET $API/api/movies/                # no token
 
 # ---- movies: any signed-in user reads, admins write
 step 200 GET $API/api/movies/ -H "$AUTH"
-# -> [{"id": 1, "title": "Movie 0", "description": "...", "imagePath": null, "no_of_ratings": 5, "ave_ratings": 3.2}, ...]
+# -> [{"id": 1, "title": "Movie 0", "description": "...", "imagePath": null, "no_of_ratings": 5, "ave_ratings": 3.2, "score": 3.04, "histogram": [1, 0, 2, 1, 1]}, ...]
 step 403 POST $API/api/movies/ -H "$AUTH" -H "$JSON" -d '{"title": "Alien", "description": "In space."}'
 step 201 POST $API/api/movies/ -H "$ADMIN" -H "$JSON" -d '{"title": "Alien", "description": "In space."}'
 MOVIE=$(get id)
@@ -56,7 +56,8 @@ step 200 PATCH $API/api/movies/$MOVIE/ -H "$ADMIN" -H "$JSON" -d '{"imagePath": 
 
 # ---- rate (create or update), read, delete
 step 200 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"stars": 4}'
-# -> {"message": "Rating created!", "result": {"id": 101, "stars": 4, "user": 12, "movie": 21}}
+# -> {"message": "Rating created!", "result": {"id": 101, "stars": 4, "user": 12, "movie": 21,
+#     "created": "2026-12-03T15:00:00.123456Z", "changed": "2026-12-03T15:00:00.123456Z"}}
 RATING=$(get result id)
 step 200 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"stars": 5}'   # "Rating updated!"
 step 200 GET "$API/api/movies/$MOVIE/?include=my_rating" -H "$AUTH"   # the list takes it too
@@ -67,6 +68,8 @@ step 400 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"sta
 # -> {"stars": ["A valid integer is required."]}
 step 200 GET "$API/api/ratings/?movie=$MOVIE" -H "$AUTH"    # also ?user=ID, or no filter
 step 200 GET "$API/api/ratings/?user=me" -H "$AUTH"         # the signed-in user's own
+step 200 GET "$API/api/ratings/?since=2026-12-03T15:00:00Z" -H "$AUTH"   # changed since: by changed, id
+step 200 GET "$API/api/movies/?ordering=-score" -H "$AUTH"  # the honest ranking (Bayesian average)
 step 200 GET $API/api/ratings/$RATING/ -H "$AUTH"
 step 204 DELETE $API/api/ratings/$RATING/ -H "$AUTH"        # its owner or an admin, else 403
 step 200 POST $API/api/movies/$MOVIE/rate_movie/ -H "$AUTH" -H "$JSON" -d '{"stars": 3}'   # "Rating created!"

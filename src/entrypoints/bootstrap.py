@@ -34,6 +34,7 @@ from movierater_core.use_cases import (
     Health,
     Movies,
     Ratings,
+    ScoreSettings,
     Uploads,
     UploadSettings,
     UserAdmin,
@@ -80,6 +81,12 @@ def build_container(
     provide(ImageInspector, PillowInspector)
     container.register(UploadSettings, instance=UploadSettings(url_ttl=settings.upload_url_ttl))
     container.register(PageSettings, instance=PageSettings(max_page_size=settings.max_page_size))
+    container.register(
+        ScoreSettings,
+        instance=ScoreSettings(
+            prior_weight=settings.score_prior_weight, mean_max_age=settings.score_mean_max_age
+        ),
+    )
     container.register(
         AccountSettings,
         instance=AccountSettings(

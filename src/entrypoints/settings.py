@@ -28,7 +28,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from movierater_core.paging import MAX_PAGE_SIZE_LIMIT, PageSettings
-from movierater_core.use_cases import AccountSettings, UploadSettings
+from movierater_core.use_cases import AccountSettings, ScoreSettings, UploadSettings
+from movierater_core.use_cases.movies import MAX_MEAN_AGE, MAX_PRIOR_WEIGHT
 
 PREFIX = "MOVIERATER"
 DEFAULT_DATABASE_URL = "sqlite:///movierater.db"
@@ -98,6 +99,21 @@ def _to_positive_int(value: str | int, name: str) -> int:
     if number < 1:
         raise SettingsError(f"{name} must be at least 1")
     return number
+
+
+def _zero_up_to(limit: int) -> Callable[[str | int, str], int]:
+    """A converter to a whole number from 0 to ``limit``."""
+
+    def convert(value: str | int, name: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+        if not 0 <= number <= limit:
+            raise SettingsError(f"{name} must be from 0 to {limit}")
+        return number
+
+    return convert
 
 
 def _up_to(limit: int, why: str = "") -> Callable[[str | int, str], int]:
@@ -306,6 +322,10 @@ class Settings:
     registrations_per_address: int = _positive_int(default=AccountSettings().registrations_per_address)
     trusted_proxies: tuple[str, ...] = _checked(_to_proxies, default=())
     max_page_size: int = _checked(_up_to(MAX_PAGE_SIZE_LIMIT), default=PageSettings().max_page_size)
+    # The score's m: how many ratings of the catalogue's mean each movie is taken to have
+    # besides its own (Bayesian average); and how many seconds a process keeps that mean.
+    score_prior_weight: int = _checked(_up_to(MAX_PRIOR_WEIGHT), default=ScoreSettings().prior_weight)
+    score_mean_max_age: int = _checked(_zero_up_to(MAX_MEAN_AGE), default=ScoreSettings().mean_max_age)
     # Seconds a request's headers and body have to arrive in (worker.py), else 408.
     request_timeout: int = _positive_int(default=30)
     # Requests a worker process runs at once (worker.py). 1 (the default) runs them one at a

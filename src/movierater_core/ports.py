@@ -14,13 +14,17 @@ from typing import Protocol
 from attrs import frozen
 
 from movierater_core.model import (
+    NO_PRIOR,
     ExportedRating,
     Movie,
     MovieFields,
     MovieOrder,
     Profile,
     Rating,
+    RatingSummary,
+    ScorePrior,
     Stars,
+    SummaryDelta,
     User,
 )
 from movierater_core.uploads import ImageInfo, UploadTicket
@@ -126,12 +130,23 @@ class MovieReader(Protocol):
     def list(self) -> Sequence[Movie]: ...
 
     def page(
-        self, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+        self,
+        limit: int,
+        offset: int,
+        *,
+        order: MovieOrder = MovieOrder(),
+        search: str = "",
+        prior: ScorePrior = NO_PRIOR,
     ) -> Sequence[Movie]:
         """At most ``limit`` movies after the first ``offset`` in ``order`` (ties by id,
         in the same direction), those whose title holds ``search`` (case-insensitively; ``%`` and ``_``
         are plain characters; ``""``: every movie). Storage does the limiting and ordering:
-        titles in the database's collation, averages exactly as ``RatingSummary.average``."""
+        titles in the database's collation, averages exactly as ``RatingSummary.average``,
+        scores exactly as ``RatingSummary.score(prior)``."""
+        ...
+
+    def catalogue(self) -> RatingSummary:
+        """Every movie's ratings summed: count, total and histogram (the score's prior)."""
         ...
 
     def count(self, *, search: str = "") -> int:
@@ -139,7 +154,14 @@ class MovieReader(Protocol):
         ...
 
     def page_rated_by(
-        self, user_id: int, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+        self,
+        user_id: int,
+        limit: int,
+        offset: int,
+        *,
+        order: MovieOrder = MovieOrder(),
+        search: str = "",
+        prior: ScorePrior = NO_PRIOR,
     ) -> Sequence[tuple[Movie, Stars | None]]:
         """``page``, each movie with ``user_id``'s stars (None: not rated by them), read in
         the same one statement (an outer join on the unique (user, movie) key), never a
@@ -179,16 +201,16 @@ class MovieRepository(MovieReader, Protocol):
 
     def delete(self, movie_id: int) -> None: ...
 
-    def adjust_ratings(self, movie_id: int, count_delta: int, total_delta: int) -> None:
-        """Add the deltas to the movie's rating count and sum *in storage*.
+    def adjust_ratings(self, movie_id: int, delta: SummaryDelta) -> None:
+        """Add the delta to the movie's rating count, sum and histogram *in storage*.
 
         Must be one atomic statement (``SET n = n + :delta``), never read-modify-write,
         so that concurrent raters of one movie cannot lose each other's updates.
         """
         ...
 
-    def adjust_ratings_many(self, deltas: Mapping[int, tuple[int, int]]) -> None:
-        """``adjust_ratings`` for many movies: movie id -> (count delta, total delta), each
+    def adjust_ratings_many(self, deltas: Mapping[int, SummaryDelta]) -> None:
+        """``adjust_ratings`` for many movies: movie id -> its delta, each
         movie's change atomic in storage as there (at most 500 movies)."""
         ...
 
@@ -205,13 +227,22 @@ class RatingReader(Protocol):
         ...
 
     def page(
-        self, limit: int, offset: int, *, movie_id: int | None = None, user_id: int | None = None
+        self,
+        limit: int,
+        offset: int,
+        *,
+        movie_id: int | None = None,
+        user_id: int | None = None,
+        since: datetime | None = None,
     ) -> Sequence[Rating]:
         """At most ``limit`` of what ``list`` lists, after its first ``offset``, in its order
-        (storage does the limiting)."""
+        (storage does the limiting). ``since``: only those whose ``changed`` is at or after
+        it (never those without times), by ``changed`` then id."""
         ...
 
-    def count(self, *, movie_id: int | None = None, user_id: int | None = None) -> int: ...
+    def count(
+        self, *, movie_id: int | None = None, user_id: int | None = None, since: datetime | None = None
+    ) -> int: ...
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         """Those ``(user_id, movie_id)`` pairs that have a rating here (at most 500 pairs)."""
@@ -252,28 +283,38 @@ class RatingRepository(RatingReader, Protocol):
     ) -> Sequence[Rating]: ...
 
     def add(
-        self, user_id: int, movie_id: int, stars: Stars, *, summary_delta: tuple[int, int] | None = None
+        self,
+        user_id: int,
+        movie_id: int,
+        stars: Stars,
+        *,
+        at: datetime,
+        summary_delta: SummaryDelta | None = None,
     ) -> Rating:
         """Raises :class:`~movierater_core.errors.DuplicateRating` if one exists already (a lost
         race: the caller's next attempt updates it), and
         :class:`~movierater_core.errors.ReferenceGone` if the user or the movie does not exist
-        (deleted by a concurrent transaction). ``summary_delta``: (count delta, total delta)
-        added to the movie's summary as ``movies.adjust_ratings`` does, in the same atomic
-        step (one statement where the database can)."""
+        (deleted by a concurrent transaction). ``summary_delta``: added to the movie's summary
+        as ``movies.adjust_ratings`` does, in the same atomic step (one statement where the
+        database can). ``at``: its ``created`` and ``changed``."""
         ...
 
     def add_many(self, ratings: Sequence[tuple[int, int, Stars]]) -> Sequence[int]:
         """Add ``(user_id, movie_id, stars)`` ratings in one go (the movies' aggregates are
-        the caller's: see ``adjust_ratings_many``); their new ids, in the order given.
+        the caller's: see ``adjust_ratings_many``), without times (imports: the original kept
+        none); their new ids, in the order given.
 
         Raises :class:`~movierater_core.errors.DuplicateRating` if a pair is rated already, or
         a user or a movie does not exist (an import's batch is abandoned either way).
         """
         ...
 
-    def change_stars(self, rating: Rating, stars: Stars, *, summary_delta: tuple[int, int]) -> bool:
-        """Set the rating's stars to ``stars`` if they are still ``rating.stars``, adding
-        ``summary_delta`` (count, total) to its movie's summary as ``movies.adjust_ratings``
+    def change_stars(
+        self, rating: Rating, stars: Stars, *, at: datetime, summary_delta: SummaryDelta
+    ) -> bool:
+        """Set the rating's stars to ``stars`` and its ``changed`` to ``at`` if the stars are
+        still ``rating.stars``, adding
+        ``summary_delta`` to its movie's summary as ``movies.adjust_ratings``
         does, in one atomic step (one statement where the database can). False, and nothing
         changed, if the stars were no longer ``rating.stars`` or the rating is gone (a lost
         race: the caller's next attempt sees the change)."""

@@ -18,6 +18,7 @@ import gzip
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any, Final, Generic, TypeVar
@@ -256,6 +257,46 @@ def parse_ordering(value: object) -> MovieOrder:
 
 
 ORDERING: Final = Rule(parse_ordering, {"type": "string", "enum": list(ORDERINGS)})
+
+BAD_DATETIME: Final = (
+    "Datetime has wrong format. Use one of these formats instead: "
+    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]{1,9}))?)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+def parse_timestamp(value: object) -> datetime:
+    """An ISO 8601 / RFC 3339 date and time (``2026-12-03T15:00:00Z``), timezone-aware UTC;
+    without an offset it is UTC. A leap second (``:60``) is the last microsecond of its
+    minute; digits past the microsecond are dropped."""
+    if value is None:
+        raise Invalid(NOT_NULL)
+    found = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        raise Invalid(BAD_DATETIME)
+    year, month, day, hour, minute, second, fraction, zone = found.groups()
+    seconds = int(second or 0)
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    if seconds == 60:  # RFC 3339 allows it; datetime does not
+        seconds, micro = 59, 999_999
+    if zone not in (None, "Z", "z") and (int(zone[1:3]) > 23 or int(zone[4:6]) > 59):
+        raise Invalid(BAD_DATETIME)
+    try:
+        offset = (
+            timedelta(0)
+            if zone in (None, "Z", "z")
+            else (1 if zone[0] == "+" else -1) * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        )
+        naive = datetime(int(year), int(month), int(day), int(hour), int(minute), seconds, micro)
+        return (naive - offset).replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise Invalid(BAD_DATETIME) from None
+
+
+TIMESTAMP: Final = Rule(parse_timestamp, {"type": "string", "format": "date-time"})
 
 MY_RATING: Final = "my_rating"
 INCLUDES: Final = (MY_RATING,)

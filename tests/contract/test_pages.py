@@ -6,24 +6,46 @@ literally. Titles here are ones every collation orders alike (lower-case ASCII l
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from movierater_core.model import Movie, MovieFields, MovieOrder, MovieSort, Stars
+from movierater_core.model import (
+    Movie,
+    MovieFields,
+    MovieOrder,
+    MovieSort,
+    RatingSummary,
+    ScorePrior,
+    Stars,
+    SummaryDelta,
+)
 from movierater_core.ports import Database
 from tests.unit.fakes import sorted_movies
 
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def added(stars: int) -> SummaryDelta:
+    return SummaryDelta.added(Stars(stars))
+
+
+def changed(old: int, new: int) -> SummaryDelta:
+    return SummaryDelta.changed(Stars(old), Stars(new))
+
+
 # (title, ratings count, stars total): ties on each field, and equal averages reached
 # from different counts (3/1 = 6/2, 7/3 = 14/6), and none.
-MOVIES = [
-    ("delta", 1, 3),
-    ("alpha", 2, 6),
-    ("beta", 3, 7),
-    ("beta", 0, 0),
-    ("gamma", 6, 14),
-    ("alpha", 1, 1),
-    ("epsilon", 2, 10),
-    ("zeta", 0, 0),
-    ("eta", 3, 10),
+MOVIES = [  # title, its ratings' stars: ties on count, on average and on score
+    ("delta", [3]),
+    ("alpha", [3, 3]),
+    ("beta", [2, 2, 3]),
+    ("beta", []),
+    ("gamma", [2, 2, 2, 2, 3, 3]),
+    ("alpha", [1]),
+    ("epsilon", [5, 5]),
+    ("zeta", []),
+    ("eta", [3, 3, 4]),
 ]
 LIMITS = (1, 2, 3, 4, len(MOVIES) - 1, len(MOVIES), len(MOVIES) + 5)
 
@@ -31,9 +53,9 @@ LIMITS = (1, 2, 3, 4, len(MOVIES) - 1, len(MOVIES), len(MOVIES) + 5)
 @pytest.fixture
 def movies(db: Database) -> list[Movie]:
     with db.writing() as repos:
-        for title, count, total in MOVIES:
+        for title, stars in MOVIES:
             movie = repos.movies.add(MovieFields(title=title, description=""))
-            repos.movies.adjust_ratings(movie.id, count, total)
+            repos.movies.adjust_ratings(movie.id, sum((added(n) for n in stars), SummaryDelta()))
     with db.reading() as repos:
         return list(repos.movies.list())
 
@@ -69,6 +91,30 @@ def test_ties_come_by_id_and_equal_averages_tie(db: Database, movies: list[Movie
     assert [m.title for m in by_title][:4] == ["alpha", "alpha", "beta", "beta"]
     alphas = [m.id for m in by_title if m.title == "alpha"]
     assert alphas == sorted(alphas)
+
+
+@pytest.mark.parametrize("weight", [1, 3, 10, 1000])
+@pytest.mark.parametrize("descending", [True, False])
+def test_pages_by_score_are_the_cores_scores_in_order_ties_by_id(
+    db: Database, movies: list[Movie], weight: int, descending: bool
+) -> None:
+    """``?ordering=score``: the database's arithmetic is the core's (``RatingSummary.score``),
+    with the prior bound as given; equal scores (here the two movies without ratings, both
+    exactly C) tie and come by id."""
+    with db.reading() as repos:
+        catalogue = repos.movies.catalogue()
+        prior = ScorePrior.of(catalogue, weight)
+        order = MovieOrder(MovieSort.SCORE, descending=descending)
+        whole = list(repos.movies.page(100, 0, order=order, prior=prior))
+        for offset in range(len(movies) + 1):
+            assert list(repos.movies.page(3, offset, order=order, prior=prior)) == whole[offset : offset + 3]
+        rated = repos.movies.page_rated_by(1, 100, 0, order=order, prior=prior)
+        assert [m for m, _ in rated] == whole
+    assert catalogue == RatingSummary.of([n for _, stars in MOVIES for n in stars])
+    assert prior.mean == 51 / 18
+    assert whole == sorted_movies(movies, order, prior)
+    keys = [(m.ratings.score(prior), m.id) for m in whole]
+    assert keys == sorted(keys, reverse=descending)
 
 
 def test_the_default_order_is_by_id(db: Database, movies: list[Movie]) -> None:
@@ -115,7 +161,7 @@ def test_ratings_pages_follow_the_lists_order_with_each_filter(db: Database) -> 
         # ann rates three before one: her list is by movie, not by rating id
         rated = [(ann, three, 1), (bob, one, 2), (ann, one, 3), (bob, two, 4), (ann, two, 5)]
         for user, movie, stars in rated:
-            repos.ratings.add(user.id, movie.id, Stars(stars))
+            repos.ratings.add(user.id, movie.id, Stars(stars), at=T0)
     with db.reading() as repos:
         for movie_id in (None, one.id, three.id):
             for user_id in (None, ann.id, bob.id):
@@ -126,6 +172,42 @@ def test_ratings_pages_follow_the_lists_order_with_each_filter(db: Database) -> 
                         page = repos.ratings.page(limit, offset, movie_id=movie_id, user_id=user_id)
                         assert list(page) == whole[offset : offset + limit]
         assert [r.movie_id for r in repos.ratings.page(10, 0, user_id=ann.id)] == [one.id, two.id, three.id]
+
+
+def test_ratings_since_a_time_are_those_changed_at_or_after_it_by_changed_then_id(db: Database) -> None:
+    """``?since=``: times to the microsecond on every backend, the rows without times
+    (imported) never, the order (changed, id) whatever the filters, paged by storage."""
+    us = timedelta(microseconds=1)
+    with db.writing() as repos:
+        ann, bob = repos.users.add("ann", "h"), repos.users.add("bob", "h")
+        one, two, three = (repos.movies.add(MovieFields(title=t, description="")) for t in "abc")
+        late = repos.ratings.add(ann.id, one.id, Stars(1), at=T0 + 2 * us)
+        early = repos.ratings.add(bob.id, one.id, Stars(2), at=T0)
+        tie = repos.ratings.add(ann.id, two.id, Stars(3), at=T0 + 2 * us)
+        moved = repos.ratings.add(bob.id, two.id, Stars(4), at=T0 - 5 * us, summary_delta=added(4))
+        assert repos.ratings.change_stars(moved, Stars(5), at=T0 + us, summary_delta=changed(4, 5))
+        repos.ratings.add_many([(ann.id, three.id, Stars(5))])  # imported: no times
+    with db.reading() as repos:
+        [imported] = repos.ratings.list(movie_id=three.id)
+        assert (imported.created, imported.changed) == (None, None)
+        for since, expected in [
+            (T0 - 10 * us, [early.id, moved.id, late.id, tie.id]),
+            (T0, [early.id, moved.id, late.id, tie.id]),
+            (T0 + us, [moved.id, late.id, tie.id]),
+            (T0 + 2 * us, [late.id, tie.id]),
+            (T0 + 3 * us, []),
+        ]:
+            assert [r.id for r in repos.ratings.page(10, 0, since=since)] == expected, since
+            assert repos.ratings.count(since=since) == len(expected)
+            for offset in range(len(expected) + 1):
+                assert [r.id for r in repos.ratings.page(1, offset, since=since)] == expected[
+                    offset : offset + 1
+                ]
+        assert [r.id for r in repos.ratings.page(10, 0, user_id=ann.id, since=T0)] == [late.id, tie.id]
+        assert [r.id for r in repos.ratings.page(10, 0, movie_id=two.id, since=T0)] == [moved.id, tie.id]
+        assert repos.ratings.count(movie_id=one.id, user_id=bob.id, since=T0) == 1
+        got = repos.ratings.get(moved.id)
+        assert got is not None and (got.created, got.changed) == (T0 - 5 * us, T0 + us)
 
 
 def test_users_pages_are_by_id(db: Database) -> None:
@@ -149,9 +231,9 @@ def test_pages_rated_by_a_user_are_the_pages_with_exactly_their_stars(
         bob = repos.users.add("bob-rated-by", "h")
         mine = {m.id: Stars(1 + i % 5) for i, m in enumerate(movies) if i % 3 != 1}
         for movie_id, stars in mine.items():
-            repos.ratings.add(ann.id, movie_id, stars)
+            repos.ratings.add(ann.id, movie_id, stars, at=T0)
         for m in movies:  # bob rates everything: a join on the movie alone would repeat rows
-            repos.ratings.add(bob.id, m.id, Stars(5))
+            repos.ratings.add(bob.id, m.id, Stars(5), at=T0)
     with db.reading() as repos:
         for limit in (1, 3, len(movies) + 1):
             for offset in (0, 2, len(movies) - 1):

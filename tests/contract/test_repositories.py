@@ -16,12 +16,31 @@ import pytest
 
 from movierater_core.errors import AlreadyStored, DuplicateRating, ReferenceGone, UsernameTaken
 from movierater_core.missing import MISSING
-from movierater_core.model import Movie, MovieFields, Profile, Rating, RatingSummary, Stars, User
+from movierater_core.model import (
+    Movie,
+    MovieFields,
+    Profile,
+    Rating,
+    RatingSummary,
+    Stars,
+    SummaryDelta,
+    User,
+)
 from movierater_core.ports import Database, ImportRecord, NewUser, Repositories
 
 T = TypeVar("T")
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def added(stars: int) -> SummaryDelta:
+    return SummaryDelta.added(Stars(stars))
+
+
+def changed(old: int, new: int) -> SummaryDelta:
+    return SummaryDelta.changed(Stars(old), Stars(new))
+
+
 LIMIT = 500  # what the port allows a bulk call
 
 
@@ -180,7 +199,7 @@ def test_movies_add_get_list(db: Database) -> None:
     with db.writing() as repos:
         alien = add_movie(repos, "Alien", "https://example.com/a.png")
         bare = repos.movies.add(MovieFields(title="Bare"))  # no description: empty
-    assert alien == Movie(alien.id, "Alien", "In space.", "https://example.com/a.png", RatingSummary(0, 0))
+    assert alien == Movie(alien.id, "Alien", "In space.", "https://example.com/a.png", RatingSummary())
     assert bare == Movie(bare.id, "Bare", "", None)
     with db.reading() as repos:
         assert repos.movies.get(alien.id) == alien
@@ -233,7 +252,7 @@ def test_movies_add_many_returns_ids_in_order_with_no_ratings(db: Database) -> N
     with db.reading() as repos:
         assert repos.movies.existing(ids) == set(ids)
         assert repos.movies.list() == [
-            Movie(movie_id, f"Movie {n}", "" if n % 2 else f"d{n}", None, RatingSummary(0, 0))
+            Movie(movie_id, f"Movie {n}", "" if n % 2 else f"d{n}", None, RatingSummary())
             for n, movie_id in enumerate(ids)
         ]
 
@@ -241,14 +260,15 @@ def test_movies_add_many_returns_ids_in_order_with_no_ratings(db: Database) -> N
 def test_adjust_ratings_adds_deltas(db: Database) -> None:
     with db.writing() as repos:
         movie = add_movie(repos)
-        repos.movies.adjust_ratings(movie.id, 1, 5)
-        repos.movies.adjust_ratings(movie.id, 1, 2)
+        repos.movies.adjust_ratings(movie.id, SummaryDelta.added(Stars(5)))
+        repos.movies.adjust_ratings(movie.id, SummaryDelta.added(Stars(2)))
     with db.writing() as repos:
-        repos.movies.adjust_ratings(movie.id, 0, -1)  # a re-rating: 5 -> 4
-        repos.movies.adjust_ratings(movie.id, -1, -2)  # an un-rating of the 2
+        repos.movies.adjust_ratings(movie.id, SummaryDelta.changed(Stars(5), Stars(4)))  # a re-rating
+        repos.movies.adjust_ratings(movie.id, SummaryDelta.removed(Stars(2)))  # an un-rating of the 2
     with db.reading() as repos:
         found = repos.movies.get(movie.id)
-    assert found is not None and found.ratings == RatingSummary(1, 4)
+        assert repos.movies.catalogue() == RatingSummary.of([4])
+    assert found is not None and found.ratings == RatingSummary(1, 4, (0, 0, 0, 1, 0))
 
 
 def test_adjust_ratings_is_applied_in_storage_not_from_a_stale_read(db: Database) -> None:
@@ -258,28 +278,34 @@ def test_adjust_ratings_is_applied_in_storage_not_from_a_stale_read(db: Database
     with db.reading() as repos:
         stale = repos.movies.get(movie.id)
     with db.writing() as repos:
-        repos.movies.adjust_ratings(movie.id, 1, 3)
+        repos.movies.adjust_ratings(movie.id, SummaryDelta.added(Stars(3)))
     with db.writing() as repos:
-        repos.movies.adjust_ratings(movie.id, 1, 4)
+        repos.movies.adjust_ratings(movie.id, SummaryDelta.added(Stars(4)))
     with db.reading() as repos:
         found = repos.movies.get(movie.id)
-    assert stale is not None and stale.ratings == RatingSummary(0, 0)
-    assert found is not None and found.ratings == RatingSummary(2, 7)
+    assert stale is not None and stale.ratings == RatingSummary()
+    assert found is not None and found.ratings == RatingSummary.of([3, 4])
 
 
 def test_adjust_ratings_many(db: Database) -> None:
     with db.writing() as repos:
         ids = repos.movies.add_many([MovieFields(title=f"M{n}") for n in range(LIMIT)])
-        repos.movies.adjust_ratings(ids[0], 1, 1)
-        deltas = {movie_id: (n % 3, (n % 3) * 4) for n, movie_id in enumerate(ids)}
-        deltas[ids[0]] = (2, 9)
+        repos.movies.adjust_ratings(ids[0], SummaryDelta.added(Stars(1)))
+        stars = {movie_id: [1 + (n + k) % 5 for k in range(n % 3)] for n, movie_id in enumerate(ids)}
+        stars[ids[0]] = [4, 5]
+        deltas = {
+            movie_id: sum((SummaryDelta.added(Stars(v)) for v in values), SummaryDelta())
+            for movie_id, values in stars.items()
+        }
         repos.movies.adjust_ratings_many(deltas)
         repos.movies.adjust_ratings_many({})
     with db.reading() as repos:
         summaries = {m.id: m.ratings for m in repos.movies.list()}
-    expected = {movie_id: RatingSummary(*delta) for movie_id, delta in deltas.items()}
-    expected[ids[0]] = RatingSummary(3, 10)
+        every = repos.movies.catalogue()
+    expected = {movie_id: RatingSummary.of(values) for movie_id, values in stars.items()}
+    expected[ids[0]] = RatingSummary.of([1, 4, 5])
     assert summaries == expected
+    assert every == RatingSummary.of([v for values in stars.values() for v in values] + [1])
 
 
 # ---- ratings ----------------------------------------------------------------------------
@@ -288,19 +314,22 @@ def test_adjust_ratings_many(db: Database) -> None:
 def test_ratings_add_get_find_change_stars_delete(db: Database) -> None:
     with db.writing() as repos:
         ann, movie = add_user(repos), add_movie(repos)
-        rating = repos.ratings.add(ann.id, movie.id, Stars(4))
+        rating = repos.ratings.add(ann.id, movie.id, Stars(4), at=T0)
         assert repos.ratings.get(rating.id, for_update=True) == rating
         assert repos.ratings.find(ann.id, movie.id, for_update=True) == rating
-    assert rating == Rating(rating.id, ann.id, movie.id, Stars(4))
+    assert rating == Rating(rating.id, ann.id, movie.id, Stars(4), T0, T0)  # created, changed
     with db.reading() as repos:
         assert repos.ratings.get(rating.id) == rating
         assert repos.ratings.get(rating.id + 1000) is None
         assert repos.ratings.find(ann.id, movie.id) == rating
         assert repos.ratings.find(ann.id, movie.id + 1000) is None
     with db.writing() as repos:
-        assert repos.ratings.change_stars(rating, Stars(1), summary_delta=(0, 0))
-    with db.reading() as repos:
-        assert repos.ratings.get(rating.id) == Rating(rating.id, ann.id, movie.id, Stars(1))
+        assert repos.ratings.change_stars(rating, Stars(1), at=at(3600), summary_delta=SummaryDelta())
+    with db.reading() as repos:  # to the microsecond
+        changed = Rating(rating.id, ann.id, movie.id, Stars(1), T0, at(3600))
+        assert repos.ratings.get(rating.id) == changed
+    with db.writing() as repos:
+        assert repos.ratings.find_locking_movie(ann.id, movie.id) == (True, changed)
     with db.writing() as repos:
         repos.ratings.delete(rating.id)
     with db.reading() as repos:
@@ -313,9 +342,9 @@ def test_ratings_list_filters_and_orders(db: Database) -> None:
     with db.writing() as repos:
         ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
         first, second = add_movie(repos, "First"), add_movie(repos, "Second")
-        ann_second = repos.ratings.add(ann.id, second.id, Stars(2))  # rated before the first
-        ann_first = repos.ratings.add(ann.id, first.id, Stars(5))
-        bob_first = repos.ratings.add(bob.id, first.id, Stars(3))
+        ann_second = repos.ratings.add(ann.id, second.id, Stars(2), at=T0)  # rated before the first
+        ann_first = repos.ratings.add(ann.id, first.id, Stars(5), at=T0)
+        bob_first = repos.ratings.add(bob.id, first.id, Stars(3), at=T0)
     with db.reading() as repos:
         assert repos.ratings.list() == [ann_second, ann_first, bob_first]
         assert repos.ratings.list(movie_id=first.id) == [ann_first, bob_first]
@@ -329,9 +358,9 @@ def test_ratings_list_filters_and_orders(db: Database) -> None:
 def test_a_second_rating_of_a_movie_by_a_user_raises_duplicate_rating(db: Database) -> None:
     with db.writing() as repos:
         ann, movie = add_user(repos), add_movie(repos)
-        repos.ratings.add(ann.id, movie.id, Stars(4))
+        repos.ratings.add(ann.id, movie.id, Stars(4), at=T0)
     with pytest.raises(DuplicateRating), db.writing() as repos:
-        repos.ratings.add(ann.id, movie.id, Stars(2))
+        repos.ratings.add(ann.id, movie.id, Stars(2), at=T0)
     with db.reading() as repos:
         assert [r.stars for r in repos.ratings.list()] == [Stars(4)]
 
@@ -345,7 +374,7 @@ def test_rating_what_does_not_exist_raises_reference_gone(db: Database, missing:
         ann, movie = add_user(repos), add_movie(repos)
     user_id, movie_id = (ann.id + 1000, movie.id) if missing == "user" else (ann.id, movie.id + 1000)
     with pytest.raises(ReferenceGone), db.writing() as repos:
-        repos.ratings.add(user_id, movie_id, Stars(3))
+        repos.ratings.add(user_id, movie_id, Stars(3), at=T0)
     with pytest.raises(DuplicateRating), db.writing() as repos:
         repos.ratings.add_many([(user_id, movie_id, Stars(3))])
     with db.reading() as repos:
@@ -375,7 +404,7 @@ def test_ratings_rated_and_add_many(db: Database) -> None:
 def test_ratings_add_many_of_a_rated_pair_raises_duplicate_rating(db: Database) -> None:
     with db.writing() as repos:
         ann, one, two = add_user(repos), add_movie(repos, "One"), add_movie(repos, "Two")
-        repos.ratings.add(ann.id, two.id, Stars(5))
+        repos.ratings.add(ann.id, two.id, Stars(5), at=T0)
     with pytest.raises(DuplicateRating), db.writing() as repos:
         repos.ratings.add_many([(ann.id, one.id, Stars(1)), (ann.id, two.id, Stars(1))])
     with db.reading() as repos:
@@ -387,8 +416,8 @@ def test_ratings_export_page_is_keyset_paged(db: Database) -> None:
         ann, bob = add_user(repos, "ann"), add_user(repos, "bob")
         movies = [add_movie(repos, f"M{n}") for n in range(5)]
         for movie in reversed(movies):  # rating ids against the movies' order
-            repos.ratings.add(ann.id, movie.id, Stars(2))
-        repos.ratings.add(bob.id, movies[0].id, Stars(5))
+            repos.ratings.add(ann.id, movie.id, Stars(2), at=T0)
+        repos.ratings.add(bob.id, movies[0].id, Stars(5), at=T0)
     with db.reading() as repos:
         mine = repos.ratings.export_page(user_id=ann.id, after=0, limit=3)
         assert [(r.movie_id, r.title, r.username, r.stars) for r in mine] == [
@@ -726,25 +755,27 @@ def test_rating_writes_move_the_summary_in_the_same_step(db: Database) -> None:
         ann, bob, movie = add_user(repos, "ann"), add_user(repos, "bob"), add_movie(repos)
         assert repos.ratings.find_locking_movie(ann.id, movie.id) == (True, None)
         assert repos.ratings.find_locking_movie(ann.id, movie.id + 1000) == (False, None)
-        rating = repos.ratings.add(ann.id, movie.id, Stars(2), summary_delta=(1, 2))
-        repos.ratings.add(bob.id, movie.id, Stars(5), summary_delta=(1, 5))
-    assert rating == Rating(rating.id, ann.id, movie.id, Stars(2))
+        rating = repos.ratings.add(ann.id, movie.id, Stars(2), at=T0, summary_delta=added(2))
+        repos.ratings.add(bob.id, movie.id, Stars(5), at=T0, summary_delta=added(5))
+    assert rating == Rating(rating.id, ann.id, movie.id, Stars(2), T0, T0)
     with db.writing() as repos:
         assert repos.ratings.find_locking_movie(ann.id, movie.id) == (True, rating)
         assert repos.ratings.find_locking_movie(ann.id, movie.id, fresh=True) == (True, rating)
         assert repos.ratings.find_locking_movie(bob.id, movie.id + 1000, fresh=True) == (False, None)
-        assert repos.ratings.change_stars(rating, Stars(4), summary_delta=(0, 2))
+        assert repos.ratings.change_stars(rating, Stars(4), at=at(1), summary_delta=changed(2, 4))
     with db.writing() as repos:  # stale: the stars are 4 now, not 2
-        assert not repos.ratings.change_stars(rating, Stars(1), summary_delta=(0, -1))
+        assert not repos.ratings.change_stars(rating, Stars(1), at=T0, summary_delta=changed(2, 1))
     with db.writing() as repos:  # gone
         gone = Rating(rating.id + 1000, ann.id, movie.id, Stars(4))
-        assert not repos.ratings.change_stars(gone, Stars(1), summary_delta=(0, -3))
+        assert not repos.ratings.change_stars(gone, Stars(1), at=T0, summary_delta=SummaryDelta())
     with db.reading() as repos:
-        assert repos.ratings.find(ann.id, movie.id) == Rating(rating.id, ann.id, movie.id, Stars(4))
+        assert repos.ratings.find(ann.id, movie.id) == Rating(
+            rating.id, ann.id, movie.id, Stars(4), T0, at(1)
+        )
         found = repos.movies.get(movie.id)
-        assert found is not None and found.ratings == RatingSummary(2, 9)
+        assert found is not None and found.ratings == RatingSummary.of([4, 5])
     with pytest.raises(DuplicateRating), db.writing() as repos:
-        repos.ratings.add(ann.id, movie.id, Stars(3), summary_delta=(1, 3))
+        repos.ratings.add(ann.id, movie.id, Stars(3), at=T0, summary_delta=added(3))
     with db.reading() as repos:  # the failed add moved nothing
         found = repos.movies.get(movie.id)
-        assert found is not None and found.ratings == RatingSummary(2, 9)
+        assert found is not None and found.ratings == RatingSummary.of([4, 5])

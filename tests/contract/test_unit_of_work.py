@@ -9,7 +9,7 @@ import pytest
 
 from movierater_core import ports
 from movierater_core.errors import UsernameTaken
-from movierater_core.model import MovieFields, Stars
+from movierater_core.model import MovieFields, Stars, SummaryDelta
 from movierater_core.ports import Database, ImportRecord
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -33,9 +33,9 @@ def test_a_writing_block_that_raises_leaves_nothing(db: Database) -> None:
     with pytest.raises(Boom), db.writing() as repos:
         ann = repos.users.add("ann", "h")
         movie = repos.movies.add(MovieFields(title="Alien"))
-        repos.ratings.add(ann.id, movie.id, Stars(5))
-        repos.movies.adjust_ratings(movie.id, 1, 5)
-        repos.movies.adjust_ratings(kept_movie.id, 1, 5)
+        repos.ratings.add(ann.id, movie.id, Stars(5), at=T0)
+        repos.movies.adjust_ratings(movie.id, SummaryDelta.added(Stars(5)))
+        repos.movies.adjust_ratings(kept_movie.id, SummaryDelta.added(Stars(5)))
         repos.movies.update(kept_movie.id, MovieFields(title="Changed"))
         repos.users.rename(kept.id, "renamed")
         repos.tokens.add("a" * 64, ann.id, T0)
@@ -71,7 +71,7 @@ def test_a_block_sees_its_own_writes(db: Database) -> None:
         ann = repos.users.add("ann", "h")
         movie = repos.movies.add(MovieFields(title="Alien"))
         assert repos.users.get(ann.id) == ann
-        rating = repos.ratings.add(ann.id, movie.id, Stars(3))
+        rating = repos.ratings.add(ann.id, movie.id, Stars(3), at=T0)
         assert repos.ratings.find(ann.id, movie.id) == rating
 
 

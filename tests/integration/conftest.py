@@ -93,6 +93,9 @@ class Server:
             {
                 "MOVIERATER_REGISTRATIONS_PER_ADDRESS": "1000000",
                 "MOVIERATER_LOGIN_FAILURES_PER_ADDRESS": "1000000",
+                # Scores with the catalogue's mean as it is now, so that a test can check
+                # them right after its own ratings (the default keeps it 60 s per process).
+                "MOVIERATER_SCORE_MEAN_MAX_AGE": "0",
             }
         )
         self.env.update(env)

@@ -123,7 +123,7 @@ def test_the_angular_client_flow(api: Client, server: Server) -> None:
     created = editor.create_movie("Alien", "In space no one can hear you scream.")
     assert created.status_code == 201, created.text
     movie = created.json()
-    assert movie == {
+    assert angular(movie) == {
         "id": movie["id"],
         "title": "Alien",
         "description": "In space no one can hear you scream.",
@@ -131,6 +131,9 @@ def test_the_angular_client_flow(api: Client, server: Server) -> None:
         "no_of_ratings": 0,
         "ave_ratings": 0,
     }
+    # issue 17 item 4 added fields after the client's, which it ignores; none of its changed
+    assert list(movie)[6:] == ["score", "histogram"]
+    assert movie["histogram"] == [0, 0, 0, 0, 0]
 
     opened = editor.get_movie(movie["id"])
     assert opened.status_code == 200, opened.text
@@ -144,16 +147,21 @@ def test_the_angular_client_flow(api: Client, server: Server) -> None:
     rated = viewer.rate_movie(movie["id"], 4)
     assert rated.status_code == 200, rated.text
     assert rated.json()["message"] == "Rating created!"
-    assert rated.json()["result"] == {
-        "id": rated.json()["result"]["id"],
+    result = rated.json()["result"]
+    assert {k: result[k] for k in ("id", "stars", "user", "movie")} == {
+        "id": result["id"],
         "stars": 4,
         "user": registered.json()["id"],
         "movie": movie["id"],
     }
+    assert list(result)[4:] == ["created", "changed"]  # issue 17 item 3, after the client's fields
 
     listed = viewer.get_movies()
     assert listed.status_code == 200, listed.text
-    assert listed.json() == [{**updated.json(), "no_of_ratings": 1, "ave_ratings": 4.0}]
+    assert [angular(m) for m in listed.json()] == [
+        {**angular(updated.json()), "no_of_ratings": 1, "ave_ratings": 4.0}
+    ]
+    assert listed.json()[0]["histogram"] == [0, 0, 0, 1, 0]
 
     # the admin deletes it; the list no longer has it
     deleted = editor.delete_movie(movie["id"])
@@ -166,3 +174,10 @@ def test_the_angular_client_flow(api: Client, server: Server) -> None:
     gone = viewer.get_movie(movie["id"])
     assert gone.status_code == 404, gone.text
     assert gone.json() == {"detail": "Not found."}
+
+
+def angular(movie: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a movie the Angular client reads (the original's), in its order."""
+    fields = ("id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings")
+    assert list(movie)[:6] == list(fields)
+    return {k: movie[k] for k in fields}

@@ -38,6 +38,8 @@ from movierater_adapters.sql.tables import (
 )
 from sqlalchemy import select
 
+from movierater_core.model import RatingSummary, ScorePrior
+from movierater_core.use_cases.movies import DEFAULT_PRIOR_WEIGHT
 from tests.integration.conftest import (
     ADMIN_PASSWORD,
     USER_PASSWORD,
@@ -125,6 +127,8 @@ MOVIE_MINE = "/api/movies/{movie}/?include=my_rating"
 RATE = "/api/movies/{movie}/rate_movie/"
 RATINGS = "/api/ratings/"
 MY_RATINGS = "/api/ratings/?user=me"
+RATINGS_SINCE = "/api/ratings/?since=2000-01-01T00:00:00Z"  # incremental sync (issue 17 item 3)
+MOVIES_BY_SCORE = "/api/movies/?ordering=-score"  # the honest ranking (issue 17 item 4)
 RATING = "/api/ratings/{rating}/"
 UPLOAD_URL = "/api/movies/get_upload_url/"
 HEALTHZ = "/healthz"
@@ -170,6 +174,7 @@ CASES: list[Case] = [
     *row("POST", MOVIES, 401, 403, 403, 201),
     *row("GET", MOVIE, 401, 200, 200, 200),
     *row("GET", MOVIES_MINE, 401, 200, 200, 200),  # the owner's holds their stars, others' null
+    *row("GET", MOVIES_BY_SCORE, 401, 200, 200, 200),
     *row("GET", MOVIE_MINE, 401, 200, 200, 200),
     *row("PUT", MOVIE, 401, 403, 403, 200),
     *row("PATCH", MOVIE, 401, 403, 403, 200),
@@ -187,6 +192,7 @@ CASES: list[Case] = [
     Case("DELETE", RATE, ADMIN, 204, "rated"),
     *row("GET", RATINGS, 401, 200, 200, 200),
     *row("GET", MY_RATINGS, 401, 200, 200, 200),  # each their own: the owner's holds the rating
+    *row("GET", RATINGS_SINCE, 401, 200, 200, 200),  # everyone's, as the plain list
     *row("GET", RATING, 401, 200, 200, 200),
     *row("DELETE", RATING, 401, 204, 403, 204),  # the owner's rating
     *(
@@ -366,6 +372,26 @@ def body_for(case: Case, stage: Stage) -> Any:
 Snapshot = dict[str, dict[Any, dict[str, Any]]]
 
 
+def rated_by_owner(state: Snapshot) -> dict[str, Any]:
+    """The summary fields of the stage's movie, rated once (OWNER_STARS) by its owner: the
+    score with the catalogue's mean in ``state`` (the test servers read it afresh) and the
+    default prior weight."""
+    count = sum(m["rating_count"] for m in state["movies"].values())
+    total = sum(m["rating_sum"] for m in state["movies"].values())
+    prior = ScorePrior.of(RatingSummary(count, total, _histogram_of(state)), DEFAULT_PRIOR_WEIGHT)
+    one = RatingSummary.of([OWNER_STARS])
+    return {
+        "no_of_ratings": 1,
+        "ave_ratings": OWNER_STARS,
+        "score": one.score(prior),
+        "histogram": [int(n == OWNER_STARS) for n in range(1, 6)],
+    }
+
+
+def _histogram_of(state: Snapshot) -> tuple[int, ...]:
+    return tuple(sum(m[f"star_{n}"] for m in state["movies"].values()) for n in range(1, 6))
+
+
 def snapshot(engine: Any) -> Snapshot:
     """Every row of every table, every column, keyed by table and primary key."""
     with engine.connect() as conn:
@@ -536,10 +562,10 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
         elif path == MOVIES:
             assert stage.movie["id"] in {m["id"] for m in body}
         elif path == MOVIE:
-            assert body == {**stage.movie, "no_of_ratings": 1, "ave_ratings": OWNER_STARS}
+            assert body == {**stage.movie, **rated_by_owner(changes.before)}
         elif path in (MOVIES_MINE, MOVIE_MINE):
             mine = OWNER_STARS if actor is stage.owner else None
-            expected = {**stage.movie, "no_of_ratings": 1, "ave_ratings": OWNER_STARS, "my_rating": mine}
+            expected = {**stage.movie, **rated_by_owner(changes.before), "my_rating": mine}
             if path == MOVIE_MINE:
                 assert body == expected
             else:
@@ -552,6 +578,14 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
                 assert all(m["my_rating"] == theirs.get(m["id"]) for m in body)
         elif path == RATINGS:
             assert stage.rating in body
+        elif path == MOVIES_BY_SCORE:  # the honest ranking (issue 17 item 4): whoever may read
+            keys = [(m["score"], m["id"]) for m in body]
+            assert keys == sorted(keys, reverse=True)
+            assert {**stage.movie, **rated_by_owner(changes.before)} in body
+        elif path == RATINGS_SINCE:
+            assert stage.rating in body
+            changed = [(datetime.fromisoformat(r["changed"]), r["id"]) for r in body]
+            assert changed == sorted(changed)
         elif path == MY_RATINGS:
             assert actor is not None
             theirs = [r for r in changes.before["ratings"].values() if r["user_id"] == actor.id]
@@ -658,8 +692,7 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
         assert body == {
             **stage.movie,
             **body_for(case, stage),
-            "no_of_ratings": 1,
-            "ave_ratings": OWNER_STARS,
+            **rated_by_owner(changes.after),
         }
 
     elif (method, path) == ("DELETE", MOVIE):

@@ -89,18 +89,22 @@ def _seeded_clients(server, engine, users: int, movie_count: int) -> tuple[list[
 
 
 def assert_summaries_match_recount(engine) -> None:
+    """Every movie's stored count, sum and histogram (star_1..star_5) are a recount of its
+    ratings, and the histogram agrees with the count and the sum; no duplicate ratings."""
+    stars = [movies.c[f"star_{n}"] for n in range(1, 6)]
     with engine.connect() as conn:
-        recount = {
-            movie_id: (count, total)
-            for movie_id, count, total in conn.execute(
-                select(ratings.c.movie_id, func.count(), func.sum(ratings.c.stars)).group_by(
-                    ratings.c.movie_id
-                )
+        recount: dict[int, tuple[int, int, tuple[int, ...]]] = {}
+        for movie_id, value, n in conn.execute(
+            select(ratings.c.movie_id, ratings.c.stars, func.count()).group_by(
+                ratings.c.movie_id, ratings.c.stars
             )
-        }
+        ):
+            count, total, histogram = recount.get(movie_id, (0, 0, (0, 0, 0, 0, 0)))
+            bumped = tuple(h + n if star == value else h for star, h in enumerate(histogram, start=1))
+            recount[movie_id] = (count + n, total + n * value, bumped)
         stored = {
-            row.id: (row.rating_count, row.rating_sum)
-            for row in conn.execute(select(movies.c.id, movies.c.rating_count, movies.c.rating_sum))
+            row[0]: (row[1], row[2], tuple(row[3:]))
+            for row in conn.execute(select(movies.c.id, movies.c.rating_count, movies.c.rating_sum, *stars))
         }
         duplicates = conn.execute(
             select(ratings.c.user_id, ratings.c.movie_id)
@@ -108,7 +112,10 @@ def assert_summaries_match_recount(engine) -> None:
             .having(func.count() > 1)
         ).all()
     assert duplicates == []
-    assert stored == {movie_id: recount.get(movie_id, (0, 0)) for movie_id in stored}
+    assert stored == {movie_id: recount.get(movie_id, (0, 0, (0, 0, 0, 0, 0))) for movie_id in stored}
+    for count, total, histogram in stored.values():
+        assert sum(histogram) == count
+        assert sum(star * h for star, h in enumerate(histogram, start=1)) == total
 
 
 def test_32_concurrent_raters_lose_no_update(instances, engine) -> None:

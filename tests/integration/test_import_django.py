@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 import requests
 from movierater_adapters.sql.tables import metadata as our_metadata
-from movierater_adapters.sql.tables import movies, users
+from movierater_adapters.sql.tables import movies, ratings, users
 from sqlalchemy import Column, MetaData, Table, create_engine, select, text
 
 from tests.integration.backends import fresh_database, selected_backends
 from tests.integration.conftest import Client, Server, run_cli
 from tests.integration.django_reference import PASSWORDS, REPO, DjangoDatabase
+from tests.integration.test_concurrency import assert_summaries_match_recount
 
 
 def readme_command(source_url: str) -> list[str]:
@@ -69,6 +70,16 @@ def test_a_django_database_arrives_whole_and_its_users_carry_on(
         }
         assert "importing" in first.stderr  # the progress bar
         before = snapshot(url)
+        imported = create_engine(url)
+        try:  # issue 17 items 3 and 4: no times (Django kept none), histograms as recounted
+            assert_summaries_match_recount(imported)
+            with imported.connect() as conn:
+                times = conn.execute(select(ratings.c.created, ratings.c.changed)).all()
+                histograms = conn.execute(select(*(movies.c[f"star_{n}"] for n in range(1, 6)))).all()
+            assert len(times) == 5 and set(times) == {(None, None)}
+            assert sum(sum(h) for h in histograms) == 5
+        finally:
+            imported.dispose()
 
         second = run_cli(*command, env=env)
         assert counts(second.stdout) == {
@@ -112,9 +123,11 @@ def _check_through_http(server: Server, django_db: DjangoDatabase, url: str) -> 
     alice = Client(server.base_url, django_db.tokens["alice"])  # the token her browser holds
     listed = alice.get("/api/movies/")
     assert listed.status_code == 200, listed.text
-    assert [{k: v for k, v in m.items() if k != "id"} for m in listed.json()] == [
+    django_keys = [k for k in django_db.movies[0] if k != "id"]
+    assert [{k: m[k] for k in django_keys} for m in listed.json()] == [
         {k: v for k, v in m.items() if k != "id"} for m in django_db.movies
     ]  # Django's own answer: imagePath verbatim (null stays null), no_of_ratings, ave_ratings
+    assert all(set(m) == {"id", *django_keys, "score", "histogram"} for m in listed.json())  # added only
 
     for name in ("staffer", "root"):  # is_staff and is_superuser both make admins
         admin = Client(server.base_url, django_db.tokens[name])

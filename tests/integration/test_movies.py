@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from tests.integration.conftest import Client, World
 
-MOVIE_KEYS = {"id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings"}
+# DRF's fields, then what the original had not: score and histogram (issue 17 item 4)
+MOVIE_KEYS = {"id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings", "score", "histogram"}
 FORBIDDEN = {"detail": "You do not have permission to perform this action."}
 NO_CREDENTIALS = {"detail": "Authentication credentials were not provided."}
 NOT_FOUND = {"detail": "Not found."}
@@ -51,7 +52,13 @@ def listed(client: Client, *ids: int) -> list[dict[str, Any]]:
 def test_a_new_movie_has_exactly_the_drf_fields_and_no_ratings(world: World) -> None:
     movie = world.new_movie()
     assert_movie(
-        movie, title="Alien", description="In space.", imagePath=None, no_of_ratings=0, ave_ratings=0
+        movie,
+        title="Alien",
+        description="In space.",
+        imagePath=None,
+        no_of_ratings=0,
+        ave_ratings=0,
+        histogram=[0, 0, 0, 0, 0],
     )
     assert listed(world.user, movie["id"]) == [movie]
 

@@ -664,7 +664,7 @@ def test_the_lists_paging_parameters_and_both_answer_shapes_are_documented() -> 
     document = openapi_document()
     for path, extra, headers in (
         ("/api/movies/", {"search", "ordering", "include", "If-None-Match"}, {"ETag"}),
-        ("/api/ratings/", {"movie", "user"}, set()),
+        ("/api/ratings/", {"movie", "user", "since"}, set()),
         ("/api/users/", {"search", "include"}, set()),
     ):
         get = document["paths"][path]["get"]
@@ -688,6 +688,11 @@ def test_the_lists_paging_parameters_and_both_answer_shapes_are_documented() -> 
     assert "400" in detail["responses"]
     assert "my_rating" in document["components"]["schemas"]["Movie"]["properties"]
     assert "my_rating" not in document["components"]["schemas"]["Movie"]["required"]
+    (since,) = (p for p in get_params(document, "/api/ratings/") if p["name"] == "since")
+    assert since["schema"] == {"type": "string", "format": "date-time"}  # issue 17 item 3
+    rating = document["components"]["schemas"]["Rating"]
+    assert {"created", "changed"} <= set(rating["required"])
+    assert rating["properties"]["changed"]["type"] == ["string", "null"]
     (user,) = (p for p in get_params(document, "/api/ratings/") if p["name"] == "user")
     assert {"type": "string", "const": "me"} in user["schema"]["anyOf"]
     assert document["paths"]["/api/users/me/"]["get"]["operationId"] == "getMe"
@@ -708,6 +713,8 @@ def test_paged_bounded_and_refused_list_answers_conform_to_the_document(server: 
         ("/api/movies/", {}),
         ("/api/movies/", {"limit": "0"}),
         ("/api/ratings/", {"offset": "1"}),
+        ("/api/ratings/", {"since": "2000-01-01T00:00:00Z", "limit": "1"}),
+        ("/api/ratings/", {"since": "not a time"}),
         ("/api/users/", {"limit": "1"}),
     ]
     for path, params in cases:

@@ -6,12 +6,14 @@ fixture (see test_errors_and_cors.py) serve them all.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from movierater_adapters.sql.tables import movies, ratings
 from sqlalchemy import select
 
+from movierater_core.rules import BAD_DATETIME
 from tests.integration.conftest import Client, World
 
 FORBIDDEN = {"detail": "You do not have permission to perform this action."}
@@ -54,30 +56,90 @@ def rate(client: Client, movie: dict[str, Any], stars: int) -> dict[str, Any]:
 
 def test_rating_a_movie_creates_then_updates_one_rating(world: World) -> None:
     user, movie = world.user, world.new_movie()
+    before = datetime.now(UTC)
     created = user.post(rate_path(movie), json={"stars": 4})
     assert created.status_code == 200, created.text
     body = created.json()
     assert body["message"] == "Rating created!"
     assert set(body) == {"message", "result"}
     result = body["result"]
-    assert set(result) == {"id", "stars", "user", "movie"}
+    assert set(result) == {"id", "stars", "user", "movie", "created", "changed"}
     assert isinstance(result["id"], int)
-    assert result == {"id": result["id"], "stars": 4, "user": user.user_id, "movie": movie["id"]}
+    made = result["created"]
+    assert made.endswith("Z") and before <= datetime.fromisoformat(made) <= datetime.now(UTC)
+    assert result == {
+        "id": result["id"],
+        "stars": 4,
+        "user": user.user_id,
+        "movie": movie["id"],
+        "created": made,
+        "changed": made,
+    }
     assert summary(user, movie["id"]) == (1, 4.0)
 
     updated = user.post(rate_path(movie), json={"stars": 2})
     assert updated.status_code == 200, updated.text
-    assert updated.json() == {"message": "Rating updated!", "result": {**result, "stars": 2}}
+    changed = updated.json()["result"]["changed"]
+    assert datetime.fromisoformat(changed) > datetime.fromisoformat(made)
+    result = {**result, "stars": 2, "changed": changed}
+    assert updated.json() == {"message": "Rating updated!", "result": result}
     assert summary(user, movie["id"]) == (1, 2.0)
 
-    same = user.post(rate_path(movie), json={"stars": 2})
+    same = user.post(rate_path(movie), json={"stars": 2})  # nothing changes, not even the time
     assert same.status_code == 200, same.text
-    assert same.json() == {"message": "Rating updated!", "result": {**result, "stars": 2}}
+    assert same.json() == {"message": "Rating updated!", "result": result}
     assert summary(user, movie["id"]) == (1, 2.0)
 
     listed = user.get(f"/api/ratings/?movie={movie['id']}")
     assert listed.status_code == 200, listed.text
-    assert listed.json() == [{**result, "stars": 2}]
+    assert listed.json() == [result]
+    assert user.get(f"/api/ratings/{result['id']}/").json() == result
+
+    # ?since=: what changed at or after a time, by (changed, id); the answer's own time finds it
+    since = user.get("/api/ratings/", params={"since": changed, "movie": movie["id"]})
+    assert since.status_code == 200, since.text
+    assert since.json() == [result]
+    later = (datetime.fromisoformat(changed) + timedelta(microseconds=1)).isoformat()
+    assert user.get("/api/ratings/", params={"since": later, "movie": movie["id"]}).json() == []
+
+
+def test_since_pages_in_order_of_change_and_leaves_out_ratings_without_times(
+    world: World, engine: Any
+) -> None:
+    user, admin = world.user, world.admin
+    first, second = world.new_movie(), world.new_movie()
+    start = datetime.now(UTC).isoformat()
+    one = rate(user, first, 1)["result"]
+    two = rate(admin, first, 2)["result"]
+    three = rate(user, second, 3)["result"]
+    one = rate(user, first, 5)["result"]  # changed last: it comes last
+    with engine.begin() as conn:  # as imported from Django: no times
+        conn.execute(ratings.insert().values(user_id=admin.user_id, movie_id=second["id"], stars=4))
+        conn.execute(
+            movies.update()
+            .where(movies.c.id == second["id"])
+            .values(
+                rating_count=movies.c.rating_count + 1,
+                rating_sum=movies.c.rating_sum + 4,
+                star_4=movies.c.star_4 + 1,
+            )
+        )
+    ours = {first["id"], second["id"]}
+    synced = [r for r in user.get("/api/ratings/", params={"since": start}).json() if r["movie"] in ours]
+    assert [r["id"] for r in synced] == [two["id"], three["id"], one["id"]]
+    assert synced == [two, three, one]
+    paged = user.get("/api/ratings/", params={"since": start, "limit": 1, "offset": 1})
+    assert paged.status_code == 200, paged.text
+    assert paged.json()["count"] >= 3
+    everything = user.get("/api/ratings/", params={"movie": second["id"]}).json()
+    assert [(r["stars"], r["created"], r["changed"]) for r in everything][-1] == (4, None, None)
+
+
+@pytest.mark.parametrize("since", ["yesterday", "2026-02-30T00:00:00Z", "", "2026-01-01T00:00:00+25:00"])
+def test_a_bad_since_is_400_in_drf_shape(world: World, since: str) -> None:
+    resp = world.user.get("/api/ratings/", params={"since": since})
+    assert resp.status_code == 400, resp.text
+    assert resp.json() == {"since": [BAD_DATETIME]}
 
 
 def test_the_aggregates_follow_every_change(world: World) -> None:
@@ -204,7 +266,7 @@ def test_listing_and_filtering_ratings(world: World, engine: Any) -> None:
     def listing(query: str) -> list[dict[str, Any]]:
         resp = other_user.get("/api/ratings/" + query)
         assert resp.status_code == 200, (query, resp.text)
-        assert all(set(r) == {"id", "stars", "user", "movie"} for r in resp.json())
+        assert all(set(r) == {"id", "stars", "user", "movie", "created", "changed"} for r in resp.json())
         return list(resp.json())
 
     everything = listing("")

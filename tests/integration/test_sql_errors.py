@@ -49,7 +49,11 @@ def _deadlock_both_ways(db: SqlDatabase, engine, backend: str) -> None:
                     conn.execute(
                         update(movies)
                         .where(movies.c.id == one)
-                        .values(rating_count=movies.c.rating_count + 1, rating_sum=movies.c.rating_sum + 1)
+                        .values(
+                            rating_count=movies.c.rating_count + 1,
+                            rating_sum=movies.c.rating_sum + 1,
+                            star_1=movies.c.star_1 + 1,
+                        )
                     )
                     if attempts[order] == 1:
                         try:
@@ -59,7 +63,11 @@ def _deadlock_both_ways(db: SqlDatabase, engine, backend: str) -> None:
                     conn.execute(
                         update(movies)
                         .where(movies.c.id == other)
-                        .values(rating_count=movies.c.rating_count + 1, rating_sum=movies.c.rating_sum + 1)
+                        .values(
+                            rating_count=movies.c.rating_count + 1,
+                            rating_sum=movies.c.rating_sum + 1,
+                            star_1=movies.c.star_1 + 1,
+                        )
                     )
             except ConcurrencyConflict:
                 conflicts.append(order)

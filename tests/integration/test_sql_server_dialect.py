@@ -22,7 +22,7 @@ from movierater_adapters.sql.tables import metadata
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import ClauseElement
 
-from movierater_core.model import MovieFields, MovieOrder, MovieSort, Rating, Stars
+from movierater_core.model import MovieFields, MovieOrder, MovieSort, Rating, Stars, SummaryDelta
 from movierater_core.ports import ImportRecord, NewUser
 from tests.integration.backends import unavailable
 
@@ -150,7 +150,7 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.movies.add(MovieFields(title="Alien", description="", image_path=None))
     repos.movies.update(1, MovieFields(title="T", description="D", image_path="https://x.y/z.jpg"))
     repos.movies.delete(1)
-    repos.movies.adjust_ratings(1, 1, 5)
+    repos.movies.adjust_ratings(1, SummaryDelta.added(Stars(5)))
     repos.ratings.get(1)
     repos.ratings.get(1, for_update=True)
     repos.ratings.find(1, 1)

@@ -24,6 +24,7 @@ from movierater_core.errors import (
     UsernameTaken,
 )
 from movierater_core.model import (
+    NO_PRIOR,
     ExportedRating,
     Movie,
     MovieFields,
@@ -32,7 +33,9 @@ from movierater_core.model import (
     Profile,
     Rating,
     RatingSummary,
+    ScorePrior,
     Stars,
+    SummaryDelta,
     User,
 )
 from movierater_core.ports import ImportRecord, NewUser, ReadRepositories, StoredObject
@@ -43,6 +46,7 @@ from movierater_core.use_cases import (
     AccountSettings,
     Movies,
     Ratings,
+    ScoreSettings,
     Uploads,
     UploadSettings,
     UserAdmin,
@@ -179,19 +183,38 @@ class FakeMovies:
         return [self._s.movies[k] for k in sorted(self._s.movies)]
 
     def page(
-        self, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+        self,
+        limit: int,
+        offset: int,
+        *,
+        order: MovieOrder = MovieOrder(),
+        search: str = "",
+        prior: ScorePrior = NO_PRIOR,
     ) -> Sequence[Movie]:
-        return sorted_movies(self._found(search), order)[offset : offset + limit]
+        return sorted_movies(self._found(search), order, prior)[offset : offset + limit]
+
+    def catalogue(self) -> RatingSummary:
+        every = RatingSummary()
+        for movie in self._s.movies.values():
+            summary = movie.ratings
+            every = every.moved(SummaryDelta(summary.count, summary.total, summary.histogram))
+        return every
 
     def count(self, *, search: str = "") -> int:
         return len(self._found(search))
 
     def page_rated_by(
-        self, user_id: int, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+        self,
+        user_id: int,
+        limit: int,
+        offset: int,
+        *,
+        order: MovieOrder = MovieOrder(),
+        search: str = "",
+        prior: ScorePrior = NO_PRIOR,
     ) -> Sequence[tuple[Movie, Stars | None]]:
-        return [
-            (m, self._stars_of(user_id, m.id)) for m in self.page(limit, offset, order=order, search=search)
-        ]
+        page = self.page(limit, offset, order=order, search=search, prior=prior)
+        return [(m, self._stars_of(user_id, m.id)) for m in page]
 
     def get_rated_by(self, movie_id: int, user_id: int) -> tuple[Movie, Stars | None] | None:
         movie = self._s.movies.get(movie_id)
@@ -219,18 +242,18 @@ class FakeMovies:
         assert not any(r.movie_id == movie_id for r in self._s.ratings.values()), "FK: ratings"
         del self._s.movies[movie_id]
 
-    def adjust_ratings(self, movie_id: int, count_delta: int, total_delta: int) -> None:
+    def adjust_ratings(self, movie_id: int, delta: SummaryDelta) -> None:
         old = self._s.movies[movie_id]
-        summary = RatingSummary(old.ratings.count + count_delta, old.ratings.total + total_delta)
+        summary = old.ratings.moved(delta)  # refuses a histogram that disagrees, as storage must not have one
         self._s.movies[movie_id] = Movie(old.id, old.title, old.description, old.image_path, summary)
 
-    def adjust_ratings_many(self, deltas: Mapping[int, tuple[int, int]]) -> None:
+    def adjust_ratings_many(self, deltas: Mapping[int, SummaryDelta]) -> None:
         assert len(deltas) <= 500, "the port allows at most 500 movies a call"
-        for movie_id, (count_delta, total_delta) in deltas.items():
-            self.adjust_ratings(movie_id, count_delta, total_delta)
+        for movie_id, delta in deltas.items():
+            self.adjust_ratings(movie_id, delta)
 
 
-def sorted_movies(movies: Iterable[Movie], order: MovieOrder) -> list[Movie]:
+def sorted_movies(movies: Iterable[Movie], order: MovieOrder, prior: ScorePrior = NO_PRIOR) -> list[Movie]:
     """``movies`` in ``order``, ties by id in the same direction: what the port promises, in Python
     (titles compared by code point, as SQLite's default collation does)."""
 
@@ -240,6 +263,8 @@ def sorted_movies(movies: Iterable[Movie], order: MovieOrder) -> list[Movie]:
             return movie.title
         if by is MovieSort.RATINGS:
             return movie.ratings.count
+        if by is MovieSort.SCORE:
+            return movie.ratings.score(prior)
         return movie.ratings.average if by is MovieSort.AVERAGE else movie.id
 
     return sorted(movies, key=lambda movie: (key(movie), movie.id), reverse=order.descending)
@@ -274,12 +299,28 @@ class FakeRatings:
         return found
 
     def page(
-        self, limit: int, offset: int, *, movie_id: int | None = None, user_id: int | None = None
+        self,
+        limit: int,
+        offset: int,
+        *,
+        movie_id: int | None = None,
+        user_id: int | None = None,
+        since: datetime | None = None,
     ) -> Sequence[Rating]:
-        return self.list(movie_id=movie_id, user_id=user_id)[offset : offset + limit]
+        return self._since(movie_id, user_id, since)[offset : offset + limit]
 
-    def count(self, *, movie_id: int | None = None, user_id: int | None = None) -> int:
-        return len(self.list(movie_id=movie_id, user_id=user_id))
+    def count(
+        self, *, movie_id: int | None = None, user_id: int | None = None, since: datetime | None = None
+    ) -> int:
+        return len(self._since(movie_id, user_id, since))
+
+    def _since(self, movie_id: int | None, user_id: int | None, since: datetime | None) -> list[Rating]:
+        found = self.list(movie_id=movie_id, user_id=user_id)
+        if since is None:
+            return list(found)
+        # as the port says: changed at or after, never without times; by changed, then id
+        timed = [r for r in found if r.changed is not None and r.changed >= since]
+        return sorted(timed, key=lambda r: (r.changed, r.id))
 
     def find_locking_movie(
         self, user_id: int, movie_id: int, *, fresh: bool = False
@@ -287,16 +328,22 @@ class FakeRatings:
         return movie_id in self._s.movies, self._of(user_id, movie_id)
 
     def add(
-        self, user_id: int, movie_id: int, stars: Stars, *, summary_delta: tuple[int, int] | None = None
+        self,
+        user_id: int,
+        movie_id: int,
+        stars: Stars,
+        *,
+        at: datetime | None = None,
+        summary_delta: SummaryDelta | None = None,
     ) -> Rating:
         if user_id not in self._s.users or movie_id not in self._s.movies:
             raise ReferenceGone(f"{user_id}/{movie_id}")  # deleted meanwhile, as the port says
         if self._of(user_id, movie_id):
             raise DuplicateRating(f"{user_id}/{movie_id}")  # a lost race, as the port says
-        rating = Rating(self._s.next_id("rating"), user_id, movie_id, stars)
+        rating = Rating(self._s.next_id("rating"), user_id, movie_id, stars, at, at)
         self._s.ratings[rating.id] = rating
         if summary_delta is not None:
-            FakeMovies(self._s).adjust_ratings(movie_id, *summary_delta)
+            FakeMovies(self._s).adjust_ratings(movie_id, summary_delta)
         return rating
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -324,12 +371,14 @@ class FakeRatings:
         except ReferenceGone as exc:  # the port: one error for a batch that cannot be stored
             raise DuplicateRating(str(exc)) from exc
 
-    def change_stars(self, rating: Rating, stars: Stars, *, summary_delta: tuple[int, int]) -> bool:
+    def change_stars(
+        self, rating: Rating, stars: Stars, *, at: datetime, summary_delta: SummaryDelta
+    ) -> bool:
         stored = self._s.ratings.get(rating.id)
         if stored is None or stored.stars != rating.stars:
             return False  # a lost race, as the port says
-        self._s.ratings[rating.id] = Rating(stored.id, stored.user_id, stored.movie_id, stars)
-        FakeMovies(self._s).adjust_ratings(stored.movie_id, *summary_delta)
+        self._s.ratings[rating.id] = attrs.evolve(stored, stars=stars, changed=at)
+        FakeMovies(self._s).adjust_ratings(stored.movie_id, summary_delta)
         return True
 
     def delete(self, rating_id: int) -> None:
@@ -643,8 +692,9 @@ def make_app() -> App:
         hasher=hasher,
         accounts=Accounts(db, hasher, CountingTokenIssuer(), clock, AccountSettings()),
         user_admin=UserAdmin(db, hasher),
-        movies=Movies(db, uploads),
-        ratings=Ratings(db),
+        # the catalogue's mean read afresh each time (a test of the cache makes its own)
+        movies=Movies(db, uploads, clock, scores=ScoreSettings(mean_max_age=0)),
+        ratings=Ratings(db, clock),
         uploads=uploads,
         storage=storage,
         clock=clock,

@@ -269,7 +269,7 @@ def test_create_and_read_movies() -> None:
         "In space...",
         "https://img.example/alien.jpg",
     )
-    assert movie.ratings == RatingSummary(0, 0)
+    assert movie.ratings == RatingSummary()
     assert app.movies.get_movie(alice, movie.id) == movie
     plain = app.movies.create_movie(admin, {"title": "Heat"})
     assert (plain.description, plain.image_path) == ("", None)
@@ -354,7 +354,7 @@ def test_patch_changes_only_the_given_fields(patch: dict[str, object], stars: li
     assert updated.title == stripped("title", before.title)
     assert updated.description == stripped("description", before.description)
     assert updated.image_path == stripped("imagePath", before.image_path)
-    assert updated.ratings == before.ratings == RatingSummary(len(stars), sum(stars))
+    assert updated.ratings == before.ratings == RatingSummary.of(stars)
     assert app.movies.get_movie(admin, movie.id) == updated
     assert app.movies.get_movie(admin, other.id) == other
 
@@ -395,7 +395,7 @@ def test_delete_movie_removes_its_ratings_only() -> None:
 
     assert list(app.db.state.ratings.values()) == [kept]
     assert [m.id for m in app.movies.list_movies(alice).items] == [heat.id]
-    assert app.movies.get_movie(alice, heat.id).ratings == RatingSummary(1, 2)
+    assert app.movies.get_movie(alice, heat.id).ratings == RatingSummary.of([2])
     with pytest.raises(NotFound):
         app.ratings.remove_own_rating(alice, alien.id)
 
@@ -435,7 +435,7 @@ def test_a_change_is_made_only_when_the_precondition_holds_on_the_current_movie(
 
     changed = app.movies.update_movie(admin, movie.id, {"title": "Aliens"}, partial=True, precondition=holds)
     assert changed.title == "Aliens"
-    assert seen == [attrs.evolve(movie, ratings=RatingSummary(1, 4))]  # as it was, ratings and all
+    assert seen == [attrs.evolve(movie, ratings=RatingSummary.of([4]))]  # as it was, ratings and all
     before = copy.deepcopy(app.db.state)
     for change in (
         lambda: app.movies.update_movie(

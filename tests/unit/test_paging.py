@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from movierater_core.errors import ValidationError
-from movierater_core.model import Movie, MovieFields, MovieOrder, MovieSort, User
+from movierater_core.model import Movie, MovieFields, MovieOrder, MovieSort, Stars, SummaryDelta, User
 from movierater_core.paging import MAX_PAGE_SIZE_LIMIT, PageSettings, Window, fetch_page
 from movierater_core.rules import ID_MAX, ORDERINGS
 from movierater_core.use_cases import Movies, Ratings
@@ -20,17 +20,18 @@ from tests.unit.fakes import App, make_app
 
 ADMIN = User(1, "admin", is_admin=True)
 TITLES = st.text(alphabet="abcAB%_ ", min_size=1, max_size=6)
-SUMMARIES = st.integers(0, 4).flatmap(lambda n: st.tuples(st.just(n), st.integers(n, 5 * n)))
+SUMMARIES = st.lists(st.integers(1, 5), max_size=4).map(tuple)  # a movie's ratings' stars
 ORDERS = st.sampled_from(MovieOrder.every())
 
 
-def app_with(movies: list[tuple[str, tuple[int, int]]], max_page_size: int = 1000) -> tuple[App, Movies]:
+def app_with(movies: list[tuple[str, tuple[int, ...]]], max_page_size: int = 1000) -> tuple[App, Movies]:
     app = make_app()
     with app.db.writing() as repos:
-        for title, (count, total) in movies:
+        for title, stars in movies:
             movie = repos.movies.add(MovieFields(title=title, description=""))
-            repos.movies.adjust_ratings(movie.id, count, total)
-    return app, Movies(app.db, app.uploads, PageSettings(max_page_size))
+            delta = sum((SummaryDelta.added(Stars(n)) for n in stars), SummaryDelta())
+            repos.movies.adjust_ratings(movie.id, delta)
+    return app, Movies(app.db, app.uploads, app.clock, PageSettings(max_page_size))
 
 
 def every_page(movies: Movies, limit: int, offset: int, query: dict[str, Any]) -> list[Movie]:
@@ -89,7 +90,7 @@ def test_any_limit_and_offset_in_range_are_read_and_a_limit_is_cut_to_the_page_s
 def test_bad_paging_search_and_ordering_values_are_refused_in_drf_shape(
     query: dict[str, str], errors: dict[str, list[str]]
 ) -> None:
-    _app, movies = app_with([("a", (0, 0))])
+    _app, movies = app_with([("a", ())])
     with pytest.raises(ValidationError) as caught:
         movies.list_movies(ADMIN, query)
     assert caught.value.errors == errors
@@ -126,7 +127,7 @@ def test_the_page_size_setting_is_bounded() -> None:
     search=st.sampled_from(["", "a", "A%", "_", "b "]),
 )
 def test_pages_concatenated_are_the_ordered_whole_for_any_limit_and_offset(
-    movies: list[tuple[str, tuple[int, int]]], limit: int, offset: int, order: MovieOrder, search: str
+    movies: list[tuple[str, tuple[int, ...]]], limit: int, offset: int, order: MovieOrder, search: str
 ) -> None:
     _app, use_case = app_with(movies, max_page_size=7)
     query = {"ordering": order.name, "search": search}
@@ -157,7 +158,7 @@ def test_pages_by_id_lose_nothing_while_movies_are_added_at_the_end(
 ) -> None:
     """Paging by id while movies are added between pages (new ids come last): the pages
     concatenated are the whole list as it is when the last page is read."""
-    app, use_case = app_with([(f"m{n}", (0, 0)) for n in range(start)])
+    app, use_case = app_with([(f"m{n}", ()) for n in range(start)])
     seen: list[Movie] = []
     offset, additions = 0, iter(added)
     while True:
@@ -176,9 +177,10 @@ def test_pages_by_id_lose_nothing_while_movies_are_added_at_the_end(
 @settings(max_examples=100, deadline=None)
 @given(movies=st.lists(st.tuples(TITLES, SUMMARIES), max_size=12), order=ORDERS)
 def test_every_order_is_total_and_stable_ties_by_id(
-    movies: list[tuple[str, tuple[int, int]]], order: MovieOrder
+    movies: list[tuple[str, tuple[int, ...]]], order: MovieOrder
 ) -> None:
     _app, use_case = app_with(movies)
+    prior = use_case.score_prior()
     listed = use_case.list_movies(ADMIN, {"ordering": order.name}).items
     assert use_case.list_movies(ADMIN, {"ordering": order.name}).items == listed  # stable
 
@@ -188,6 +190,7 @@ def test_every_order_is_total_and_stable_ties_by_id(
             MovieSort.TITLE: movie.title,
             MovieSort.RATINGS: movie.ratings.count,
             MovieSort.AVERAGE: movie.ratings.average,
+            MovieSort.SCORE: movie.ratings.score(prior),
         }[order.by]
 
     for first, second in zip(listed, listed[1:], strict=False):
@@ -200,7 +203,9 @@ def test_every_order_is_total_and_stable_ties_by_id(
 
 def test_ordering_names_are_the_answers_fields_each_way() -> None:
     assert set(ORDERINGS) == {
-        f"{sign}{name}" for sign in ("", "-") for name in ("id", "title", "no_of_ratings", "ave_ratings")
+        f"{sign}{name}"
+        for sign in ("", "-")
+        for name in ("id", "title", "no_of_ratings", "ave_ratings", "score")
     }
 
 
@@ -230,7 +235,7 @@ def test_ratings_pages_keep_the_movie_and_user_filters() -> None:
     movies = [app.movies.create_movie(admin, {"title": t}) for t in "abc"]
     for movie in movies:
         app.ratings.rate_movie(admin, movie.id, {"stars": 3})
-    ratings = Ratings(app.db, PageSettings(2))
+    ratings = Ratings(app.db, app.clock, PageSettings(2))
     plain = ratings.list_ratings(admin, {})
     assert [r.movie_id for r in plain.items] == [movies[0].id, movies[1].id] and plain.total == 3
     paged = ratings.list_ratings(admin, {"user": str(admin.id), "limit": "1", "offset": "2"})

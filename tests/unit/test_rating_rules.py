@@ -72,7 +72,7 @@ class RatingMachine(RuleBasedStateMachine):
     def _create_movie(self) -> int:
         self.serial += 1
         movie = self.app.movies.create_movie(self.admin, {"title": f"Movie {self.serial}"})
-        assert movie.ratings == RatingSummary(0, 0)
+        assert movie.ratings == RatingSummary()
         self.movie_ids.append(movie.id)
         return movie.id
 
@@ -238,21 +238,31 @@ class RatingMachine(RuleBasedStateMachine):
 
     @invariant()
     def summaries_equal_a_recount(self) -> None:
+        """Count, sum and histogram, as stored, are a recount of the ratings after any
+        sequence of rate, re-rate and remove (own, by id, by deleting a user or a movie):
+        the histogram adds up to the count and, weighted, to the sum."""
         state = self.app.db.state
         counts: Counter[int] = Counter()
         totals: Counter[int] = Counter()
+        by_stars: Counter[tuple[int, int]] = Counter()
         for r in state.ratings.values():
             counts[r.movie_id] += 1
             totals[r.movie_id] += r.stars.value
+            by_stars[(r.movie_id, r.stars.value)] += 1
         assert set(state.movies) == set(self.movie_ids)
         listed = {m.id: m.ratings for m in self.app.movies.list_movies(self.admin).items}
         assert set(listed) == set(self.movie_ids)
         for movie_id in self.movie_ids:
-            expected = RatingSummary(counts[movie_id], totals[movie_id])
+            histogram = tuple(by_stars[(movie_id, n)] for n in range(1, 6))
+            expected = RatingSummary(counts[movie_id], totals[movie_id], histogram)
             got = self.app.movies.get_movie(self.admin, movie_id).ratings
-            assert (got.count, got.total) == (expected.count, expected.total), movie_id
+            assert (got.count, got.total, got.histogram) == (expected.count, expected.total, histogram)
+            assert sum(got.histogram) == got.count
+            assert sum(n * h for n, h in zip(range(1, 6), got.histogram, strict=True)) == got.total
             assert listed[movie_id] == expected
             assert got.average == (expected.total / expected.count if expected.count else 0)
+        every = RatingSummary.of(r.stars.value for r in state.ratings.values())
+        assert self.app.movies.score_prior().mean == every.average  # the catalogue's, as recounted
 
     @invariant()
     def one_rating_per_user_and_movie(self) -> None:
@@ -291,14 +301,14 @@ def test_first_rating_creates_then_rerating_updates_the_summary() -> None:
     app, admin, alice, movie_id = _world()
     first, created = app.ratings.rate_movie(alice, movie_id, {"stars": 2})
     assert created is True
-    assert app.movies.get_movie(alice, movie_id).ratings == RatingSummary(1, 2)
+    assert app.movies.get_movie(alice, movie_id).ratings == RatingSummary.of([2])
     second, created = app.ratings.rate_movie(alice, movie_id, {"stars": 5})
     assert created is False
     assert second.id == first.id and second.stars.value == 5
-    assert app.movies.get_movie(alice, movie_id).ratings == RatingSummary(1, 5)
+    assert app.movies.get_movie(alice, movie_id).ratings == RatingSummary.of([5])
     app.ratings.rate_movie(admin, movie_id, {"stars": 4})
     summary = app.movies.get_movie(alice, movie_id).ratings
-    assert summary == RatingSummary(2, 9)
+    assert summary == RatingSummary(2, 9, (0, 0, 0, 1, 1))
     assert summary.average == 4.5
 
 
@@ -314,7 +324,7 @@ def test_removing_own_rating_restores_an_empty_summary() -> None:
     app.ratings.rate_movie(alice, movie_id, {"stars": 3})
     app.ratings.remove_own_rating(alice, movie_id)
     movie = app.movies.get_movie(alice, movie_id)
-    assert movie.ratings == RatingSummary(0, 0)
+    assert movie.ratings == RatingSummary()
     assert movie.ratings.average == 0
     with pytest.raises(NotFound):
         app.ratings.remove_own_rating(alice, movie_id)

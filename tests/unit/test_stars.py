@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import attrs
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from movierater_core import rules
-from movierater_core.model import MAX_STARS, MIN_STARS, RatingSummary, Stars
+from movierater_core.model import MAX_STARS, MIN_STARS, RatingSummary, ScorePrior, Stars
 
 SIMPLE = settings(max_examples=200, deadline=None)
 
@@ -165,7 +166,7 @@ def test_empty_summary_average_is_int_zero() -> None:
 @SIMPLE
 @given(STAR_LISTS)
 def test_summary_average_is_total_over_count(values: list[int]) -> None:
-    summary = RatingSummary(len(values), sum(values))
+    summary = RatingSummary.of(values)
     if values:
         assert summary.average == sum(values) / len(values)
         assert MIN_STARS <= summary.average <= MAX_STARS
@@ -176,7 +177,8 @@ def test_summary_average_is_total_over_count(values: list[int]) -> None:
 @SIMPLE
 @given(STAR_LISTS)
 def test_summary_added_counts_and_sums(values: list[int]) -> None:
-    assert summary_of(values) == RatingSummary(len(values), sum(values))
+    recount = RatingSummary(len(values), sum(values), tuple(values.count(n) for n in range(1, 6)))
+    assert summary_of(values) == recount == RatingSummary.of(values)
 
 
 @SIMPLE
@@ -188,11 +190,11 @@ def test_summary_changed_and_removed_match_a_recount(values: list[int], data: st
 
     changed = summary.changed(Stars(values[index]), Stars(new))
     after_change = [*values[:index], new, *values[index + 1 :]]
-    assert changed == RatingSummary(len(after_change), sum(after_change))
+    assert changed == RatingSummary.of(after_change)
 
     removed = summary.removed(Stars(values[index]))
     after_removal = [*values[:index], *values[index + 1 :]]
-    assert removed == RatingSummary(len(after_removal), sum(after_removal))
+    assert removed == RatingSummary.of(after_removal)
     if not after_removal:
         assert removed.average == 0
 
@@ -203,22 +205,65 @@ def test_removing_from_empty_summary_is_refused() -> None:
 
 
 @SIMPLE
-@given(st.integers(min_value=-5, max_value=60), st.integers(min_value=-5, max_value=300))
-@example(0, 1)
-@example(1, 0)
-@example(1, 6)
-@example(2, 1)
-@example(2, 11)
-@example(-1, 0)
-@example(0, -1)
-@example(-1, -1)
-def test_summary_refuses_impossible_pairs(count: int, total: int) -> None:
-    possible = count >= 0 and MIN_STARS * count <= total <= MAX_STARS * count
-    if possible:
-        summary = RatingSummary(count, total)
-        assert (summary.count, summary.total) == (count, total)
+@given(st.integers(min_value=-5, max_value=60), st.integers(min_value=-5, max_value=300), st.data())
+@example(0, 1, None)
+@example(1, 0, None)
+@example(1, 6, None)
+@example(2, 1, None)
+@example(2, 11, None)
+@example(-1, 0, None)
+@example(0, -1, None)
+@example(-1, -1, None)
+def test_summary_refuses_what_no_ratings_could_add_up_to(count: int, total: int, data: Any) -> None:
+    """A summary is possible only if some ratings have that count and total, and its
+    histogram is then theirs: any other histogram, of any length, is refused."""
+    histograms = st.lists(st.integers(-2, 12), min_size=4, max_size=6).map(tuple)
+    histogram = data.draw(histograms) if data is not None else (0, 0, 0, 0, 0)
+    agrees = (
+        len(histogram) == 5
+        and min(histogram) >= 0
+        and sum(histogram) == count
+        and sum(n * h for n, h in zip(range(1, 6), histogram, strict=False)) == total
+    )
+    if agrees:
+        summary = RatingSummary(count, total, histogram)
+        assert summary == RatingSummary.of(
+            n for n, h in zip(range(1, 6), histogram, strict=True) for _ in range(h)
+        )
         if count:
             assert math.isclose(summary.average, total / count)
     else:
         with pytest.raises(ValueError):
-            RatingSummary(count, total)
+            RatingSummary(count, total, histogram)
+
+
+@SIMPLE
+@given(STAR_LISTS, st.lists(VALID_STARS, max_size=40), st.integers(1, 1000))
+def test_the_score_is_the_bayesian_average_between_the_prior_and_the_average(
+    values: list[int], catalogue: list[int], weight: int
+) -> None:
+    summary = RatingSummary.of(values)
+    prior = ScorePrior.of(RatingSummary.of([*values, *catalogue]), weight)
+    score = summary.score(prior)
+    assert math.isclose(score, (prior.mean * weight + sum(values)) / (weight + len(values)))
+    low, high = sorted((prior.mean, summary.average if values else prior.mean))
+    assert low - 1e-9 <= score <= high + 1e-9  # between the catalogue's mean and its own
+    assert 0 <= score <= MAX_STARS
+    if not values:
+        assert math.isclose(score, prior.mean)
+
+
+def test_a_score_ranks_many_fours_above_one_five() -> None:
+    prior = ScorePrior.of(RatingSummary.of([1, 2, 3, 4, 5] * 20), 10)  # C = 3
+    one_five = RatingSummary.of([5])
+    many_fours = RatingSummary.of([4] * 100)
+    assert one_five.average > many_fours.average
+    assert many_fours.score(prior) > one_five.score(prior)
+    assert one_five.score(prior) == (30 + 5) / 11
+
+
+def test_a_prior_needs_a_weight_of_at_least_one() -> None:
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(ValueError):
+            ScorePrior(3.0, bad)  # type: ignore[arg-type]
+    assert ScorePrior.of(RatingSummary(), 5) == ScorePrior(0.0, 5)  # no ratings: mean 0

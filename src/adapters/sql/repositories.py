@@ -7,7 +7,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from collections.abc import Mapping as MappingOf
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from movierater_adapters.sql.errors import is_foreign_key_violation, is_unique_violation
@@ -32,6 +32,8 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     CursorResult,
+    Float,
+    Integer,
     Select,
     String,
     Table,
@@ -51,6 +53,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from movierater_core.errors import AlreadyStored, DuplicateRating, ReferenceGone, UsernameTaken
 from movierater_core.model import (
+    NO_PRIOR,
+    STAR_VALUES,
     ExportedRating,
     Movie,
     MovieFields,
@@ -59,12 +63,15 @@ from movierater_core.model import (
     Profile,
     Rating,
     RatingSummary,
+    ScorePrior,
     Stars,
+    SummaryDelta,
     User,
 )
 from movierater_core.ports import ImportRecord, NewUser
 
 _USER_COLUMNS = (users.c.id, users.c.username, users.c.is_admin)
+_STAR_COLUMNS = tuple(movies.c[f"star_{n}"] for n in STAR_VALUES)  # the histogram
 _MOVIE_COLUMNS = (
     movies.c.id,
     movies.c.title,
@@ -72,8 +79,27 @@ _MOVIE_COLUMNS = (
     movies.c.image_path,
     movies.c.rating_count,
     movies.c.rating_sum,
+    *_STAR_COLUMNS,
 )
-_RATING_COLUMNS = (ratings.c.id, ratings.c.user_id, ratings.c.movie_id, ratings.c.stars)
+_RATING_COLUMNS = (
+    ratings.c.id,
+    ratings.c.user_id,
+    ratings.c.movie_id,
+    ratings.c.stars,
+    ratings.c.created,
+    ratings.c.changed,
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(at: datetime) -> int:
+    """A rating time as stored: microseconds since the epoch (UTC)."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _time(micros: int | None) -> datetime | None:
+    return None if micros is None else _EPOCH + micros * _MICROSECOND
 
 
 def _locked(query: Select[Any], table: Table = ratings) -> Select[Any]:
@@ -106,6 +132,38 @@ _MOVIE_RATED_BY = Prepared(
     .select_from(_WITH_MY_STARS)
     .where(movies.c.id == bindparam("movie_id"))
 )
+
+
+class _Score(FunctionElement[float]):
+    """A movie's score as ``RatingSummary.score`` computes it, with the prior bound
+    (``:prior_total`` = C*m, ``:prior_weight`` = m): the same additions and division in
+    doubles. No index can serve it (the prior moves): ordering by it sorts the movie rows."""
+
+    type = Float()
+    inherit_cache = True
+    name = "score"
+
+
+@compiles(_Score)
+def _score(element: _Score, compiler: SQLCompiler, **kw: Any) -> str:
+    return _score_sql(compiler, compiler.process(bindparam("prior_total", type_=Float), **kw), **kw)
+
+
+@compiles(_Score, "mysql")
+@compiles(_Score, "mariadb")
+def _score_mariadb(element: _Score, compiler: SQLCompiler, **kw: Any) -> str:
+    # A parameter may reach MariaDB as a decimal literal: make it the double it is.
+    total = compiler.process(bindparam("prior_total", type_=Float), **kw)
+    return _score_sql(compiler, f"CAST({total} AS DOUBLE)", **kw)
+
+
+def _score_sql(compiler: SQLCompiler, total: str, **kw: Any) -> str:
+    weight = compiler.process(bindparam("prior_weight", type_=Integer), **kw)
+    count_sum = compiler.process(movies.c.rating_sum, **kw)
+    count = compiler.process(movies.c.rating_count, **kw)
+    return f"(({total} + {count_sum}) / ({weight} + {count}))"
+
+
 # ---- pages: the database orders and limits (LIMIT/OFFSET, OFFSET/FETCH on SQL Server) -------
 
 _SORT_COLUMNS: dict[MovieSort, ColumnElement[Any]] = {
@@ -113,6 +171,7 @@ _SORT_COLUMNS: dict[MovieSort, ColumnElement[Any]] = {
     MovieSort.TITLE: movies.c.title,
     MovieSort.RATINGS: movies.c.rating_count,
     MovieSort.AVERAGE: MOVIE_AVERAGE,
+    MovieSort.SCORE: _Score(),
 }
 LIKE_ESCAPE = "/"
 
@@ -181,6 +240,19 @@ _TITLE_FOUND = {
 INDEXED_SEARCH_MAX = 20_000
 
 
+def _page_params(limit: int, offset: int, order: MovieOrder, prior: ScorePrior) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if order.by is MovieSort.SCORE:
+        params["prior_total"], params["prior_weight"] = float(prior.total), prior.weight
+    return params
+
+
+# Every movie's ratings summed (the prior's mean): one pass over the movie rows, never the ratings.
+_CATALOGUE = select(
+    func.sum(movies.c.rating_count), func.sum(movies.c.rating_sum), *(func.sum(c) for c in _STAR_COLUMNS)
+)
+
+
 def _paged(query: Select[Any]) -> Select[Any]:
     return query.limit(bindparam("limit")).offset(bindparam("offset"))
 
@@ -191,7 +263,7 @@ _CANDIDATES_UP_TO = Prepared(select(func.count()).select_from(_paged(_INDEX_CAND
 @functools.cache
 def _movie_page(order: MovieOrder, search: _Search, rated_by: bool = False) -> Prepared:
     """The page statement of one order, with or without a search (by scan or by index),
-    with or without one user's stars (48 in all, each built once)."""
+    with or without one user's stars (each built once)."""
     keys = [_SORT_COLUMNS[order.by]]
     if order.by is not MovieSort.ID:
         keys.append(movies.c.id)  # ties: by id, the same way (a backward scan of (field, id))
@@ -209,12 +281,16 @@ def _movie_count(search: _Search) -> Select[Any]:
     return query if search is _Search.NONE else query.where(_TITLE_FOUND[search])
 
 
-def _rating_filters(movie_id: int | None, user_id: int | None) -> list[ColumnElement[bool]]:
+def _rating_filters(
+    movie_id: int | None, user_id: int | None, since: datetime | None = None
+) -> list[ColumnElement[bool]]:
     filters = []
     if movie_id is not None:
         filters.append(ratings.c.movie_id == movie_id)
     if user_id is not None:
         filters.append(ratings.c.user_id == user_id)
+    if since is not None:  # NULL (no time) is never >= anything
+        filters.append(ratings.c.changed >= _micros(since))
     return filters
 
 
@@ -224,11 +300,16 @@ def _rating_order(user_id: int | None) -> list[ColumnElement[Any]]:
 
 
 @functools.cache
-def _rating_page(by_movie: bool, by_user: bool) -> Prepared:
+def _rating_page(by_movie: bool, by_user: bool, since: bool = False) -> Prepared:
     filters = [ratings.c.movie_id == bindparam("movie_id")] if by_movie else []
     if by_user:
         filters.append(ratings.c.user_id == bindparam("user_id"))
-    query = select(*_RATING_COLUMNS).where(*filters).order_by(*_rating_order(1 if by_user else None))
+    if since:  # incremental sync: by time changed, then id (index (changed, id))
+        filters.append(ratings.c.changed >= bindparam("since"))
+        order: list[ColumnElement[Any]] = [ratings.c.changed, ratings.c.id]
+    else:
+        order = _rating_order(1 if by_user else None)
+    query = select(*_RATING_COLUMNS).where(*filters).order_by(*order)
     return Prepared(_paged(query))
 
 
@@ -250,7 +331,18 @@ _INSERT_RATING = insert(ratings)
 _SUMMARY_MOVED = {
     "rating_count": movies.c.rating_count + bindparam("count_delta"),
     "rating_sum": movies.c.rating_sum + bindparam("total_delta"),
+    **{column.name: column + bindparam(f"{column.name}_delta") for column in _STAR_COLUMNS},
 }
+
+
+def _delta_params(delta: SummaryDelta) -> dict[str, int]:
+    """The parameters of ``_SUMMARY_MOVED``."""
+    params = {"count_delta": delta.count, "total_delta": delta.total}
+    for column, n in zip(_STAR_COLUMNS, delta.stars, strict=True):
+        params[f"{column.name}_delta"] = n
+    return params
+
+
 _ADJUST_SUMMARY = Prepared(update(movies).where(movies.c.id == bindparam("movie_id")).values(_SUMMARY_MOVED))
 
 # Rating a movie (the hot write): a round trip per statement on a server database, so
@@ -258,7 +350,7 @@ _ADJUST_SUMMARY = Prepared(update(movies).where(movies.c.id == bindparam("movie_
 # rating read, in one statement (the join's nullable side cannot be locked on PostgreSQL:
 # FOR UPDATE OF movies; MariaDB locks and reads the latest rating row too).
 _MOVIE_LOCKED_WITH_RATING = Prepared(
-    select(movies.c.id, ratings.c.id, ratings.c.stars)
+    select(movies.c.id, ratings.c.id, ratings.c.stars, ratings.c.created, ratings.c.changed)
     .select_from(
         movies.outerjoin(
             ratings, and_(ratings.c.movie_id == movies.c.id, ratings.c.user_id == bindparam("user_id"))
@@ -270,17 +362,24 @@ _MOVIE_LOCKED_WITH_RATING = Prepared(
 )
 # Then the change, only if the stars are still those read, with the movie's summary:
 _STARS_STILL = and_(ratings.c.id == bindparam("rating_id"), ratings.c.stars == bindparam("expected"))
-_CHANGE_STARS = Prepared(update(ratings).where(_STARS_STILL).values(stars=bindparam("stars")))
+_NEW_STARS: dict[str, Any] = {"stars": bindparam("stars"), "changed": bindparam("at")}
+_CHANGE_STARS = Prepared(update(ratings).where(_STARS_STILL).values(_NEW_STARS))
 # ... PostgreSQL: one statement (a data-modifying CTE; the summary moves iff the rating did).
-_STARS_CHANGED = (
-    update(ratings).where(_STARS_STILL).values(stars=bindparam("stars")).returning(ratings.c.movie_id)
-).cte("changed")
+_STARS_CHANGED = (update(ratings).where(_STARS_STILL).values(_NEW_STARS).returning(ratings.c.movie_id)).cte(
+    "changed"
+)
 _CHANGE_STARS_AND_SUMMARY = Prepared(
     update(movies).where(movies.c.id == _STARS_CHANGED.c.movie_id).values(_SUMMARY_MOVED)
 )
 _RATING_ADDED = (
     insert(ratings)
-    .values(user_id=bindparam("user_id"), movie_id=bindparam("movie_id"), stars=bindparam("stars"))
+    .values(
+        user_id=bindparam("user_id"),
+        movie_id=bindparam("movie_id"),
+        stars=bindparam("stars"),
+        created=bindparam("at"),
+        changed=bindparam("at"),
+    )
     .returning(ratings.c.id, ratings.c.movie_id)
 ).cte("added")
 _ADD_RATING_AND_SUMMARY = Prepared(
@@ -293,7 +392,12 @@ _ADD_RATING_AND_SUMMARY = Prepared(
 _CHANGE_STARS_AND_SUMMARY_MARIADB = Prepared(
     update(ratings)
     .where(_STARS_STILL, movies.c.id == ratings.c.movie_id)
-    .values({ratings.c.stars: bindparam("stars"), **{movies.c[k]: v for k, v in _SUMMARY_MOVED.items()}})
+    .values(
+        {
+            **{ratings.c[k]: v for k, v in _NEW_STARS.items()},
+            **{movies.c[k]: v for k, v in _SUMMARY_MOVED.items()},
+        }
+    )
 )
 
 # Bulk inserts of imports: one executemany each, the new ids back in the order of the
@@ -350,21 +454,20 @@ def _user(row: tuple[int, str, bool] | tuple[int, str, bool, object]) -> User:
     return User(user_id, username, bool(is_admin))
 
 
-def _movie(row: tuple[int, str, str, str | None, int, int]) -> Movie:
-    movie_id, title, description, image_path, count, total = row
-    return Movie(movie_id, title, description, image_path, RatingSummary(count, total))
+def _movie(row: tuple[Any, ...]) -> Movie:
+    """(id, title, description, image_path, count, sum, star_1 .. star_5[, my stars])"""
+    histogram = row[6:11]  # a tuple from every driver (pyodbc's Row slices to one)
+    return Movie(row[0], row[1], row[2], row[3], RatingSummary(row[4], row[5], histogram))
 
 
-def _movie_and_stars(
-    row: tuple[int, str, str, str | None, int, int, int | None],
-) -> tuple[Movie, Stars | None]:
-    stars = row[6]
-    return _movie(row[:6]), None if stars is None else Stars(stars)
+def _movie_and_stars(row: tuple[Any, ...]) -> tuple[Movie, Stars | None]:
+    stars = row[11]
+    return _movie(row), None if stars is None else Stars(stars)
 
 
-def _rating(row: tuple[int, int, int, int]) -> Rating:
-    rating_id, user_id, movie_id, stars = row
-    return Rating(rating_id, user_id, movie_id, Stars(stars))
+def _rating(row: tuple[int, int, int, int, int | None, int | None]) -> Rating:
+    rating_id, user_id, movie_id, stars, created, changed = row
+    return Rating(rating_id, user_id, movie_id, Stars(stars), _time(created), _time(changed))
 
 
 class SqlUsers:
@@ -528,17 +631,30 @@ class SqlMovies:
         return found
 
     def page(
-        self, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+        self,
+        limit: int,
+        offset: int,
+        *,
+        order: MovieOrder = MovieOrder(),
+        search: str = "",
+        prior: ScorePrior = NO_PRIOR,
     ) -> Sequence[Movie]:
         how, params = self._search(search)
-        rows = _movie_page(order, how).rows(self._conn, params | {"limit": limit, "offset": offset})
-        return [_movie(row) for row in rows]
+        params |= _page_params(limit, offset, order, prior)
+        return [_movie(row) for row in _movie_page(order, how).rows(self._conn, params)]
 
     def page_rated_by(
-        self, user_id: int, limit: int, offset: int, *, order: MovieOrder = MovieOrder(), search: str = ""
+        self,
+        user_id: int,
+        limit: int,
+        offset: int,
+        *,
+        order: MovieOrder = MovieOrder(),
+        search: str = "",
+        prior: ScorePrior = NO_PRIOR,
     ) -> Sequence[tuple[Movie, Stars | None]]:
         how, params = self._search(search)
-        params |= {"user_id": user_id, "limit": limit, "offset": offset}
+        params |= {"user_id": user_id, **_page_params(limit, offset, order, prior)}
         rows = _movie_page(order, how, rated_by=True).rows(self._conn, params)
         return [_movie_and_stars(row) for row in rows]
 
@@ -600,27 +716,24 @@ class SqlMovies:
     def delete(self, movie_id: int) -> None:
         self._conn.execute(delete(movies).where(movies.c.id == movie_id))
 
-    def adjust_ratings(self, movie_id: int, count_delta: int, total_delta: int) -> None:
-        _ADJUST_SUMMARY.execute(
-            self._conn, {"movie_id": movie_id, "count_delta": count_delta, "total_delta": total_delta}
-        )
+    def adjust_ratings(self, movie_id: int, delta: SummaryDelta) -> None:
+        _ADJUST_SUMMARY.execute(self._conn, {"movie_id": movie_id, **_delta_params(delta)})
 
-    def adjust_ratings_many(self, deltas: MappingOf[int, tuple[int, int]]) -> None:
-        # One atomic ``SET n = n + :delta`` per distinct (count, total) delta, over all the
-        # movies that get it: a batch of ratings has a few dozen distinct deltas, not one
-        # per movie. In movie id order within each, as adjust_ratings one at a time would be.
-        by_delta: dict[tuple[int, int], list[int]] = defaultdict(list)
+    def adjust_ratings_many(self, deltas: MappingOf[int, SummaryDelta]) -> None:
+        # One atomic ``SET n = n + :delta`` per distinct delta (count, total, histogram),
+        # over all the movies that get it: a batch of ratings has far fewer distinct deltas
+        # than movies. In movie id order within each, as adjust_ratings one at a time would be.
+        by_delta: dict[SummaryDelta, list[int]] = defaultdict(list)
         for movie_id, delta in sorted(deltas.items()):
             by_delta[delta].append(movie_id)
-        for (count_delta, total_delta), movie_ids in sorted(by_delta.items()):
+        for delta, movie_ids in sorted(by_delta.items(), key=lambda item: item[1][0]):
             self._conn.execute(
-                update(movies)
-                .where(movies.c.id.in_(movie_ids))
-                .values(
-                    rating_count=movies.c.rating_count + count_delta,
-                    rating_sum=movies.c.rating_sum + total_delta,
-                )
+                update(movies).where(movies.c.id.in_(movie_ids)).values(_SUMMARY_MOVED), _delta_params(delta)
             )
+
+    def catalogue(self) -> RatingSummary:
+        counts = [int(n or 0) for n in self._conn.execute(_CATALOGUE).one()]
+        return RatingSummary(counts[0], counts[1], tuple(counts[2:]))
 
 
 _EXPORT_COLUMNS = (ratings.c.id, users.c.id, users.c.username, movies.c.id, movies.c.title, ratings.c.stars)
@@ -665,18 +778,28 @@ class SqlRatings:
         return [_rating(row) for row in self._conn.execute(query).all()]
 
     def page(
-        self, limit: int, offset: int, *, movie_id: int | None = None, user_id: int | None = None
+        self,
+        limit: int,
+        offset: int,
+        *,
+        movie_id: int | None = None,
+        user_id: int | None = None,
+        since: datetime | None = None,
     ) -> Sequence[Rating]:
         params = {"limit": limit, "offset": offset}
         if movie_id is not None:
             params["movie_id"] = movie_id
         if user_id is not None:
             params["user_id"] = user_id
-        statement = _rating_page(movie_id is not None, user_id is not None)
+        if since is not None:
+            params["since"] = _micros(since)
+        statement = _rating_page(movie_id is not None, user_id is not None, since is not None)
         return [_rating(row) for row in statement.rows(self._conn, params)]
 
-    def count(self, *, movie_id: int | None = None, user_id: int | None = None) -> int:
-        query = select(func.count()).select_from(ratings).where(*_rating_filters(movie_id, user_id))
+    def count(
+        self, *, movie_id: int | None = None, user_id: int | None = None, since: datetime | None = None
+    ) -> int:
+        query = select(func.count()).select_from(ratings).where(*_rating_filters(movie_id, user_id, since))
         counted: int = self._conn.execute(query).scalar_one()
         return counted
 
@@ -691,19 +814,36 @@ class SqlRatings:
         rows = _MOVIE_LOCKED_WITH_RATING.rows(self._conn, params)
         if not rows:
             return False, None
-        _, rating_id, stars = rows[0]
-        return True, (None if rating_id is None else Rating(rating_id, user_id, movie_id, Stars(stars)))
+        _, rating_id, stars, created, changed = rows[0]
+        if rating_id is None:
+            return True, None
+        return True, Rating(rating_id, user_id, movie_id, Stars(stars), _time(created), _time(changed))
 
     def add(
-        self, user_id: int, movie_id: int, stars: Stars, *, summary_delta: tuple[int, int] | None = None
+        self,
+        user_id: int,
+        movie_id: int,
+        stars: Stars,
+        *,
+        at: datetime,
+        summary_delta: SummaryDelta | None = None,
     ) -> Rating:
-        params = {"user_id": user_id, "movie_id": movie_id, "stars": stars.value}
+        micros = _micros(at)
+        params = {"user_id": user_id, "movie_id": movie_id, "stars": stars.value, "at": micros}
+        new = {
+            "user_id": user_id,
+            "movie_id": movie_id,
+            "stars": stars.value,
+            "created": micros,
+            "changed": micros,
+        }
+        made = _time(micros)
         try:
             if summary_delta is not None and self._conn.dialect.name == "postgresql":
-                params["count_delta"], params["total_delta"] = summary_delta
+                params.update(_delta_params(summary_delta))
                 (new_id,) = _ADD_RATING_AND_SUMMARY.rows(self._conn, params)[0]
-                return Rating(new_id, user_id, movie_id, stars)
-            new_id = _inserted_id(self._conn.execute(_INSERT_RATING, params))
+                return Rating(new_id, user_id, movie_id, stars, made, made)
+            new_id = _inserted_id(self._conn.execute(_INSERT_RATING, new))
         except IntegrityError as exc:
             # A unique violation is a lost first-rating race (run again, it updates); a
             # foreign-key violation, the user or the movie deleted meanwhile.
@@ -711,8 +851,8 @@ class SqlRatings:
                 raise ReferenceGone(f"user {user_id} or movie {movie_id}") from exc
             raise DuplicateRating(f"user {user_id} movie {movie_id}") from exc
         if summary_delta is not None:
-            SqlMovies(self._conn).adjust_ratings(movie_id, *summary_delta)
-        return Rating(new_id, user_id, movie_id, stars)
+            SqlMovies(self._conn).adjust_ratings(movie_id, summary_delta)
+        return Rating(new_id, user_id, movie_id, stars, made, made)
 
     def rated(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         if not pairs:
@@ -732,15 +872,16 @@ class SqlRatings:
         except IntegrityError as exc:  # as in add: a lost race, or a user or movie deleted meanwhile
             raise DuplicateRating(f"{len(new)} ratings") from exc
 
-    def change_stars(self, rating: Rating, stars: Stars, *, summary_delta: tuple[int, int]) -> bool:
-        count_delta, total_delta = summary_delta
+    def change_stars(
+        self, rating: Rating, stars: Stars, *, at: datetime, summary_delta: SummaryDelta
+    ) -> bool:
         params = {
             "rating_id": rating.id,
             "expected": rating.stars.value,
             "stars": stars.value,
+            "at": _micros(at),
             "movie_id": rating.movie_id,
-            "count_delta": count_delta,
-            "total_delta": total_delta,
+            **_delta_params(summary_delta),
         }
         dialect = self._conn.dialect
         if dialect.name == "postgresql":

@@ -82,14 +82,20 @@ def seed(
 
 
 def recount_summaries(conn: Connection) -> None:
-    """Set every movie's rating count and sum from the ratings table (one statement)."""
+    """Set every movie's rating count, sum and histogram from the ratings table (one statement)."""
     count = select(func.count()).where(ratings.c.movie_id == movies.c.id).scalar_subquery()
     total = (
         select(func.coalesce(func.sum(ratings.c.stars), 0))
         .where(ratings.c.movie_id == movies.c.id)
         .scalar_subquery()
     )
-    conn.execute(update(movies).values(rating_count=count, rating_sum=total))
+    histogram = {
+        f"star_{n}": select(func.count())
+        .where(ratings.c.movie_id == movies.c.id, ratings.c.stars == n)
+        .scalar_subquery()
+        for n in range(1, 6)
+    }
+    conn.execute(update(movies).values(rating_count=count, rating_sum=total, **histogram))
 
 
 def _batches(rows: Sequence[T]) -> Iterator[Sequence[T]]:

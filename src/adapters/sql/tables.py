@@ -64,6 +64,9 @@ movies = Table(
     # Kept in step with the ratings table inside the rating's own transaction.
     Column("rating_count", Integer, nullable=False, default=0),
     Column("rating_sum", Integer, nullable=False, default=0),
+    # The histogram: how many of its ratings have 1..5 stars, moved by the same statements
+    # as the count and the sum (migration 0012 counted them for existing ratings).
+    *(Column(f"star_{n}", Integer, nullable=False, default=0) for n in range(1, 6)),
     CheckConstraint("rating_count >= 0 AND rating_sum >= rating_count", name="summary_sane"),
     # The list's orders (?ordering=title, no_of_ratings; ties by id either way): see migration 0009.
     Index(None, "title", "id"),
@@ -111,9 +114,16 @@ ratings = Table(
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("movie_id", Integer, ForeignKey("movies.id"), nullable=False),
     Column("stars", SmallInteger, nullable=False),
+    # When it was made and when its stars last changed, in microseconds since the epoch
+    # (UTC): an integer reads and compares the same on every driver, raw or not, to the
+    # microsecond (MariaDB's DATETIME keeps whole seconds). NULL for ratings imported from
+    # the Django original, which kept no such times (migration 0012).
+    Column("created", BigInteger, nullable=True),
+    Column("changed", BigInteger, nullable=True),
     CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),
     UniqueConstraint("user_id", "movie_id"),
     Index(None, "movie_id"),
+    Index(None, "changed", "id"),  # ?since= (by changed, then id)
     sqlite_autoincrement=True,  # ids never reused (see migration 0008)
 )
 

@@ -117,6 +117,29 @@ def _schemas() -> dict[str, Schema]:
                     "maximum": MAX_STARS,
                     "description": "Mean stars; 0 when the movie has no ratings.",
                 },
+                "score": {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": MAX_STARS,
+                    "description": (
+                        "The Bayesian average (C*m + sum of stars) / (m + no_of_ratings): C the catalogue's "
+                        "mean stars (over every rating of every movie; 0 without ratings), m the setting "
+                        "MOVIERATER_SCORE_PRIOR_WEIGHT. A movie with few ratings scores near C, one with "
+                        "many near its own average: what ?ordering=-score ranks by. C is re-read at most "
+                        "every MOVIERATER_SCORE_MEAN_MAX_AGE seconds by each server process."
+                    ),
+                },
+                "histogram": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 0},
+                    "minItems": MAX_STARS,
+                    "maxItems": MAX_STARS,
+                    "description": (
+                        "How many ratings have 1, 2, 3, 4 and 5 stars, in that order ([0, 0, 1, 2, 7]: "
+                        "one 3, two 4s, seven 5s); they add up to no_of_ratings and, times their stars, "
+                        "to the sum behind ave_ratings."
+                    ),
+                },
                 "my_rating": {
                     "anyOf": [schema_ref("Stars"), {"type": "null"}],
                     "description": (
@@ -125,7 +148,7 @@ def _schemas() -> dict[str, Schema]:
                     ),
                 },
             },
-            ["id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings"],
+            ["id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings", "score", "histogram"],
         ),
         "MoviePage": page_schema("Movie"),
         "RatingPage": page_schema("Rating"),
@@ -137,8 +160,24 @@ def _schemas() -> dict[str, Schema]:
                 "stars": schema_ref("Stars"),
                 "user": schema_ref("Id"),
                 "movie": schema_ref("Id"),
+                "created": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": (
+                        "When the rating was made (ISO 8601, UTC, ending in Z); null for ratings "
+                        "imported from the Django original, which kept no times."
+                    ),
+                },
+                "changed": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": (
+                        "When its stars last changed (at first: `created`); null as `created` is. "
+                        "What `?since=` filters and orders by."
+                    ),
+                },
             },
-            ["id", "stars", "user", "movie"],
+            ["id", "stars", "user", "movie", "created", "changed"],
         ),
         "ExportedRating": _object(
             {

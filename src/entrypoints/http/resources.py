@@ -13,7 +13,8 @@ from movierater_entrypoints.http.io import (
     any_movie_json,
     encode,
     movie_json,
-    movie_view_json,
+    movie_serializer,
+    movie_view_serializer,
     profile_json,
     rating_json,
     read_json,
@@ -36,7 +37,7 @@ from movierater_entrypoints.http.spec import (
     schema_ref,
 )
 
-from movierater_core.model import Movie, MovieView, User, UserView
+from movierater_core.model import Movie, MovieView, ScorePrior, User, UserView
 from movierater_core.paging import Page
 from movierater_core.use_cases import Accounts, Movies, Ratings, UserAdmin
 from movierater_core.use_cases.accounts import CREDENTIALS_BODY, USER_BODY, USERS_QUERY
@@ -376,13 +377,15 @@ class MovieList(DrfResource):
         tag="movies",
     )
     def on_get(self, req: Req, resp: Resp) -> None:
-        page = self._movies.list_movies(req.context.user, query_of(req, MOVIES_QUERY))
+        prior = self._movies.score_prior()  # the order's and every score's, the same
+        page = self._movies.list_movies(req.context.user, query_of(req, MOVIES_QUERY), prior)
         # A page is all movies or all views: its serializer is chosen once, not per movie
         # (the plain list serializes exactly as it did before ?include=).
         if page.items and isinstance(page.items[0], MovieView):
-            send_page(req, resp, cast("Page[MovieView]", page), movie_view_json)
+            views = cast("Page[MovieView]", page)
+            send_page(req, resp, views, movie_view_serializer(prior))
         else:
-            send_page(req, resp, cast("Page[Movie]", page), movie_json)
+            send_page(req, resp, cast("Page[Movie]", page), movie_serializer(prior))
         conditional.answer_read(req, resp, *PAGE_HEADERS)  # the total and the links are the list's too
 
     @operation(
@@ -394,14 +397,16 @@ class MovieList(DrfResource):
         tag="movies",
     )
     def on_post(self, req: Req, resp: Resp) -> None:
-        send(resp, movie_json(self._movies.create_movie(req.context.user, read_json(req))), 201)
+        movie = self._movies.create_movie(req.context.user, read_json(req))
+        send(resp, movie_json(movie, self._movies.score_prior()), 201)
         conditional.tag_answer(resp)
 
 
-def movie_etag(movie: Movie) -> str:
+def movie_etag(movie: Movie, prior: ScorePrior) -> str:
     """The ETag of a movie's representation as ``GET /api/movies/{id}/`` gives it (without
-    ``?include=``): what If-Match on a change of the movie is compared with."""
-    return conditional.etag_of(encode(movie_json(movie)))
+    ``?include=``): what If-Match on a change of the movie is compared with. Its score is in
+    it: the tag moves when the catalogue's mean does (``Movies.score_prior``)."""
+    return conditional.etag_of(encode(movie_json(movie, prior)))
 
 
 class MovieDetail(DrfResource):
@@ -422,7 +427,7 @@ class MovieDetail(DrfResource):
     )
     def on_get(self, req: Req, resp: Resp, movie_id: int) -> None:
         movie = self._movies.get_movie(req.context.user, movie_id, query_of(req, MOVIE_QUERY))
-        send(resp, any_movie_json(movie))
+        send(resp, any_movie_json(movie, self._movies.score_prior()))
         conditional.answer_read(req, resp)
 
     @operation(
@@ -438,14 +443,15 @@ class MovieDetail(DrfResource):
         tag="movies",
     )
     def on_put(self, req: Req, resp: Resp, movie_id: int, partial: bool = False) -> None:
+        prior = self._movies.score_prior()
         movie = self._movies.update_movie(
             req.context.user,
             movie_id,
             read_json(req),
             partial=partial,
-            precondition=conditional.write_precondition(req, movie_etag),
+            precondition=conditional.write_precondition(req, lambda current: movie_etag(current, prior)),
         )
-        send(resp, movie_json(movie))
+        send(resp, movie_json(movie, prior))
         conditional.tag_answer(resp)  # the movie as it now is
 
     @operation(
@@ -472,8 +478,11 @@ class MovieDetail(DrfResource):
         tag="movies",
     )
     def on_delete(self, req: Req, resp: Resp, movie_id: int) -> None:
+        prior = self._movies.score_prior()
         self._movies.delete_movie(
-            req.context.user, movie_id, precondition=conditional.write_precondition(req, movie_etag)
+            req.context.user,
+            movie_id,
+            precondition=conditional.write_precondition(req, lambda current: movie_etag(current, prior)),
         )
         resp.status = 204
 

@@ -2,7 +2,7 @@
 
 from movierater_core.use_cases.accounts import Accounts, AccountSettings
 from movierater_core.use_cases.health import Check, Health
-from movierater_core.use_cases.movies import Movies
+from movierater_core.use_cases.movies import Movies, ScoreSettings
 from movierater_core.use_cases.ratings import Ratings
 from movierater_core.use_cases.uploads import Uploads, UploadSettings
 from movierater_core.use_cases.user_admin import SYSTEM, UserAdmin
@@ -15,6 +15,7 @@ __all__ = [
     "Health",
     "Movies",
     "Ratings",
+    "ScoreSettings",
     "UploadSettings",
     "Uploads",
     "UserAdmin",

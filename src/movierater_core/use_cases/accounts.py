@@ -20,7 +20,7 @@ from movierater_core.errors import (
     ValidationError,
 )
 from movierater_core.missing import MISSING
-from movierater_core.model import Profile, User, UserView
+from movierater_core.model import Profile, SummaryDelta, User, UserView
 from movierater_core.paging import (
     DEFAULT_PAGING,
     PAGE_FIELDS,
@@ -464,7 +464,7 @@ def erase_user(repos: Repositories, user_id: int) -> None:
         repos.movies.get(movie_id, for_update=True)
     for rating in repos.ratings.list(user_id=user_id, for_update=True):
         repos.ratings.delete(rating.id)
-        repos.movies.adjust_ratings(rating.movie_id, -1, -rating.stars.value)
+        repos.movies.adjust_ratings(rating.movie_id, SummaryDelta.removed(rating.stars))
     repos.tokens.delete_for_user(user_id)
     repos.grants.delete_for_user(user_id)
     repos.users.delete(user_id)

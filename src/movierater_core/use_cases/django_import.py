@@ -38,7 +38,7 @@ from movierater_core.errors import (
     UsernameTaken,
     ValidationError,
 )
-from movierater_core.model import MovieFields, Stars
+from movierater_core.model import MovieFields, Stars, SummaryDelta
 from movierater_core.ports import (
     Clock,
     Database,
@@ -204,7 +204,7 @@ class DjangoImport:
         rated = repos.ratings.rated(pairs) if pairs else set()
         legacy: list[tuple[str, str]] = []
         new: list[tuple[int, int, Stars]] = []
-        deltas: dict[int, tuple[int, int]] = {}  # movie -> (count, stars): one change per movie
+        deltas: dict[int, SummaryDelta] = {}  # movie -> its summary's change: one per movie
         for row in batch:
             where = f"rating {row.legacy_id}"
             current = fingerprint(row.user_legacy_id, row.movie_legacy_id, row.stars)
@@ -226,8 +226,7 @@ class DjangoImport:
                 continue
             rated.add((user_id, movie_id))
             new.append((user_id, movie_id, stars))
-            count, total = deltas.get(movie_id, (0, 0))
-            deltas[movie_id] = (count + 1, total + stars.value)
+            deltas[movie_id] = deltas.get(movie_id, SummaryDelta()) + SummaryDelta.added(stars)
             legacy.append((row.legacy_id, current))
         ids = repos.ratings.add_many(new) if new else []
         if deltas:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Final
+
+from attrs import field, frozen
 
 from movierater_core.errors import NotFound, PreconditionFailed
 from movierater_core.missing import MISSING
-from movierater_core.model import Movie, MovieFields, MovieOrder, MovieView, User
+from movierater_core.model import Movie, MovieFields, MovieOrder, MovieSort, MovieView, ScorePrior, User
 from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
-from movierater_core.ports import Database
+from movierater_core.ports import Clock, Database
 from movierater_core.rules import (
     DESCRIPTION,
     IMAGE_PATH,
@@ -60,7 +63,7 @@ class MoviesQuery:
         ORDERING,
         description=(
             "Order by this field, descending with a leading -; movies that tie come by id, in the "
-            "same direction (so -x is x reversed). "
+            "same direction (so -x is x reversed). `-score`: the honest ranking (a movie's `score`). "
             "Default: id. Titles in the database's collation."
         ),
     )
@@ -85,6 +88,34 @@ class MovieViewQuery:
 # core knows only that a caller may make a change conditional on the current movie.
 Precondition = Callable[[Movie], bool]
 
+DEFAULT_PRIOR_WEIGHT: Final = 10
+MAX_PRIOR_WEIGHT: Final = 1_000_000
+MAX_MEAN_AGE: Final = 86_400
+
+
+def _check_weight(_instance: object, _attribute: object, value: int) -> None:
+    if not 1 <= value <= MAX_PRIOR_WEIGHT:
+        raise ValueError(f"prior_weight must be 1..{MAX_PRIOR_WEIGHT}, got {value!r}")
+
+
+def _check_age(_instance: object, _attribute: object, value: int) -> None:
+    if not 0 <= value <= MAX_MEAN_AGE:
+        raise ValueError(f"mean_max_age must be 0..{MAX_MEAN_AGE}, got {value!r}")
+
+
+@frozen
+class ScoreSettings:
+    """How movies are scored (``score``, ``?ordering=score``): ``prior_weight`` is the
+    Bayesian average's ``m`` (MOVIERATER_SCORE_PRIOR_WEIGHT), and the catalogue's mean ``C``
+    is read again once it is ``mean_max_age`` seconds old (MOVIERATER_SCORE_MEAN_MAX_AGE;
+    0: on every request). The defaults here are the service's."""
+
+    prior_weight: int = field(default=DEFAULT_PRIOR_WEIGHT, validator=_check_weight)
+    mean_max_age: int = field(default=60, validator=_check_age)
+
+
+DEFAULT_SCORES: Final = ScoreSettings()
+
 MOVIE_BODY: Final = Body.of(MovieInput)
 MOVIES_QUERY: Final = Body((*PAGE_FIELDS, MoviesQuery.search, MoviesQuery.ordering, MovieViewQuery.include))
 MOVIE_QUERY: Final = Body((MovieViewQuery.include,))
@@ -101,17 +132,46 @@ def parse_movie(data: object, *, partial: bool) -> MovieFields:
 
 
 class Movies:
-    def __init__(self, db: Database, uploads: Uploads, paging: PageSettings = DEFAULT_PAGING) -> None:
+    def __init__(
+        self,
+        db: Database,
+        uploads: Uploads,
+        clock: Clock,
+        paging: PageSettings = DEFAULT_PAGING,
+        scores: ScoreSettings = DEFAULT_SCORES,
+    ) -> None:
         self._db = db
         self._uploads = uploads
+        self._clock = clock
         self._paging = paging
+        self._scores = scores
+        self._prior: tuple[ScorePrior, datetime] | None = None  # and when it was read
+
+    def score_prior(self) -> ScorePrior:
+        """The prior every score is computed with: the catalogue's mean stars (``C``, over
+        every rating of every movie) and the setting's weight (``m``). The mean is one pass
+        over the movie rows, so it is kept for ``mean_max_age`` seconds: a list or a movie
+        costs no extra query while it is fresh, and each process's scores may lag others'
+        writes by that much. The HTTP layer asks once per request and gives the same prior
+        to the order (``list_movies``) and to every score it writes."""
+        now = self._clock.now()
+        kept = self._prior
+        if kept is not None and now - kept[1] < timedelta(seconds=self._scores.mean_max_age):
+            return kept[0]
+        with self._db.reading() as repos:
+            catalogue = repos.movies.catalogue()
+        prior = ScorePrior.of(catalogue, self._scores.prior_weight)
+        self._prior = (prior, now)
+        return prior
 
     def list_movies(
-        self, actor: User, query: Mapping[str, object] | None = None
+        self, actor: User, query: Mapping[str, object] | None = None, prior: ScorePrior | None = None
     ) -> Page[Movie] | Page[MovieView]:
         """A page of the movies (the first, of at most the maximum page size, unless
         ``query`` pages), those whose title holds ``?search=``, in ``?ordering=`` (by id);
-        with ``?include=my_rating``, each with the actor's stars, in the same one query."""
+        with ``?include=my_rating``, each with the actor's stars, in the same one query.
+        ``?ordering=score`` orders by ``RatingSummary.score(prior)`` (``prior``: the caller's,
+        so that the scores it shows are those ordered by; else ``score_prior()``)."""
         form = Form(query or {})
         window = take_window(form, self._paging)
         search = form.take(MoviesQuery.search)
@@ -120,6 +180,9 @@ class Movies:
         form.finish()
         text = "" if search is MISSING else search
         by = MovieOrder() if order is MISSING else order
+        if prior is None and by.by is MovieSort.SCORE:
+            prior = self.score_prior()
+        scored = {"prior": prior} if prior is not None and by.by is MovieSort.SCORE else {}
         with self._db.reading() as repos:
             if include is not MISSING:  # my_rating, the one choice
                 return fetch_page(
@@ -127,14 +190,14 @@ class Movies:
                     lambda limit, offset: [
                         MovieView(movie, stars)
                         for movie, stars in repos.movies.page_rated_by(
-                            actor.id, limit, offset, order=by, search=text
+                            actor.id, limit, offset, order=by, search=text, **scored
                         )
                     ],
                     lambda: repos.movies.count(search=text),
                 )
             return fetch_page(
                 window,
-                lambda limit, offset: repos.movies.page(limit, offset, order=by, search=text),
+                lambda limit, offset: repos.movies.page(limit, offset, order=by, search=text, **scored),
                 lambda: repos.movies.count(search=text),
             )
 

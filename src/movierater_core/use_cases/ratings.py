@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import attrs
+
 from movierater_core.errors import (
     ConcurrencyConflict,
     DuplicateRating,
@@ -15,10 +17,10 @@ from movierater_core.errors import (
     StarsMissing,
 )
 from movierater_core.missing import MISSING
-from movierater_core.model import Rating, User
+from movierater_core.model import Rating, SummaryDelta, User
 from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
-from movierater_core.ports import Database, Repositories
-from movierater_core.rules import ID, ME, STARS, USER_ID_OR_ME, Body, Field, Form, Need
+from movierater_core.ports import Clock, Database, Repositories
+from movierater_core.rules import ID, ME, STARS, TIMESTAMP, USER_ID_OR_ME, Body, Field, Form, Need
 from movierater_core.use_cases._common import retrying
 
 
@@ -42,15 +44,26 @@ class RatingsQuery:
         USER_ID_OR_ME,
         description="Only the ratings of this user; `me`: the signed-in user's.",
     )
+    since = Field(
+        "since",
+        TIMESTAMP,
+        description=(
+            "Incremental sync: only the ratings created or changed at or after this time (ISO 8601; "
+            "UTC without an offset), ordered by `changed`, then id, so that paging through them and "
+            "asking again with the last `changed` seen misses none. Ratings imported from the Django "
+            "original have no times and are never in this list."
+        ),
+    )
 
 
 RATING_BODY: Final = Body.of(RatingInput)
-RATINGS_QUERY: Final = Body((*PAGE_FIELDS, RatingsQuery.movie, RatingsQuery.user))
+RATINGS_QUERY: Final = Body((*PAGE_FIELDS, RatingsQuery.movie, RatingsQuery.user, RatingsQuery.since))
 
 
 class Ratings:
-    def __init__(self, db: Database, paging: PageSettings = DEFAULT_PAGING) -> None:
+    def __init__(self, db: Database, clock: Clock, paging: PageSettings = DEFAULT_PAGING) -> None:
         self._db = db
+        self._clock = clock
         self._paging = paging
 
     def rate_movie(self, actor: User, movie_id: int, data: object) -> tuple[Rating, bool]:
@@ -63,7 +76,8 @@ class Ratings:
         the rating read be older than the lock, the change finds it: either is run again.
         Each write moves the movie's summary in the same statement where the database can.
         An account deleted since its token was checked is 401, as the request just after
-        the deletion gets.
+        the deletion gets. A new rating's ``created`` and ``changed`` are the clock's now; a
+        change of stars sets ``changed``; rating again with the same stars changes nothing.
         """
         form = Form(data)
         if not form.has("stars"):
@@ -77,6 +91,7 @@ class Ratings:
         def work() -> tuple[Rating, bool]:
             nonlocal attempts
             attempts += 1
+            now = self._clock.now()
             with self._db.writing() as repos:
                 # the first attempt in one step; a retry reads the rating under the lock
                 exists, existing = repos.ratings.find_locking_movie(actor.id, movie_id, fresh=attempts > 1)
@@ -84,12 +99,14 @@ class Ratings:
                     raise NotFound
                 if existing is not None:
                     if existing.stars != stars:
-                        delta = (0, stars.value - existing.stars.value)
-                        if not repos.ratings.change_stars(existing, stars, summary_delta=delta):
+                        delta = SummaryDelta.changed(existing.stars, stars)
+                        if not repos.ratings.change_stars(existing, stars, at=now, summary_delta=delta):
                             raise ConcurrencyConflict  # changed or removed just before the lock
-                    return Rating(existing.id, actor.id, movie_id, stars), False
+                        return attrs.evolve(existing, stars=stars, changed=now), False
+                    return existing, False
                 try:
-                    rating = repos.ratings.add(actor.id, movie_id, stars, summary_delta=(1, stars.value))
+                    delta = SummaryDelta.added(stars)
+                    rating = repos.ratings.add(actor.id, movie_id, stars, at=now, summary_delta=delta)
                 except DuplicateRating:
                     raise ConcurrencyConflict from None
                 except ReferenceGone:  # the movie is locked and there: the actor was deleted
@@ -113,19 +130,24 @@ class Ratings:
     def list_ratings(self, actor: User, query: Mapping[str, object]) -> Page[Rating]:
         """A page of the ratings (the first, of at most the maximum page size, unless
         ``query`` pages), optionally only those of ``?movie=`` and/or ``?user=`` (``me``: the
-        actor's); by id (a user's: by movie)."""
+        actor's) and/or changed at or after ``?since=``; by id (a user's: by movie; with
+        ``since``: by time changed, then id)."""
         form = Form(query)
         window = take_window(form, self._paging)
         movie = form.take(RatingsQuery.movie)
         user = form.take(RatingsQuery.user)
+        since = form.take(RatingsQuery.since)
         form.finish()
+        changed_since = None if since is MISSING else since
         movie_id = None if movie is MISSING else movie
         user_id = None if user is MISSING else actor.id if user is ME else user
         with self._db.reading() as repos:
             return fetch_page(
                 window,
-                lambda limit, offset: repos.ratings.page(limit, offset, movie_id=movie_id, user_id=user_id),
-                lambda: repos.ratings.count(movie_id=movie_id, user_id=user_id),
+                lambda limit, offset: repos.ratings.page(
+                    limit, offset, movie_id=movie_id, user_id=user_id, since=changed_since
+                ),
+                lambda: repos.ratings.count(movie_id=movie_id, user_id=user_id, since=changed_since),
             )
 
     def get_rating(self, actor: User, rating_id: int) -> Rating:
@@ -156,4 +178,4 @@ class Ratings:
 
 def _delete(repos: Repositories, rating: Rating) -> None:
     repos.ratings.delete(rating.id)
-    repos.movies.adjust_ratings(rating.movie_id, -1, -rating.stars.value)
+    repos.movies.adjust_ratings(rating.movie_id, SummaryDelta.removed(rating.stars))

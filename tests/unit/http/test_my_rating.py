@@ -8,7 +8,7 @@ import pytest
 from tests.unit.http.inprocess import Client
 from tests.world import World
 
-FIELDS = ["id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings"]
+FIELDS = ["id", "title", "description", "imagePath", "no_of_ratings", "ave_ratings", "score", "histogram"]
 
 
 def _rated(world: World[Client]) -> list[int]:
