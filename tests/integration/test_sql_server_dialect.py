@@ -157,11 +157,13 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.ratings.find(1, 1, for_update=True)
     repos.ratings.list()
     repos.ratings.list(movie_id=1, user_id=2, for_update=True)
-    repos.ratings.add(1, 1, Stars(3))
+    repos.ratings.add(1, 1, Stars(3), at=now)
     repos.ratings.find_locking_movie(1, 1)
     repos.ratings.find_locking_movie(1, 1, fresh=True)
-    repos.ratings.add(1, 1, Stars(3), summary_delta=(1, 3))
-    repos.ratings.change_stars(Rating(1, 1, 1, Stars(3)), Stars(4), summary_delta=(0, 1))
+    repos.ratings.add(1, 1, Stars(3), at=now, summary_delta=SummaryDelta.added(Stars(3)))
+    repos.ratings.change_stars(
+        Rating(1, 1, 1, Stars(3)), Stars(4), at=now, summary_delta=SummaryDelta.changed(Stars(3), Stars(4))
+    )
     repos.ratings.delete(1)
     repos.tokens.add("d" * 64, 1, now)
     repos.tokens.user_for("d" * 64)
@@ -177,7 +179,11 @@ def _exercise_every_repository_method(conn: RecordingConnection) -> None:
     repos.users.add_many([NewUser("carol", "pbkdf2_sha256$1$s$h", False, now)])
     repos.movies.existing([1, 2])
     repos.movies.add_many([MovieFields(title="Ran", description="", image_path=None)])
-    repos.movies.adjust_ratings_many({1: (1, 5), 2: (1, 5), 3: (2, 7)})  # two distinct deltas
+    five, three_and_four = (
+        SummaryDelta.added(Stars(5)),
+        SummaryDelta.added(Stars(3)) + SummaryDelta.added(Stars(4)),
+    )
+    repos.movies.adjust_ratings_many({1: five, 2: five, 3: three_and_four})  # two distinct deltas
     repos.ratings.rated([(1, 1), (2, 3)])
     repos.ratings.add_many([(1, 1, Stars(3)), (2, 1, Stars(5))])
     repos.tokens.add_many([("d" * 64, 1, now)], last_used=now)
@@ -233,7 +239,7 @@ def test_every_adapter_statement_compiles_for_sql_server() -> None:
     assert "rating_sum=(movies.rating_sum+" in adjust.replace(" ", "")
     for table, columns in (
         ("users", "username, password_hash, is_admin, date_joined"),
-        ("movies", "title, description, image_path, rating_count, rating_sum"),
+        ("movies", "title, description, image_path, rating_count, rating_sum, star_1, star_2, star_3, star_4, star_5"),
         ("ratings", "user_id, movie_id, stars"),
     ):  # the new ids come back as with RETURNING; IDENTITY columns are never given a value
         assert f"INSERT INTO {table} ({columns}) OUTPUT inserted.id VALUES" in "\n".join(conn.statements)
