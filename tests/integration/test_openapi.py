@@ -364,6 +364,7 @@ class Fuzzer:
         self.admin = Actor(server, admin=True)
         self.user = Actor(server, admin=False)
         self.requests = 0
+        self.unsendable = 0  # cases with a control character in a header value (not sent)
         self.statuses: dict[tuple[str, int], int] = {}
         self.failures: dict[tuple[str, str], str] = {}
         self.flaky_suites = 0
@@ -403,6 +404,9 @@ class Fuzzer:
                 )
 
     def run_case(self, case: Any) -> None:
+        if _unsendable_header(case):
+            self.unsendable += 1
+            return
         self.check(case, self.send(case))
 
     def report(self) -> str:
@@ -410,6 +414,16 @@ class Fuzzer:
         for (where, kinds), detail in self.failures.items():
             lines += ["", "=" * 100, f"{where}: {kinds}", detail]
         return "\n".join(lines)
+
+
+def _unsendable_header(case: Any) -> bool:
+    """A header value with a control character: gunicorn's own parser answers it 400 in
+    plain text before the app sees it (no value of the document's could hold one). The
+    generation config excludes them, but not in every phase: such a case is not sent."""
+    return any(
+        isinstance(value, str) and any(char in INVALID_HEADER_CHARS for char in value)
+        for value in (case.headers or {}).values()
+    )
 
 
 # Operations whose success the run must reach in CI: all but those that need a signed
