@@ -13,10 +13,11 @@ process) with two additions:
 - **The WSGI app behind a buffer** (:class:`BufferedWsgi`): the app is called only with
   a whole request, on one of ``MOVIERATER_THREADS`` app threads, while the event loop
   goes on reading, buffering and timing out other connections (with one, the default,
-  the app runs on the loop's own thread, and the loop does that between requests). A client trickling its
-  headers or body holds a few kilobytes of buffer, never the app; a slow request (a large
-  page) holds one app thread, and the others go on serving. The adapters keep per-thread
-  state where they have any (SQLite's read connection, the database's unit of work).
+  the app runs on the loop's own thread, and the loop does that between requests). A
+  client trickling its headers or body holds a few kilobytes of buffer, never the app;
+  a slow request (a large page) holds one app thread, and the others go on serving. The
+  adapters keep per-thread state where they have any (the database's read connection
+  and its unit of work).
 
 The sync worker's other guarantee stays: a request stuck in the app for gunicorn's
 ``timeout`` stops the heartbeat, and gunicorn kills and replaces the worker.
