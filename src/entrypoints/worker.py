@@ -32,10 +32,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
+import orjson
 from gunicorn.asgi.protocol import ASGIProtocol  # type: ignore[import-untyped]
 from gunicorn.workers import gasgi  # type: ignore[import-untyped]
 from movierater_entrypoints.http.io import MAX_BODY_BYTES
@@ -198,6 +200,26 @@ class _DeadlineProtocol(ASGIProtocol):  # type: ignore[misc]
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def _send_error_response(self, status: int, message: str, extra_headers: Any = ()) -> None:
+        """gunicorn's own refusals, made before the app sees a request (a malformed request
+        line or header value, headers too large, a request that did not arrive in time),
+        in DRF's shape like every other answer: ``{"detail": ...}`` as JSON, not text."""
+        body = orjson.dumps({"detail": message})
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Error"
+        extra = "".join(f"{name}: {value}\r\n" for name, value in extra_headers)
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\n"
+            "Content-Type: application/json\r\n"
+            "X-Content-Type-Options: nosniff\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"{extra}"
+            "Connection: close\r\n\r\n"
+        )
+        self._safe_write(head.encode("latin-1") + body)
 
     def _arm(self) -> None:
         if self._deadline is None and not self._closed:

@@ -473,7 +473,7 @@ class MovieDetail(DrfResource):
         "deleteMovie",
         "Delete a movie and its ratings (admins)",
         {"204": no_content("Deleted."), "412": conditional.CHANGED_SINCE},
-        ("403", "404"),
+        ("400", "403", "404"),  # 400: a header value the server cannot read (a control character)
         parameters=(conditional.IF_MATCH_ON_CHANGE, conditional.IF_NONE_MATCH_ON_CHANGE),
         tag="movies",
     )
