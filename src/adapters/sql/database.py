@@ -55,9 +55,15 @@ def make_engine(
     connect_timeout: int = 5,
     schema: str | None = None,
     timeout: int | None = None,
+    threads: int = 1,
     **kwargs: Any,
 ) -> Engine:
     """An engine tuned for the backend named by ``url``.
+
+    The pool keeps ``pool_size`` connections and opens more on demand, up to two for each
+    of the ``threads`` that use it (each keeps its read connection, see
+    :class:`SqlDatabase`, and may take one more for a write), and never fewer than twice
+    ``pool_size``.
 
     SQLite gets WAL mode and a busy timeout so that several gunicorn workers can write,
     and ``BEGIN IMMEDIATE`` for write transactions so writers queue instead of failing.
@@ -74,8 +80,14 @@ def make_engine(
     that does not answer at all (PostgreSQL frozen) is cut off after ``timeout + 1`` s.
     docs/deploy.md lists each bound per database.
     """
+    overflow = max(pool_size, 2 * threads - pool_size)
     engine = _make_engine(
-        url, pool_size=pool_size, connect_timeout=connect_timeout, timeout=timeout, **kwargs
+        url,
+        pool_size=pool_size,
+        overflow=overflow,
+        connect_timeout=connect_timeout,
+        timeout=timeout,
+        **kwargs,
     )
     if schema:
         engine = engine.execution_options(schema_translate_map={None: schema})
@@ -83,7 +95,7 @@ def make_engine(
 
 
 def _make_engine(
-    url: str, *, pool_size: int, connect_timeout: int, timeout: int | None, **kwargs: Any
+    url: str, *, pool_size: int, overflow: int, connect_timeout: int, timeout: int | None, **kwargs: Any
 ) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -93,7 +105,7 @@ def _make_engine(
         # An in-memory database lives as long as its connection: everyone shares the one
         # (for tests; not for concurrent threads).
         pool: dict[str, Any] = (
-            {"poolclass": StaticPool} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
+            {"poolclass": StaticPool} if in_memory else {"pool_size": pool_size, "max_overflow": overflow}
         )
         engine = create_engine(
             url,
@@ -116,7 +128,7 @@ def _make_engine(
         url,
         pool_pre_ping=False,  # _ping_when_idle pings only the connections that idled
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=overflow,
         pool_timeout=connect_timeout if timeout is None else min(connect_timeout, timeout),
         connect_args=connect_args,
         **kwargs,
