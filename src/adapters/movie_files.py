@@ -24,7 +24,7 @@ def read_movie_rows(path: Path) -> list[object]:
         )
     try:
         with path.open(encoding="utf-8-sig", newline="") as file:  # -sig: spreadsheets' BOM
-            return _csv(path, file) if suffix == ".csv" else _json(path, file)
+            return _csv(path, file) if suffix == ".csv" else json_list(path, file)
     except OSError as exc:
         raise UnreadableFile(f"{path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -49,7 +49,8 @@ def _csv(path: Path, file: TextIO) -> list[object]:
     return rows
 
 
-def _json(path: Path, file: TextIO) -> list[object]:
+def json_list(path: Path, file: TextIO) -> list[object]:
+    """The JSON list a movies or ratings file holds; :class:`UnreadableFile` otherwise."""
     try:
         data = json.load(file)
     except json.JSONDecodeError as exc:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, TextIO
 
 import orjson
-from movierater_adapters.movie_files import UnreadableFile
+from movierater_adapters.movie_files import UnreadableFile, json_list
 
 from movierater_core.model import ExportedRating
 
@@ -116,11 +115,5 @@ def _cells(row: dict[str, str | None]) -> dict[str, object]:
 
 
 def _json(path: Path, file: TextIO) -> Iterator[tuple[str, object]]:
-    try:
-        data = json.load(file)
-    except json.JSONDecodeError as exc:
-        raise UnreadableFile(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, list):
-        raise UnreadableFile(f"{path}: must hold a JSON list of objects, not a {type(data).__name__}")
-    for number, row in enumerate(data, start=1):
+    for number, row in enumerate(json_list(path, file), start=1):
         yield f"row {number}", row
