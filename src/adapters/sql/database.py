@@ -118,6 +118,10 @@ def _make_engine(
     connect_args: dict[str, Any] = {}
     if backend == "postgresql":
         connect_args["connect_timeout"] = connect_timeout
+        if parsed.get_driver_name() == "psycopg":
+            # The hot statements are prepared by .libpq; psycopg's own automatic preparing
+            # would DEALLOCATE ALL of them at every rollback (a round trip of its own too).
+            connect_args["prepare_threshold"] = None
     elif parsed.get_driver_name() == "pyodbc":
         connect_args["timeout"] = connect_timeout  # pyodbc's login timeout
     elif backend in ("mysql", "mariadb"):
