@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
+from movierater_adapters.sql import libpq
 from movierater_adapters.sql.errors import UNAVAILABLE, server_timed_out, translate
 from movierater_adapters.sql.repositories import SqlRepositories
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -139,6 +140,8 @@ def _make_engine(
     )
     if timeout is not None:
         _bound_sessions(engine, timeout)
+    if parsed.get_driver_name() == "psycopg":  # COMMIT through libpq too (.libpq says why)
+        setattr(engine.dialect, "do_commit", libpq.commit)  # noqa: B010 - an instance's method
     # psycopg's ping runs under SqlDatabase's cutoff instead (see _watch_checkouts)
     if not (timeout is not None and _cuttable(parsed)):
         _ping_when_idle(engine)

@@ -108,12 +108,30 @@ class LibpqStatement:
 
     @staticmethod
     def _check(pgconn: pq.abc.PGconn, result: pq.abc.PGresult, here: _OnConnection) -> None:
-        if result.status in _OK:
+        if result.status not in _OK:
+            raise _error(pgconn, result, here.encoding)
+
+
+def commit(connection: Any) -> None:
+    """A dialect's ``do_commit`` for psycopg: COMMIT as psycopg's ``commit()`` sends it (none
+    when no transaction is open), through libpq's blocking call."""
+    driver: psycopg.Connection[Any] = getattr(connection, "driver_connection", connection)
+    with driver.lock:
+        if driver.closed:
+            raise errors.OperationalError("the connection is closed")
+        pgconn = driver.pgconn
+        if pgconn.transaction_status == pq.TransactionStatus.IDLE:
             return
-        if pgconn.status == pq.ConnStatus.BAD:  # the server or the socket went away
-            message = result.get_error_message(here.encoding) or "the connection to the server was lost"
-            raise errors.OperationalError(message)
-        raise errors.error_from_result(result, encoding=here.encoding)
+        result = pgconn.exec_(b"COMMIT")
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise _error(pgconn, result, driver.info.encoding)
+
+
+def _error(pgconn: pq.abc.PGconn, result: pq.abc.PGresult, encoding: str) -> errors.Error:
+    """The error psycopg would raise for a failed result."""
+    if pgconn.status == pq.ConnStatus.BAD:  # the server or the socket went away
+        return errors.OperationalError(result.get_error_message(encoding) or "the connection was lost")
+    return errors.error_from_result(result, encoding=encoding)
 
 
 def _begin(driver: psycopg.Connection[Any]) -> bytes:
