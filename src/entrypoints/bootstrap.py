@@ -35,6 +35,7 @@ from movierater_core.use_cases import (
     Movies,
     Ratings,
     ScoreSettings,
+    TokenCheck,
     Uploads,
     UploadSettings,
     UserAdmin,
@@ -97,6 +98,7 @@ def build_container(
         ),
     )
     for use_case in (
+        TokenCheck,
         Accounts,
         UserAdmin,
         Uploads,

@@ -330,6 +330,13 @@ class TokenReader(Protocol):
         """The token's user and when the token was last used, to the second (None: not recorded)."""
         ...
 
+    def user_for_and_movie(
+        self, digest: str, movie_id: int
+    ) -> tuple[tuple[User, datetime | None] | None, Movie | None]:
+        """``user_for(digest)`` and ``movies.get(movie_id)`` at once: one statement where the
+        database can, so that the token check shares its round trip with the movie it guards."""
+        ...
+
 
 class TokenRepository(TokenReader, Protocol):
     def add(self, digest: str, user_id: int, created_at: datetime) -> None:

@@ -6,13 +6,14 @@ unsettle a prepared statement. On PostgreSQL they run through libpq's blocking c
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from movierater_adapters.sql import SqlDatabase, make_engine
 from movierater_adapters.sql.errors import is_unique_violation, translate
 from movierater_adapters.sql.prepared import Prepared
-from movierater_adapters.sql.tables import movies, users
+from movierater_adapters.sql.tables import movies, tokens, users
 from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -145,3 +146,27 @@ def test_the_server_sees_one_prepared_statement_per_hot_statement(db: SqlDatabas
         ).all()
     assert len(statements) == 1
     assert "movies.title = $2" in statements[0][1]
+
+
+def test_a_token_and_a_movie_are_read_together_as_each_alone(db: SqlDatabase, engine: Engine) -> None:
+    """``user_for_and_movie``, one statement: the same as ``user_for`` and ``movies.get``,
+    whichever of the two is there."""
+    now = datetime.now(UTC)
+    with db.writing() as repos:
+        movie = repos.movies.add(MovieFields(title="Alien"))
+    with engine.begin() as conn:
+        user_id = conn.execute(
+            insert(users).values(username="alice", password_hash="x", is_admin=True, date_joined=now)
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(tokens).values(digest="a" * 64, user_id=user_id, created_at=now, last_used=1_700_000_000)
+        )
+        conn.execute(insert(tokens).values(digest="b" * 64, user_id=user_id, created_at=now, last_used=None))
+    for digest in ("a" * 64, "b" * 64, "c" * 64):
+        for movie_id in (movie.id, movie.id + 1):
+            with db.reading() as repos:
+                together = repos.tokens.user_for_and_movie(digest, movie_id)
+                alone = (repos.tokens.user_for(digest), repos.movies.get(movie_id))
+            assert together == alone
+            assert (together[0] is None) == (digest == "c" * 64)
+            assert (together[1] is None) == (movie_id != movie.id)

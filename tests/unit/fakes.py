@@ -47,6 +47,7 @@ from movierater_core.use_cases import (
     Movies,
     Ratings,
     ScoreSettings,
+    TokenCheck,
     Uploads,
     UploadSettings,
     UserAdmin,
@@ -405,6 +406,12 @@ class FakeTokens:
         found = self._s.tokens.get(digest)
         return (self._s.users[found[0]][0], found[1]) if found else None
 
+    def user_for_and_movie(
+        self, digest: str, movie_id: int
+    ) -> tuple[tuple[User, datetime | None] | None, Movie | None]:
+        found = self._s.tokens.get(digest)  # as user_for and movies.get: one call here
+        return (self._s.users[found[0]][0], found[1]) if found else None, self._s.movies.get(movie_id)
+
     def touch(self, digest: str, used_at: datetime) -> None:
         if digest in self._s.tokens:
             self._s.tokens[digest] = (self._s.tokens[digest][0], _to_the_second(used_at))
@@ -681,21 +688,24 @@ class App:
     uploads: Uploads
     storage: FakeStorage
     clock: FixedClock
+    token_check: TokenCheck
 
 
 def make_app() -> App:
-    db, hasher, clock = InMemoryDatabase(), FakeHasher(), FixedClock()
+    db, hasher, clock, issuer = InMemoryDatabase(), FakeHasher(), FixedClock(), CountingTokenIssuer()
     storage = FakeStorage(clock)
     uploads = Uploads(db, storage, FakeInspector(), clock, UploadSettings())
+    check = TokenCheck(db, issuer, clock, AccountSettings())
     return App(
         db=db,
         hasher=hasher,
-        accounts=Accounts(db, hasher, CountingTokenIssuer(), clock, AccountSettings()),
+        accounts=Accounts(db, hasher, issuer, clock, AccountSettings()),
         user_admin=UserAdmin(db, hasher),
         # the catalogue's mean read afresh each time (a test of the cache makes its own)
-        movies=Movies(db, uploads, clock, scores=ScoreSettings(mean_max_age=0)),
+        movies=Movies(db, uploads, clock, check, scores=ScoreSettings(mean_max_age=0)),
         ratings=Ratings(db, clock),
         uploads=uploads,
         storage=storage,
         clock=clock,
+        token_check=check,
     )

@@ -85,7 +85,7 @@ def test_without_include_the_list_and_detail_are_as_before(monkeypatch: pytest.M
 
 def test_my_rating_keeps_paging_search_and_counts_only_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
     app, _admin, alice, movies = _world()
-    paged = Movies(app.db, app.uploads, app.clock, PageSettings(2))
+    paged = Movies(app.db, app.uploads, app.clock, app.token_check, PageSettings(2))
     calls = Calls(app, monkeypatch)
     first = paged.list_movies(alice, {"include": "my_rating"})  # 3 movies, pages of 2
     assert [(v.movie.id, v.my_stars) for v in first.items if isinstance(v, MovieView)] == [

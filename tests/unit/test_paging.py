@@ -31,7 +31,7 @@ def app_with(movies: list[tuple[str, tuple[int, ...]]], max_page_size: int = 100
             movie = repos.movies.add(MovieFields(title=title, description=""))
             delta = sum((SummaryDelta.added(Stars(n)) for n in stars), SummaryDelta())
             repos.movies.adjust_ratings(movie.id, delta)
-    return app, Movies(app.db, app.uploads, app.clock, PageSettings(max_page_size))
+    return app, Movies(app.db, app.uploads, app.clock, app.token_check, PageSettings(max_page_size))
 
 
 def every_page(movies: Movies, limit: int, offset: int, query: dict[str, Any]) -> list[Movie]:

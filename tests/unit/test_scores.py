@@ -14,7 +14,9 @@ PASSWORD = "a long passphrase"
 
 def test_the_catalogue_mean_is_kept_for_its_max_age_then_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
     app = make_app()
-    movies = Movies(app.db, app.uploads, app.clock, scores=ScoreSettings(prior_weight=4, mean_max_age=60))
+    movies = Movies(
+        app.db, app.uploads, app.clock, app.token_check, scores=ScoreSettings(prior_weight=4, mean_max_age=60)
+    )
     admin = app.accounts.register({"username": "boss", "password": PASSWORD}, is_admin=True)
     movie = app.movies.create_movie(admin, {"title": "Alien"})
     reads: list[int] = []

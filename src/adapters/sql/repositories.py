@@ -42,8 +42,10 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -119,6 +121,21 @@ _USER_BY_TOKEN = Prepared(
     .where(tokens.c.digest == bindparam("digest"))
 )
 _MOVIE_BY_ID_QUERY = select(*_MOVIE_COLUMNS).where(movies.c.id == bindparam("movie_id"))
+# The token's holder and a movie in one statement: each outer-joined to a one-row table, so
+# one row comes back whether either is there or not (an id of NULL: not there).
+_HOLDER = (
+    select(*_USER_COLUMNS, tokens.c.last_used)
+    .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
+    .where(tokens.c.digest == bindparam("digest"))
+    .subquery("holder")
+)
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+_HOLDER_AND_MOVIE = Prepared(
+    select(*_HOLDER.c, *_MOVIE_COLUMNS).select_from(
+        _ONE_ROW.outerjoin(_HOLDER, true()).outerjoin(movies, movies.c.id == bindparam("movie_id"))
+    )
+)
+_HOLDER_WIDTH = len(_HOLDER.c)
 _MOVIE_BY_ID = Prepared(_MOVIE_BY_ID_QUERY)
 _MOVIE_BY_ID_LOCKED = Prepared(_locked(_MOVIE_BY_ID_QUERY, movies))
 _ALL_MOVIES = Prepared(select(*_MOVIE_COLUMNS).order_by(movies.c.id))
@@ -446,6 +463,12 @@ def _inserted_id(result: CursorResult[*tuple[Any, ...]]) -> int:
 
 # Rows are unpacked as tuples, in the order of the *_COLUMNS above: named access on a
 # Row costs several times more, and listing movies builds hundreds of these.
+
+
+def _holder(row: Any) -> tuple[User, datetime | None]:
+    """A token's user and last use, from (id, username, is_admin, last_used)."""
+    last_used = row[3]
+    return _user(row), (datetime.fromtimestamp(last_used, UTC) if last_used is not None else None)
 
 
 def _user(row: tuple[int, str, bool] | tuple[int, str, bool, object]) -> User:
@@ -935,10 +958,17 @@ class SqlTokens:
 
     def user_for(self, digest: str) -> tuple[User, datetime | None] | None:
         rows = _USER_BY_TOKEN.rows(self._conn, {"digest": digest})
-        if not rows:
-            return None
-        last_used = rows[0][3]
-        return _user(rows[0]), (datetime.fromtimestamp(last_used, UTC) if last_used is not None else None)
+        return _holder(rows[0]) if rows else None
+
+    def user_for_and_movie(
+        self, digest: str, movie_id: int
+    ) -> tuple[tuple[User, datetime | None] | None, Movie | None]:
+        (row,) = _HOLDER_AND_MOVIE.rows(self._conn, {"digest": digest, "movie_id": movie_id})
+        holder, movie = row[:_HOLDER_WIDTH], row[_HOLDER_WIDTH:]
+        return (
+            None if holder[0] is None else _holder(holder),
+            None if movie[0] is None else _movie(movie),
+        )
 
     def touch(self, digest: str, used_at: datetime) -> None:
         self._conn.execute(

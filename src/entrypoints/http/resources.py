@@ -410,6 +410,8 @@ def movie_etag(movie: Movie, prior: ScorePrior) -> str:
 
 
 class MovieDetail(DrfResource):
+    token_checked_by_use_case = ("GET",)  # the token and the movie in one read
+
     def __init__(self, movies: Movies) -> None:
         self._movies = movies
 
@@ -426,7 +428,9 @@ class MovieDetail(DrfResource):
         tag="movies",
     )
     def on_get(self, req: Req, resp: Resp, movie_id: int) -> None:
-        movie = self._movies.get_movie(req.context.user, movie_id, query_of(req, MOVIE_QUERY))
+        req.context.user, movie = self._movies.get_movie_as(
+            req.context.token_key, movie_id, query_of(req, MOVIE_QUERY)
+        )
         send(resp, any_movie_json(movie, self._movies.score_prior()))
         conditional.answer_read(req, resp)
 

@@ -1,6 +1,6 @@
 """Use cases, grouped by what they act on. Each method is one thing a user can do."""
 
-from movierater_core.use_cases.accounts import Accounts, AccountSettings
+from movierater_core.use_cases.accounts import Accounts, AccountSettings, TokenCheck
 from movierater_core.use_cases.health import Check, Health
 from movierater_core.use_cases.movies import Movies, ScoreSettings
 from movierater_core.use_cases.ratings import Ratings
@@ -16,6 +16,7 @@ __all__ = [
     "Movies",
     "Ratings",
     "ScoreSettings",
+    "TokenCheck",
     "UploadSettings",
     "Uploads",
     "UserAdmin",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property, partial
 from typing import Final
 
@@ -157,6 +157,50 @@ TOUCH_INTERVAL = timedelta(minutes=10)
 TOUCHES_PER_TTL = 10
 
 
+class TokenCheck:
+    """Who a token key says is asking: the token rules, apart from how its holder is read, so
+    that a read may look the token up in the same statement as its data (``holder``)."""
+
+    def __init__(self, db: Database, tokens: TokenIssuer, clock: Clock, settings: AccountSettings) -> None:
+        self._db = db
+        self._tokens = tokens
+        self._clock = clock
+        self._ttl = timedelta(seconds=settings.token_ttl)
+        self._touch_interval = min(TOUCH_INTERVAL, self._ttl / TOUCHES_PER_TTL)
+
+    def authenticate(self, key: str) -> User:
+        """The user a token key belongs to; :class:`NotAuthenticated` otherwise.
+
+        A token expires when unused for the configured TTL; each use slides the expiry.
+        """
+        digest = self.digest(key)
+        with self._db.reading() as repos:
+            found = repos.tokens.user_for(digest)
+        return self.holder(digest, found)
+
+    def digest(self, key: str) -> str:
+        """What storage looks a key up by; :class:`NotAuthenticated` for what is no key."""
+        if not is_token_key(key):
+            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
+        return self._tokens.digest(key)
+
+    def holder(self, digest: str, found: tuple[User, datetime | None] | None) -> User:
+        """The user of a token as ``tokens.user_for(digest)`` found it: :class:`NotAuthenticated`
+        if there is none or it expired (then deleted); its use recorded when due."""
+        if found is None:
+            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
+        user, last_used = found
+        now = self._clock.now()
+        if last_used is not None and now - last_used > self._ttl:
+            with self._db.writing() as repos:
+                repos.tokens.delete(digest)
+            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
+        if last_used is None or now - last_used > self._touch_interval:
+            with self._db.writing() as repos:
+                repos.tokens.touch(digest, now)
+        return user
+
+
 class Accounts:
     """Use cases about users and their credentials."""
 
@@ -174,8 +218,7 @@ class Accounts:
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
-        self._ttl = timedelta(seconds=settings.token_ttl)
-        self._touch_interval = min(TOUCH_INTERVAL, self._ttl / TOUCHES_PER_TTL)
+        self._token_check = TokenCheck(db, tokens, clock, settings)
         self._throttle = Throttle(db, clock)
         self._login_per_address = Limit(
             "login-address", settings.login_failures_per_address, timedelta(minutes=15)
@@ -279,27 +322,8 @@ class Accounts:
             repos.tokens.delete(self._tokens.digest(key))
 
     def authenticate(self, key: str) -> User:
-        """The user a token key belongs to; :class:`NotAuthenticated` otherwise.
-
-        A token expires when unused for the configured TTL; each use slides the expiry.
-        """
-        if not is_token_key(key):
-            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
-        digest = self._tokens.digest(key)
-        with self._db.reading() as repos:
-            found = repos.tokens.user_for(digest)
-        if found is None:
-            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
-        user, last_used = found
-        now = self._clock.now()
-        if last_used is not None and now - last_used > self._ttl:
-            with self._db.writing() as repos:
-                repos.tokens.delete(digest)
-            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
-        if last_used is None or now - last_used > self._touch_interval:
-            with self._db.writing() as repos:
-                repos.tokens.touch(digest, now)
-        return user
+        """The user a token key belongs to; :class:`NotAuthenticated` otherwise (``TokenCheck``)."""
+        return self._token_check.authenticate(key)
 
     # ---- managing users ------------------------------------------------------------------
 
