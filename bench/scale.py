@@ -112,6 +112,7 @@ def main() -> None:
         "last_movie_page_by_offset",
         "last_rating_page_by_offset",
         "last_rating_page_by_cursor",
+        "detail",  # alone: what the detail costs without the pulls
     ):
         if only and scenario not in only:
             continue
