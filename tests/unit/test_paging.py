@@ -393,7 +393,7 @@ RATINGS_MADE = st.lists(  # (user, movie, stars, seconds later), indexes into th
 )
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)  # a world of users and movies per example
 @given(
     ordering=st.sampled_from(ORDERINGS_OF_RATINGS),
     made=RATINGS_MADE,
