@@ -96,20 +96,30 @@ START: Final = Cursor()
 @frozen
 class Keyset:
     """An order a list is paged along by cursor: its name (written in the cursor, so that one
-    order's cursor is refused by a list in another) and how many integers its key has."""
+    order's cursor is refused by a list in another) and the largest value of each integer of
+    its key (a cursor beyond a column's type would be a database error, not a page)."""
 
     name: str
-    width: int
+    bounds: tuple[int, ...]
+
+    @property
+    def width(self) -> int:
+        return len(self.bounds)
 
     def cursor(self, key: tuple[int, ...]) -> str:
         """The token of the position after the row with ``key``."""
-        if len(key) != self.width or not all(0 <= part <= KEY_MAX for part in key):
+        if not self._holds(key):
             raise ValueError(f"not a key of {self.name}: {key!r}")
         text = f"{self.name}:{'.'.join(str(part) for part in key)}"
         return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii").rstrip("=")
 
     def accepts(self, cursor: Cursor) -> bool:
-        return cursor == START or (cursor.order == self.name and len(cursor.key) == self.width)
+        return cursor == START or (cursor.order == self.name and self._holds(cursor.key))
+
+    def _holds(self, key: tuple[int, ...]) -> bool:
+        return len(key) == self.width and all(
+            0 <= part <= bound for part, bound in zip(key, self.bounds, strict=True)
+        )
 
 
 def parse_cursor(value: object) -> Cursor:

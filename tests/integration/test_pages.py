@@ -158,6 +158,10 @@ def test_ordering_by_ratings_with_ties_by_id(small: Client, engine: Any, small_s
         ("/api/users/?offset=-1", {"offset": ["Ensure this value is greater than or equal to 0."]}),
         ("/api/ratings/?cursor=bm9wZQ", {"cursor": ["Invalid cursor."]}),
         (
+            "/api/ratings/?cursor=aWQ6MjE0NzQ4MzY0OA",
+            {"cursor": ["Invalid cursor."]},
+        ),  # id:2147483648, beyond INTEGER
+        (
             "/api/ratings/?cursor=&offset=0&user=me",
             {"offset": ["Not allowed with cursor: a cursor says where the page starts."]},
         ),

@@ -22,6 +22,7 @@ from movierater_core.model import Rating, SummaryDelta, User
 from movierater_core.paging import (
     CURSOR_FIELD,
     DEFAULT_PAGING,
+    KEY_MAX,
     PAGE_FIELDS,
     Keyset,
     KeysetPage,
@@ -32,7 +33,7 @@ from movierater_core.paging import (
     take_window,
 )
 from movierater_core.ports import Clock, Database, Repositories
-from movierater_core.rules import ID, ME, STARS, TIMESTAMP, USER_ID_OR_ME, Body, Field, Form, Need
+from movierater_core.rules import ID, ID_MAX, ME, STARS, TIMESTAMP, USER_ID_OR_ME, Body, Field, Form, Need
 from movierater_core.use_cases._common import retrying
 
 
@@ -76,9 +77,9 @@ RATINGS_QUERY: Final = Body(
 # The orders of the ratings list, as cursors name them, each with its key (unique in it):
 # by rating id; a user's by movie id (one rating per user and movie); with ?since=, by
 # (changed in microseconds since the epoch, id).
-BY_ID: Final = Keyset("id", 1)
-BY_MOVIE: Final = Keyset("movie", 1)
-BY_CHANGED: Final = Keyset("changed", 2)
+BY_ID: Final = Keyset("id", (ID_MAX,))
+BY_MOVIE: Final = Keyset("movie", (ID_MAX,))
+BY_CHANGED: Final = Keyset("changed", (KEY_MAX, ID_MAX))
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
 
