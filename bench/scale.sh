@@ -6,7 +6,9 @@
 #   source .venv/bin/activate; apt-get install wrk
 #   bench/scale.sh                                                     # SQLite
 #   DB_URL=postgresql+psycopg://postgres@127.0.0.1:5432/movierater_scale bench/scale.sh
+#   SEED=0 bench/scale.sh --only last_rating_page_by_cursor,detail_under_six_largest_pulls_by_cursor
 #
+# Arguments are passed to bench/scale.py (--only: some scenarios).
 # Environment: DB_URL (a SQLite file under BENCH_DIR by default; another database must exist),
 # MOVIES (100000), RATINGS_PER_MOVIE (50), USERS (5000), WORKERS (2), PORT (18200),
 # SECONDS (10), SEED (1; 0 reuses the data already there).
@@ -36,4 +38,4 @@ trap 'kill $master 2>/dev/null; wait $master 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.2; done
 
 python3 "$here/scale.py" "http://127.0.0.1:$PORT" --movies "$MOVIES" --ratings "$((MOVIES * RPM))" \
-  --max-page "${MOVIERATER_MAX_PAGE_SIZE:-1000}" --seconds "$SECONDS_PER_RUN"
+  --max-page "${MOVIERATER_MAX_PAGE_SIZE:-1000}" --seconds "$SECONDS_PER_RUN" "$@"

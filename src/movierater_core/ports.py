@@ -234,10 +234,15 @@ class RatingReader(Protocol):
         movie_id: int | None = None,
         user_id: int | None = None,
         since: datetime | None = None,
+        after: tuple[int, ...] | None = None,
     ) -> Sequence[Rating]:
         """At most ``limit`` of what ``list`` lists, after its first ``offset``, in its order
         (storage does the limiting). ``since``: only those whose ``changed`` is at or after
-        it (never those without times), by ``changed`` then id."""
+        it (never those without times), by ``changed`` then id.
+
+        ``after`` (a cursor's key; ``offset`` is then 0): only those past it in the order, an
+        index seek: a rating id (by id); with ``user_id``, a movie id (by movie); with
+        ``since``, (``changed`` in microseconds since the epoch, id). ``()``: from the top."""
         ...
 
     def count(

@@ -128,6 +128,8 @@ RATE = "/api/movies/{movie}/rate_movie/"
 RATINGS = "/api/ratings/"
 MY_RATINGS = "/api/ratings/?user=me"
 RATINGS_SINCE = "/api/ratings/?since=2000-01-01T00:00:00Z"  # incremental sync (issue 17 item 3)
+RATINGS_BY_CURSOR = "/api/ratings/?cursor="  # keyset paging (issue 12): the same rows, forward
+MY_RATINGS_BY_CURSOR = "/api/ratings/?user=me&cursor="
 MOVIES_BY_SCORE = "/api/movies/?ordering=-score"  # the honest ranking (issue 17 item 4)
 RATING = "/api/ratings/{rating}/"
 UPLOAD_URL = "/api/movies/get_upload_url/"
@@ -193,6 +195,8 @@ CASES: list[Case] = [
     *row("GET", RATINGS, 401, 200, 200, 200),
     *row("GET", MY_RATINGS, 401, 200, 200, 200),  # each their own: the owner's holds the rating
     *row("GET", RATINGS_SINCE, 401, 200, 200, 200),  # everyone's, as the plain list
+    *row("GET", RATINGS_BY_CURSOR, 401, 200, 200, 200),  # everyone's, as the plain list
+    *row("GET", MY_RATINGS_BY_CURSOR, 401, 200, 200, 200),  # each their own
     *row("GET", RATING, 401, 200, 200, 200),
     *row("DELETE", RATING, 401, 204, 403, 204),  # the owner's rating
     *(
@@ -586,6 +590,19 @@ def check_allowed(case: Case, stage: Stage, resp: requests.Response, changes: Ch
             assert stage.rating in body
             changed = [(datetime.fromisoformat(r["changed"]), r["id"]) for r in body]
             assert changed == sorted(changed)
+        elif path == RATINGS_BY_CURSOR:
+            assert body["previous"] is None and "X-Total-Count" not in resp.headers
+            assert stage.rating in body["results"]
+            ids = [r["id"] for r in body["results"]]
+            assert ids == sorted(changes.before["ratings"])[: len(ids)] and len(ids) == min(
+                1000, len(changes.before["ratings"])
+            )
+        elif path == MY_RATINGS_BY_CURSOR:
+            assert actor is not None
+            theirs = [r for r in changes.before["ratings"].values() if r["user_id"] == actor.id]
+            expected = [r["id"] for r in sorted(theirs, key=lambda r: r["movie_id"])][:1000]
+            assert [r["id"] for r in body["results"]] == expected
+            assert (stage.rating in body["results"]) == (actor is stage.owner)
         elif path == MY_RATINGS:
             assert actor is not None
             theirs = [r for r in changes.before["ratings"].values() if r["user_id"] == actor.id]

@@ -665,17 +665,27 @@ def test_the_lists_paging_parameters_and_both_answer_shapes_are_documented() -> 
     document = openapi_document()
     for path, extra, headers in (
         ("/api/movies/", {"search", "ordering", "include", "If-None-Match"}, {"ETag"}),
-        ("/api/ratings/", {"movie", "user", "since"}, set()),
+        ("/api/ratings/", {"movie", "user", "since", "cursor"}, set()),
         ("/api/users/", {"search", "include"}, set()),
     ):
         get = document["paths"][path]["get"]
         assert {p["name"] for p in get["parameters"]} == {"limit", "offset", *extra}
         ok = get["responses"]["200"]
         assert set(ok["headers"]) == {"Link", "X-Total-Count", *headers}
-        assert ok["headers"]["X-Total-Count"]["required"]
+        by_cursor = "cursor" in extra  # a cursor page has no count
+        assert ok["headers"]["X-Total-Count"]["required"] is not by_cursor
         shapes = ok["content"][JSON]["schema"]["oneOf"]
         assert shapes[0]["type"] == "array" and shapes[1]["$ref"].endswith("Page")
+        assert [s["$ref"].rsplit("/", 1)[1] for s in shapes[2:]] == (
+            ["RatingCursorPage"] if by_cursor else []
+        )
         assert "400" in get["responses"]
+    (cursor,) = (p for p in get_params(document, "/api/ratings/") if p["name"] == "cursor")
+    assert cursor["schema"] == {"type": "string", "maxLength": 100, "pattern": "^[A-Za-z0-9_-]*$"}
+    assert not cursor["required"] and "next" in cursor["description"]
+    cursor_page = document["components"]["schemas"]["RatingCursorPage"]
+    assert cursor_page["required"] == ["next", "previous", "results"]
+    assert cursor_page["additionalProperties"] is False and "count" not in cursor_page["properties"]
     ordering = next(
         p for p in document["paths"]["/api/movies/"]["get"]["parameters"] if p["name"] == "ordering"
     )
@@ -708,7 +718,11 @@ def test_paged_bounded_and_refused_list_answers_conform_to_the_document(server: 
     schema = schemathesis.openapi.from_dict(openapi_document())
     admin = make_admin(server)
     for n in range(5):
-        assert admin.post("/api/movies/", json={"title": f"Movie {n}"}).status_code == 201
+        created = admin.post("/api/movies/", json={"title": f"Movie {n}"})
+        assert created.status_code == 201
+        if n < 2:  # two ratings: a cursor page of one has a next one
+            rated = admin.post(f"/api/movies/{created.json()['id']}/rate_movie/", json={"stars": 3})
+            assert rated.status_code == 200
     cases: list[tuple[str, dict[str, str]]] = [
         ("/api/movies/", {"limit": "2", "offset": "2", "ordering": "-ave_ratings", "search": "movie"}),
         ("/api/movies/", {}),
@@ -716,6 +730,10 @@ def test_paged_bounded_and_refused_list_answers_conform_to_the_document(server: 
         ("/api/ratings/", {"offset": "1"}),
         ("/api/ratings/", {"since": "2000-01-01T00:00:00Z", "limit": "1"}),
         ("/api/ratings/", {"since": "not a time"}),
+        ("/api/ratings/", {"cursor": "", "limit": "1"}),  # by cursor: no count, a next link
+        ("/api/ratings/", {"cursor": "", "since": "2000-01-01T00:00:00Z"}),  # the last page: next null
+        ("/api/ratings/", {"cursor": "bm90IGEgY3Vyc29y"}),
+        ("/api/ratings/", {"cursor": "", "offset": "0"}),
         ("/api/users/", {"limit": "1"}),
     ]
     for path, params in cases:
@@ -724,6 +742,8 @@ def test_paged_bounded_and_refused_list_answers_conform_to_the_document(server: 
         assert_conforms(schema, "GET", path, resp, query=params or None)
     body = admin.get("/api/movies/", params={"limit": "2", "offset": "2"}).json()
     assert body["next"] and body["previous"]
+    by_cursor = admin.get("/api/ratings/", params={"cursor": "", "limit": "1"})
+    assert by_cursor.json()["next"] and "X-Total-Count" not in by_cursor.headers
     wipe(engine)
 
 

@@ -2,17 +2,18 @@
 backend: the Angular client's plain list of a 1,000-movie catalogue comes whole with the
 default settings, one movie more and it is the first page with ``Link`` and
 ``X-Total-Count``; DRF's envelope with limit/offset; 400s in DRF's shape; the ratings'
-``?movie=``/``?user=`` with paging."""
+``?movie=``/``?user=`` with paging; the ratings by cursor in each of their orders."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from movierater_adapters.sql.tables import movies
-from sqlalchemy import insert
+from movierater_adapters.sql.tables import movies, ratings
+from sqlalchemy import insert, select
 
 from tests.integration.conftest import Client, Server, make_admin, sign_up, wipe
 
@@ -155,6 +156,15 @@ def test_ordering_by_ratings_with_ties_by_id(small: Client, engine: Any, small_s
         ("/api/movies/?search=%00", {"search": ["Null characters are not allowed."]}),
         ("/api/ratings/?movie=1&limit=x", {"limit": ["A valid integer is required."]}),
         ("/api/users/?offset=-1", {"offset": ["Ensure this value is greater than or equal to 0."]}),
+        ("/api/ratings/?cursor=bm9wZQ", {"cursor": ["Invalid cursor."]}),
+        (
+            "/api/ratings/?cursor=aWQ6MjE0NzQ4MzY0OA",
+            {"cursor": ["Invalid cursor."]},
+        ),  # id:2147483648, beyond INTEGER
+        (
+            "/api/ratings/?cursor=&offset=0&user=me",
+            {"offset": ["Not allowed with cursor: a cursor says where the page starts."]},
+        ),
     ],
 )
 def test_bad_values_are_400_in_drfs_shape(small: Client, path: str, errors: dict[str, list[str]]) -> None:
@@ -169,3 +179,90 @@ def test_a_huge_offset_is_an_empty_page_not_an_error(small: Client, engine: Any)
     assert body["count"] == 1 and body["results"] == [] and body["next"] is None
     users = small.get("/api/users/?limit=1&offset=2147483647").json()
     assert users["results"] == [] and users["count"] == 1
+
+
+T0 = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z in microseconds, as ratings.changed holds it
+SECOND = 1_000_000
+
+
+def test_ratings_by_cursor_follow_each_order_to_the_end_on_every_backend(
+    small: Client, engine: Any, small_server: Server
+) -> None:
+    """Following ``next`` from ``?cursor=`` reads each order of the ratings whole, by index
+    seeks past (changed, id) ties and around ratings without times, with a rating added at
+    the end while paging; no count on any page."""
+    add_movies(engine, [f"c{n}" for n in range(7)])
+    with engine.connect() as conn:
+        movie_ids = list(conn.execute(select(movies.c.id).order_by(movies.c.id)).scalars())
+    raters = [sign_up(small_server.base_url) for _ in range(3)]
+    users = [small.user_id, *(r.user_id for r in raters)]
+    rows = [
+        {
+            "user_id": user,
+            "movie_id": movie,
+            "stars": 1 + (i + j) % 5,
+            "created": None if (i + j) % 5 == 0 else T0,
+            "changed": None if (i + j) % 5 == 0 else T0 + ((3 * i + j) % 4) * SECOND,  # ties, NULLs
+        }
+        for i, movie in enumerate(movie_ids[:6])
+        for j, user in enumerate(users[:3])
+    ]
+    random.Random(12).shuffle(rows)  # ids in another order than (user, movie)
+    with engine.begin() as conn:
+        conn.execute(insert(ratings), rows)
+
+    def stored() -> list[tuple[int, int, int, int | None]]:
+        with engine.connect() as conn:
+            query = select(ratings.c.id, ratings.c.user_id, ratings.c.movie_id, ratings.c.changed)
+            return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+    def expected(query: dict[str, int]) -> list[int]:
+        found = [
+            r
+            for r in stored()
+            if r[1] == query.get("user", r[1])
+            and r[2] == query.get("movie", r[2])
+            and ("since" not in query or (r[3] is not None and r[3] >= query["since"]))
+        ]
+        key = (lambda r: (r[3], r[0])) if "since" in query else (lambda r: r[2]) if "user" in query else None
+        return [r[0] for r in sorted(found, key=key or (lambda r: r[0]))]
+
+    def follow(params: str, limit: int, *, add_after_first: tuple[int, int] | None = None) -> list[int]:
+        url: str | None = f"/api/ratings/?{params}&cursor=&limit={limit}"
+        seen: list[int] = []
+        while url:
+            resp = small.get(url)
+            assert resp.status_code == 200, resp.text
+            body = resp.json()
+            assert list(body) == ["next", "previous", "results"] and body["previous"] is None
+            assert "X-Total-Count" not in resp.headers
+            assert len(body["results"]) <= min(limit, SMALL)
+            seen += [r["id"] for r in body["results"]]
+            url = path_of(body["next"]) if body["next"] else None
+            if url:
+                assert resp.headers["Link"] == f'<{body["next"]}>; rel="next"'
+            if add_after_first and url:  # while paging: (user, movie), the latest time, the highest id
+                user, movie = add_after_first
+                add_after_first = None
+                with engine.begin() as conn:
+                    row = {"user_id": user, "movie_id": movie, "stars": 5}
+                    conn.execute(insert(ratings), [{**row, "created": T0, "changed": T0 + 9 * SECOND}])
+        return seen
+
+    since = "since=2026-01-01T00:00:01Z"
+    for limit in (1, 3, 4, 50):
+        assert follow("", limit) == expected({})
+        assert follow(f"movie={movie_ids[2]}", limit) == expected({"movie": movie_ids[2]})
+        assert follow(f"user={users[1]}", limit) == expected({"user": users[1]})
+        assert follow(since, limit) == expected({"since": T0 + SECOND})
+        assert follow(f"{since}&user={users[2]}", limit) == expected({"since": T0 + SECOND, "user": users[2]})
+    for params, query, added in (
+        ("", {}, (users[1], movie_ids[6])),
+        (f"user={users[1]}", {"user": users[1]}, (users[1], movie_ids[6])),  # the last movie
+        (since, {"since": T0 + SECOND}, (users[1], movie_ids[6])),  # the latest time
+        (f"movie={movie_ids[2]}", {"movie": movie_ids[2]}, (users[3], movie_ids[2])),  # the last id
+    ):
+        seen = follow(params, 2, add_after_first=added)
+        assert seen == expected(query) and seen[-1] == max(r[0] for r in stored())
+        with engine.begin() as conn:
+            conn.execute(ratings.delete().where(ratings.c.id == seen[-1]))

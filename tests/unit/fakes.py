@@ -307,13 +307,27 @@ class FakeRatings:
         movie_id: int | None = None,
         user_id: int | None = None,
         since: datetime | None = None,
+        after: tuple[int, ...] | None = None,
     ) -> Sequence[Rating]:
-        return self._since(movie_id, user_id, since)[offset : offset + limit]
+        found = self._since(movie_id, user_id, since)
+        if after is not None:  # as the port says: past the key, in the list's order
+            found = [r for r in found if self._key(r, user_id, since) > after]
+        return found[offset : offset + limit]
 
     def count(
         self, *, movie_id: int | None = None, user_id: int | None = None, since: datetime | None = None
     ) -> int:
         return len(self._since(movie_id, user_id, since))
+
+    @staticmethod
+    def _key(rating: Rating, user_id: int | None, since: datetime | None) -> tuple[int, ...]:
+        if since is not None:  # (changed in microseconds since the epoch, id)
+            assert rating.changed is not None
+            return (
+                (rating.changed - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1),
+                rating.id,
+            )
+        return (rating.movie_id,) if user_id is not None else (rating.id,)
 
     def _since(self, movie_id: int | None, user_id: int | None, since: datetime | None) -> list[Rating]:
         found = self.list(movie_id=movie_id, user_id=user_id)

@@ -3,8 +3,9 @@ request schemas are generated from these): every value a schema admits, its rule
 
 Fuzzers (schemathesis, hypothesis-jsonschema) generate from these patterns with Python's
 regexes; a pattern that admitted what the rule refuses would make valid-looking requests
-fail for a reason the document could have stated. The password policy is the one rule
-beyond JSON Schema (common passwords, similarity), so its schema is looser by design.
+fail for a reason the document could have stated. The password policy is a rule beyond
+JSON Schema (common passwords, similarity), so its schema is looser by design; so is the
+ratings' cursor, a token the server writes (its pattern: the characters one may have).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from movierater_core import rules
 from movierater_core.errors import ValidationError
 from movierater_core.missing import MISSING
 from movierater_core.model import MovieFields
+from movierater_core.paging import CURSOR
 from movierater_core.rules import Field, Form, Need, Rule
 from movierater_core.uploads import OBJECT_NAME_PATTERN, UPLOAD_BODY, is_object_name
 from movierater_core.use_cases.accounts import CREDENTIALS_BODY, USER_BODY
@@ -36,7 +38,7 @@ BODIES = {
     "ratings query": RATINGS_QUERY,
     "upload": UPLOAD_BODY,
 }
-BEYOND_JSON_SCHEMA = (rules.NEW_PASSWORD,)
+BEYOND_JSON_SCHEMA = (rules.NEW_PASSWORD, CURSOR)
 
 
 def patterned_fields() -> list[Any]:

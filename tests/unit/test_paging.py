@@ -5,6 +5,8 @@ ties by id in the order's direction)."""
 
 from __future__ import annotations
 
+import base64
+import re
 from typing import Any
 
 import pytest
@@ -12,11 +14,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from movierater_core.errors import ValidationError
-from movierater_core.model import Movie, MovieFields, MovieOrder, MovieSort, Stars, SummaryDelta, User
-from movierater_core.paging import MAX_PAGE_SIZE_LIMIT, PageSettings, Window, fetch_page
-from movierater_core.rules import ID_MAX, ORDERINGS
+from movierater_core.model import Movie, MovieFields, MovieOrder, MovieSort, Rating, Stars, SummaryDelta, User
+from movierater_core.paging import (
+    CURSOR,
+    CURSOR_MAX_LENGTH,
+    CURSOR_WITH_OFFSET,
+    INVALID_CURSOR,
+    KEY_MAX,
+    MAX_PAGE_SIZE_LIMIT,
+    START,
+    Cursor,
+    Keyset,
+    KeysetPage,
+    Page,
+    PageSettings,
+    Window,
+    fetch_page,
+    parse_cursor,
+)
+from movierater_core.rules import ID_MAX, ORDERINGS, Invalid
 from movierater_core.use_cases import Movies, Ratings
-from tests.unit.fakes import App, make_app
+from movierater_core.use_cases.ratings import BY_CHANGED, BY_ID, BY_MOVIE
+from tests.unit.fakes import App, FakeRatings, make_app
+
+PASSWORD = "a long passphrase"
 
 ADMIN = User(1, "admin", is_admin=True)
 TITLES = st.text(alphabet="abcAB%_ ", min_size=1, max_size=6)
@@ -286,3 +307,205 @@ def test_users_search_by_username_in_any_case_and_include_their_role() -> None:
         "include": ['"my_rating" is not a valid choice.'],
         "search": ["Ensure this field has no more than 150 characters."],
     }
+
+
+# ---- cursors on the ratings list: forward keyset paging -------------------------------------
+
+KEYSETS = st.sampled_from([BY_ID, BY_MOVIE, BY_CHANGED])
+# The ratings list's orders a cursor follows: the filters (movie, user, since) that make each.
+ORDERINGS_OF_RATINGS = ("plain", "movie", "user", "since", "since_and_user")
+
+
+@given(keyset=KEYSETS, key=st.lists(st.integers(0, ID_MAX), min_size=2, max_size=2))
+def test_a_cursor_reads_back_as_the_key_it_was_made_of(keyset: Keyset, key: list[int]) -> None:
+    token = keyset.cursor(tuple(key[: keyset.width]))
+    assert parse_cursor(token) == Cursor(keyset.name, tuple(key[: keyset.width]))
+    assert len(token) <= CURSOR_MAX_LENGTH and re.fullmatch(str(CURSOR.schema["pattern"]), token)
+
+
+@given(value=st.one_of(st.text(max_size=120), st.binary(max_size=60).map(base64.urlsafe_b64encode)))
+def test_any_other_text_is_an_invalid_cursor_never_an_error(value: str | bytes) -> None:
+    text = value.decode("ascii").rstrip("=") if isinstance(value, bytes) else value
+    try:
+        cursor = parse_cursor(text)
+    except Invalid as exc:
+        assert exc.messages == [INVALID_CURSOR]
+    else:  # what reads as a cursor is one a keyset would write
+        any_key = Keyset(cursor.order, (KEY_MAX,) * len(cursor.key))
+        assert cursor == START or any_key.cursor(cursor.key) == text
+
+
+class RatingsWorld:
+    """Users, movies and their ratings over the fakes, made by the core's own use cases."""
+
+    def __init__(self, max_page_size: int) -> None:
+        self.app = make_app()
+        self.admin = self.app.accounts.register({"username": "boss", "password": PASSWORD}, is_admin=True)
+        self.users = [self.admin]
+        self.movies: list[int] = []
+        self.ratings = Ratings(self.app.db, self.app.clock, PageSettings(max_page_size))
+
+    def user(self) -> User:
+        made = self.app.accounts.register({"username": f"u{len(self.users)}", "password": PASSWORD})
+        self.users.append(made)
+        return made
+
+    def movie(self) -> int:
+        self.movies.append(self.app.movies.create_movie(self.admin, {"title": f"m{len(self.movies)}"}).id)
+        return self.movies[-1]
+
+    def rate(self, user: User, movie_id: int, stars: int, later: int) -> None:
+        self.app.clock.advance(later)  # 0: the same time as the last (ties in ?since=)
+        self.ratings.rate_movie(user, movie_id, {"stars": stars})
+
+    def query(self, ordering: str) -> dict[str, str]:
+        return {
+            "plain": {},
+            "movie": {"movie": str(self.movies[0])},
+            "user": {"user": str(self.users[1].id)},
+            "since": {"since": "2026-01-01T00:00:10Z"},
+            "since_and_user": {"since": "2026-01-01T00:00:00Z", "user": "me"},
+        }[ordering]
+
+    def add_at_the_end(self, ordering: str, later: int) -> None:
+        """A rating that comes after every one there is, in that order."""
+        movie_id = self.movie()  # the highest movie id: the end of a user's list by movie
+        if ordering == "movie":
+            self.rate(self.user(), self.movies[0], 5, later)  # the highest rating id
+        elif ordering in ("user", "since_and_user"):
+            self.rate(self.users[1], movie_id, 4, later)
+        else:  # the highest rating id, and the latest time (or a tie with a lower id)
+            self.rate(self.user(), movie_id, 3, later)
+
+    def whole(self, ordering: str) -> list[Rating]:
+        """The list in its order, read otherwise: one page as large as it is."""
+        actor = self.users[1]
+        everything = Ratings(self.app.db, self.app.clock, PageSettings(MAX_PAGE_SIZE_LIMIT))
+        page = everything.list_ratings(actor, self.query(ordering))
+        assert isinstance(page, Page) and page.total == len(page.items)
+        return list(page.items)
+
+
+USERS, MOVIES = 5, 5
+RATINGS_MADE = st.lists(  # (user, movie, stars, seconds later), indexes into the world's
+    st.tuples(st.integers(0, USERS - 1), st.integers(0, MOVIES - 1), st.integers(1, 5), st.integers(0, 4)),
+    min_size=12,
+    max_size=50,
+)
+
+
+@settings(max_examples=150, deadline=None)  # a world of users and movies per example
+@given(
+    ordering=st.sampled_from(ORDERINGS_OF_RATINGS),
+    made=RATINGS_MADE,
+    limit=st.integers(1, 4),
+    max_page_size=st.integers(1, 4),
+    added=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5)), max_size=6),
+)
+def test_following_next_cursors_reads_the_ordered_whole_also_with_ratings_added_at_its_end(
+    ordering: str,
+    made: list[tuple[int, int, int, int]],
+    limit: int,
+    max_page_size: int,
+    added: list[tuple[int, int]],
+) -> None:
+    """Pages read by following ``next`` from ``?cursor=`` are the list in its order, rows
+    added meanwhile at its end included, none missed or twice; each at most the limit (cut to
+    the maximum page size), with no count anywhere."""
+    world = RatingsWorld(max_page_size)
+    users = [world.admin, *(world.user() for _ in range(USERS - 1))]
+    for _ in range(MOVIES):
+        world.movie()
+    for user, movie, stars, later in made:
+        world.rate(users[user], world.movies[movie], stars, later)
+    pending = list(added)  # (how many to add before the next page, seconds later)
+    seen: list[Rating] = []
+    query: dict[str, str] = {**world.query(ordering), "cursor": "", "limit": str(limit)}
+    while True:
+        page = world.ratings.list_ratings(world.users[1], query)
+        assert isinstance(page, KeysetPage) and page.window.limit == min(limit, max_page_size)
+        assert 0 < len(page.items) <= page.window.limit or page.next_cursor is None
+        seen += page.items
+        if page.next_cursor is None:
+            break
+        if pending:  # while the client pages: after the rows it has, so it meets them
+            how_many, later = pending.pop(0)
+            for _ in range(how_many):
+                world.add_at_the_end(ordering, later)
+        query = {**query, "cursor": page.next_cursor}
+    assert seen == world.whole(ordering)
+
+
+def test_a_cursor_page_counts_nothing_and_a_count_on_the_offset_page_shows_the_difference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = RatingsWorld(3)
+    for n in range(5):
+        world.rate(world.user(), world.movie(), 1 + n, 1)
+    counted: list[object] = []
+    monkeypatch.setattr(FakeRatings, "count", lambda self, **kw: counted.append(kw) or 5)
+    page = world.ratings.list_ratings(world.admin, {"cursor": "", "limit": "2"})
+    assert isinstance(page, KeysetPage) and [r.stars.value for r in page.items] == [1, 2] and page.next_cursor
+    following = world.ratings.list_ratings(world.admin, {"cursor": page.next_cursor, "limit": "9"})
+    assert [r.stars.value for r in following.items] == [3, 4, 5] and not counted
+    assert following.window == Window(limit=3, offset=0, paged=True, after=(page.items[-1].id,))
+    assert isinstance(following, KeysetPage) and following.next_cursor is None
+    world.ratings.list_ratings(world.admin, {"limit": "2"})  # the offset page: more rows, so a count
+    assert counted == [{"movie_id": None, "user_id": None, "since": None}]
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ({"cursor": "x"}, {"cursor": [INVALID_CURSOR]}),
+        ({"cursor": "aWQ6MQ=="}, {"cursor": [INVALID_CURSOR]}),  # padded: not as written
+        ({"cursor": None}, {"cursor": ["This field may not be null."]}),
+        ({"cursor": "", "offset": "0"}, {"offset": [CURSOR_WITH_OFFSET]}),
+        (
+            {"cursor": BY_ID.cursor((3,)), "offset": "x"},
+            {"offset": ["A valid integer is required.", CURSOR_WITH_OFFSET]},
+        ),
+        # a cursor of another order: by id, on a list by time changed or by movie
+        ({"cursor": BY_ID.cursor((3,)), "since": "2026-01-01T00:00:00Z"}, {"cursor": [INVALID_CURSOR]}),
+        ({"cursor": BY_CHANGED.cursor((3, 4)), "user": "me"}, {"cursor": [INVALID_CURSOR]}),
+        ({"cursor": BY_MOVIE.cursor((3,))}, {"cursor": [INVALID_CURSOR]}),
+        ({"cursor": Keyset("id", (9, 9)).cursor((3, 4))}, {"cursor": [INVALID_CURSOR]}),
+        # beyond the column's type: 400, never a database error
+        ({"cursor": Keyset("id", (KEY_MAX,)).cursor((ID_MAX + 1,))}, {"cursor": [INVALID_CURSOR]}),
+        (
+            {"cursor": Keyset("changed", (KEY_MAX,) * 2).cursor((KEY_MAX, ID_MAX + 1))},
+            {"cursor": [INVALID_CURSOR]},
+        ),
+        (
+            {"cursor": "", "limit": "0", "movie": "x"},
+            {
+                "limit": ["Ensure this value is greater than or equal to 1."],
+                "movie": ["A valid integer is required."],
+            },
+        ),
+    ],
+)
+def test_a_bad_cursor_or_one_with_offset_is_refused_in_drfs_shape(
+    query: dict[str, object], errors: dict[str, list[str]]
+) -> None:
+    world = RatingsWorld(5)
+    world.user()
+    with pytest.raises(ValidationError) as caught:
+        world.ratings.list_ratings(world.users[1], query)
+    assert caught.value.errors == errors
+
+
+def test_a_cursor_of_each_order_names_the_last_rows_key() -> None:
+    world = RatingsWorld(1)
+    alice = world.user()
+    first, second = world.movie(), world.movie()
+    world.rate(alice, second, 2, 0)
+    world.rate(alice, first, 3, 7)
+    by_id = world.ratings.list_ratings(alice, {"cursor": ""})
+    by_movie = world.ratings.list_ratings(alice, {"cursor": "", "user": "me"})
+    by_time = world.ratings.list_ratings(alice, {"cursor": "", "since": "2026-01-01T00:00:00Z"})
+    assert [p.next_cursor for p in (by_id, by_movie, by_time)] == [  # type: ignore[union-attr]
+        BY_ID.cursor((1,)),
+        BY_MOVIE.cursor((first,)),
+        BY_CHANGED.cursor((1_767_225_600_000_000, 1)),  # 2026-01-01T00:00:00Z, rating 1
+    ]

@@ -21,7 +21,7 @@ from typing import Any
 import falcon
 import falcon.inspect
 import orjson
-from movierater_entrypoints.http.pages import page_schema
+from movierater_entrypoints.http.pages import cursor_page_schema, page_schema
 from movierater_entrypoints.http.spec import (
     JSON,
     Documented,
@@ -152,6 +152,7 @@ def _schemas() -> dict[str, Schema]:
         ),
         "MoviePage": page_schema("Movie"),
         "RatingPage": page_schema("Rating"),
+        "RatingCursorPage": cursor_page_schema("Rating"),
         "UserPage": page_schema("User"),
         "Stars": dict(STARS.schema),
         "Rating": _object(

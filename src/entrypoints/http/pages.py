@@ -8,6 +8,11 @@ at the top). Without them it is the bare JSON array the Angular client reads, of
 the maximum page size. Either way ``X-Total-Count`` says how long the whole list is, and
 ``Link`` (RFC 8288) gives the ``next`` and ``prev`` pages there are: a list cut short says
 so in headers a browser client may read (CORS exposes them).
+
+With ``?cursor=`` (the ratings list) it is DRF's ``CursorPagination`` envelope,
+``{"next", "previous", "results"}``: ``next`` is the request's URL with the next page's
+cursor (and the limit served), ``previous`` is null (cursor pages go forward), ``Link``
+gives the ``next`` one, and there is no ``X-Total-Count`` (a cursor page counts nothing).
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ import falcon
 from movierater_entrypoints.http.io import send
 from movierater_entrypoints.http.spec import JSON, Schema, header, schema_ref
 
-from movierater_core.paging import Page, PageQuery
+from movierater_core.paging import CURSOR_FIELD, KeysetPage, Page, PageQuery
 from movierater_core.rules import Body
 
 T = TypeVar("T")
-LIMIT, OFFSET = PageQuery.limit.name, PageQuery.offset.name
+LIMIT, OFFSET, CURSOR = PageQuery.limit.name, PageQuery.offset.name, CURSOR_FIELD.name
 TOTAL_HEADER = "X-Total-Count"
 PAGE_HEADERS = ("Link", TOTAL_HEADER)  # CORS exposes these to browser clients
 
@@ -34,8 +39,17 @@ def query_of(req: falcon.Request, query: Body) -> dict[str, object]:
     return {field.name: req.get_param(field.name) for field in query.fields if req.has_param(field.name)}
 
 
-def send_page(req: falcon.Request, resp: falcon.Response, page: Page[T], to_json: Callable[[T], Any]) -> None:
+def send_page(
+    req: falcon.Request, resp: falcon.Response, page: Page[T] | KeysetPage[T], to_json: Callable[[T], Any]
+) -> None:
     results = [to_json(item) for item in page.items]
+    if isinstance(page, KeysetPage):
+        following_cursor = None
+        if page.next_cursor is not None:
+            following_cursor = _url(req, {LIMIT: page.window.limit, CURSOR: page.next_cursor})
+            resp.set_header("Link", f'<{following_cursor}>; rel="next"')
+        send(resp, {"next": following_cursor, "previous": None, "results": results})
+        return
     window = page.window
     following = (
         _url(req, {LIMIT: window.limit, OFFSET: window.offset + window.limit}) if page.has_next else None
@@ -54,7 +68,7 @@ def send_page(req: falcon.Request, resp: falcon.Response, page: Page[T], to_json
         send(resp, results)
 
 
-def _url(req: falcon.Request, changes: Mapping[str, int | None]) -> str:
+def _url(req: falcon.Request, changes: Mapping[str, int | str | None]) -> str:
     """The request's URL with ``changes`` made to its query (None: the parameter removed), as
     DRF's ``replace_query_param``/``remove_query_param`` make them (parameters sorted)."""
     kept = [(name, value) for name, value in parse_qsl(req.query_string, keep_blank_values=True)]
@@ -64,12 +78,29 @@ def _url(req: falcon.Request, changes: Mapping[str, int | None]) -> str:
     return f"{req.prefix}{path}?{urlencode(sorted(params))}"
 
 
-def page_answer(item: str, description: str) -> Schema:
-    """The 200 of a list: the bare array of ``item`` or, paged, the ``<item>Page`` envelope."""
+def page_answer(item: str, description: str, *, cursor: bool = False) -> Schema:
+    """The 200 of a list: the bare array of ``item`` or, paged, the ``<item>Page`` envelope;
+    with ``cursor``, also the ``<item>CursorPage`` one (then without ``X-Total-Count``)."""
+    total = header({"type": "integer", "minimum": 0}, "How many rows the whole list has.")
+    shapes: list[Schema] = [
+        {
+            "type": "array",
+            "items": schema_ref(item),
+            "description": "Without limit, offset or cursor: the list (its first page).",
+        },
+        schema_ref(f"{item}Page"),
+    ]
+    if cursor:
+        total = {
+            **total,
+            "required": False,
+            "description": "How many rows the whole list has (not by cursor).",
+        }
+        shapes.append(schema_ref(f"{item}CursorPage"))
     return {
         "description": description,
         "headers": {
-            TOTAL_HEADER: header({"type": "integer", "minimum": 0}, "How many rows the whole list has."),
+            TOTAL_HEADER: total,
             "Link": {
                 "required": False,
                 "description": (
@@ -80,20 +111,7 @@ def page_answer(item: str, description: str) -> Schema:
                 "schema": {"type": "string"},
             },
         },
-        "content": {
-            JSON: {
-                "schema": {
-                    "oneOf": [
-                        {
-                            "type": "array",
-                            "items": schema_ref(item),
-                            "description": "Without limit or offset: the list (its first page).",
-                        },
-                        schema_ref(f"{item}Page"),
-                    ]
-                }
-            }
-        },
+        "content": {JSON: {"schema": {"oneOf": shapes}}},
     }
 
 
@@ -110,5 +128,21 @@ def page_schema(item: str) -> Schema:
             "results": {"type": "array", "items": schema_ref(item)},
         },
         "required": ["count", "next", "previous", "results"],
+        "additionalProperties": False,
+    }
+
+
+def cursor_page_schema(item: str) -> Schema:
+    """DRF's CursorPagination envelope of ``item`` rows (forward only: ``previous`` is null)."""
+    url = {"type": ["string", "null"], "format": "uri"}
+    return {
+        "type": "object",
+        "description": "With cursor: DRF's CursorPagination envelope, without a count.",
+        "properties": {
+            "next": {**url, "description": "The next page's URL (its cursor); null on the last."},
+            "previous": {"type": "null", "description": "Always null: cursor pages go forward."},
+            "results": {"type": "array", "items": schema_ref(item)},
+        },
+        "required": ["next", "previous", "results"],
         "additionalProperties": False,
     }

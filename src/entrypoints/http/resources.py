@@ -547,7 +547,11 @@ class RatingList(DrfResource):
     @operation(
         "listRatings",
         "Every rating, or those of a movie and/or a user",
-        {"200": page_answer("Rating", "The ratings, by id (a user's: by movie).")},
+        {
+            "200": page_answer(
+                "Rating", "The ratings, by id (a user's: by movie; with since: by changed, id).", cursor=True
+            )
+        },
         ("400",),
         query=RATINGS_QUERY,
         tag="ratings",

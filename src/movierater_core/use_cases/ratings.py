@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import attrs
@@ -18,9 +19,21 @@ from movierater_core.errors import (
 )
 from movierater_core.missing import MISSING
 from movierater_core.model import Rating, SummaryDelta, User
-from movierater_core.paging import DEFAULT_PAGING, PAGE_FIELDS, Page, PageSettings, fetch_page, take_window
+from movierater_core.paging import (
+    CURSOR_FIELD,
+    DEFAULT_PAGING,
+    KEY_MAX,
+    PAGE_FIELDS,
+    Keyset,
+    KeysetPage,
+    Page,
+    PageSettings,
+    fetch_after,
+    fetch_page,
+    take_window,
+)
 from movierater_core.ports import Clock, Database, Repositories
-from movierater_core.rules import ID, ME, STARS, TIMESTAMP, USER_ID_OR_ME, Body, Field, Form, Need
+from movierater_core.rules import ID, ID_MAX, ME, STARS, TIMESTAMP, USER_ID_OR_ME, Body, Field, Form, Need
 from movierater_core.use_cases._common import retrying
 
 
@@ -57,7 +70,32 @@ class RatingsQuery:
 
 
 RATING_BODY: Final = Body.of(RatingInput)
-RATINGS_QUERY: Final = Body((*PAGE_FIELDS, RatingsQuery.movie, RatingsQuery.user, RatingsQuery.since))
+RATINGS_QUERY: Final = Body(
+    (*PAGE_FIELDS, CURSOR_FIELD, RatingsQuery.movie, RatingsQuery.user, RatingsQuery.since)
+)
+
+# The orders of the ratings list, as cursors name them, each with its key (unique in it):
+# by rating id; a user's by movie id (one rating per user and movie); with ?since=, by
+# (changed in microseconds since the epoch, id).
+BY_ID: Final = Keyset("id", (ID_MAX,))
+BY_MOVIE: Final = Keyset("movie", (ID_MAX,))
+BY_CHANGED: Final = Keyset("changed", (KEY_MAX, ID_MAX))
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def ratings_order(*, user: bool, since: bool) -> Keyset:
+    """The order of the ratings list with those filters (the movie filter keeps it)."""
+    return BY_CHANGED if since else BY_MOVIE if user else BY_ID
+
+
+def rating_key(rating: Rating, order: Keyset) -> tuple[int, ...]:
+    """The rating's key in ``order`` (as :meth:`RatingReader.page` seeks past it)."""
+    if order is BY_CHANGED:
+        if rating.changed is None:  # ?since= never lists a rating without times
+            raise ValueError(f"rating {rating.id} has no time")
+        return ((rating.changed - _EPOCH) // _MICROSECOND, rating.id)
+    return (rating.movie_id,) if order is BY_MOVIE else (rating.id,)
 
 
 class Ratings:
@@ -127,13 +165,15 @@ class Ratings:
 
         retrying(work)
 
-    def list_ratings(self, actor: User, query: Mapping[str, object]) -> Page[Rating]:
+    def list_ratings(self, actor: User, query: Mapping[str, object]) -> Page[Rating] | KeysetPage[Rating]:
         """A page of the ratings (the first, of at most the maximum page size, unless
         ``query`` pages), optionally only those of ``?movie=`` and/or ``?user=`` (``me``: the
         actor's) and/or changed at or after ``?since=``; by id (a user's: by movie; with
-        ``since``: by time changed, then id)."""
+        ``since``: by time changed, then id). With ``?cursor=``, the page after the cursor's
+        row in that order (:class:`KeysetPage`, no count)."""
         form = Form(query)
-        window = take_window(form, self._paging)
+        order = ratings_order(user=form.has(RatingsQuery.user.name), since=form.has(RatingsQuery.since.name))
+        window = take_window(form, self._paging, order)
         movie = form.take(RatingsQuery.movie)
         user = form.take(RatingsQuery.user)
         since = form.take(RatingsQuery.since)
@@ -142,6 +182,15 @@ class Ratings:
         movie_id = None if movie is MISSING else movie
         user_id = None if user is MISSING else actor.id if user is ME else user
         with self._db.reading() as repos:
+            if window.after is not None:
+                return fetch_after(
+                    window,
+                    lambda limit, after: repos.ratings.page(
+                        limit, 0, movie_id=movie_id, user_id=user_id, since=changed_since, after=after
+                    ),
+                    lambda rating: rating_key(rating, order),
+                    order,
+                )
             return fetch_page(
                 window,
                 lambda limit, offset: repos.ratings.page(

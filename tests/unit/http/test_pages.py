@@ -141,3 +141,67 @@ def test_a_browser_client_may_read_the_paging_headers(small: App) -> None:
     resp = admin.get("/api/movies/", headers={"Origin": "http://localhost:4200"})
     exposed = {h.strip().lower() for h in resp.headers["Access-Control-Expose-Headers"].split(",")}
     assert {"link", "x-total-count", "retry-after"} <= exposed
+
+
+def test_ratings_by_cursor_answer_drfs_cursor_envelope_without_a_count(small: App) -> None:
+    admin, ids = seeded(small, ["a", "b", "c", "d", "e"])
+    for movie_id in ids:
+        assert admin.post(f"/api/movies/{movie_id}/rate_movie/", json={"stars": 4}).status_code == 200
+    first = admin.get("/api/ratings/?movie_ignored=1&cursor=&limit=2")
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert set(body) == {"next", "previous", "results"} and body["previous"] is None
+    assert [r["movie"] for r in body["results"]] == ids[:2]
+    assert "X-Total-Count" not in first.headers
+    assert first.headers["Link"] == f'<{body["next"]}>; rel="next"'
+    assert body["next"].startswith("http://falconframework.org/api/ratings/?")
+    assert query(body["next"]) == {
+        "cursor": [query(body["next"])["cursor"][0]],
+        "limit": ["2"],
+        "movie_ignored": ["1"],
+    }
+    seen = body["results"]
+    url = body["next"]
+    while url:
+        page = admin.get(urlsplit(url).path + "?" + urlsplit(url).query).json()
+        seen += page["results"]
+        url = page["next"]
+    assert [r["movie"] for r in seen] == ids
+    cut = admin.get("/api/ratings/?cursor=&limit=9").json()  # the limit cut to the page size
+    assert len(cut["results"]) == PAGE and query(cut["next"])["limit"] == [str(PAGE)]
+    rest = admin.get(f"/api/ratings/?cursor={query(cut['next'])['cursor'][0]}").json()  # no limit: the most
+    assert [r["movie"] for r in rest["results"]] == ids[PAGE:] and rest["next"] is None
+    # a user's by movie, the filter kept in the next link
+    mine = admin.get("/api/ratings/?user=me&cursor=&limit=2").json()
+    assert [r["movie"] for r in mine["results"]] == ids[:2] and query(mine["next"])["user"] == ["me"]
+    # the plain list and limit/offset are as they were
+    assert isinstance(admin.get("/api/ratings/").json(), list)
+    assert admin.get("/api/ratings/?limit=2").json()["count"] == 5
+
+
+@pytest.mark.parametrize(
+    ("path", "errors"),
+    [
+        ("/api/ratings/?cursor=nonsense", {"cursor": ["Invalid cursor."]}),
+        ("/api/ratings/?cursor=%00", {"cursor": ["Invalid cursor."]}),
+        (
+            "/api/ratings/?cursor=&offset=3",
+            {"offset": ["Not allowed with cursor: a cursor says where the page starts."]},
+        ),
+        # a cursor of the list by id (rating 1) on the list by time changed
+        ("/api/ratings/?cursor=aWQ6MQ&since=2026-01-01T00:00:00Z", {"cursor": ["Invalid cursor."]}),
+        (
+            "/api/ratings/?cursor=aWQ6MQ&limit=0",
+            {"limit": ["Ensure this value is greater than or equal to 1."]},
+        ),
+    ],
+)
+def test_a_bad_cursor_is_400_in_drfs_shape(small: App, path: str, errors: dict[str, list[str]]) -> None:
+    admin, _ids = seeded(small, ["a"])
+    resp = admin.get(path)
+    assert resp.status_code == 400 and resp.json() == errors
+
+
+def test_other_lists_ignore_a_cursor_as_any_unknown_parameter(small: App) -> None:
+    admin, ids = seeded(small, ["a", "b"])
+    assert [m["id"] for m in admin.get("/api/movies/?cursor=aWQ6MQ").json()] == ids
