@@ -18,6 +18,11 @@ process) with two additions:
   a slow request (a large page) holds one app thread, and the others go on serving. The
   adapters keep per-thread state where they have any (the database's read connection
   and its unit of work).
+- **Large lists after small requests.** On the loop's own thread (one app thread), a
+  request that may be a large list (``pages.is_large_list``) waits for the small requests
+  that are ready with it, and large lists take turns, each after the loop read its
+  sockets again: a movie's detail waits for at most one large page, not for every page
+  queued before it.
 
 The sync worker's other guarantee stays: a request stuck in the app for gunicorn's
 ``timeout`` stops the heartbeat, and gunicorn kills and replaces the worker.
@@ -41,6 +46,7 @@ import orjson
 from gunicorn.asgi.protocol import ASGIProtocol  # type: ignore[import-untyped]
 from gunicorn.workers import gasgi  # type: ignore[import-untyped]
 from movierater_entrypoints.http.io import MAX_BODY_BYTES
+from movierater_entrypoints.http.pages import is_large_list
 from movierater_entrypoints.settings import Settings
 
 from movierater_core.uploads import MAX_UPLOAD_BYTES
@@ -49,6 +55,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Answer = tuple[int, list[tuple[bytes, bytes]], list[bytes]]  # status, headers, body chunks
 
 # The largest body any route takes (a local poster upload), plus one byte so that the
 # app sees a longer one is too long. A body that declares more is not read at all: the
@@ -56,6 +63,9 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 BUFFERED_BODY_LIMIT = max(MAX_UPLOAD_BYTES, MAX_BODY_BYTES) + 1
 # Bodies up to this size stay in memory; larger ones go to a temporary file.
 IN_MEMORY_BODY = 64 * 1024
+# Loop passes a large list lets go by before it runs (BufferedWsgi._run_large): one to
+# read the sockets, then enough for a request found there to reach the app.
+LARGE_LIST_YIELDS = 3
 
 
 class BufferedWsgi:
@@ -69,6 +79,7 @@ class BufferedWsgi:
         # When each app thread started the request it is on.
         self._started: dict[int, float] = {}
         self._started_lock = threading.Lock()
+        self._large_turn: asyncio.Lock | None = None  # made on the loop that serves
 
     @property
     def busy_since(self) -> float | None:
@@ -99,7 +110,10 @@ class BufferedWsgi:
                         break
             body.seek(0)
             if self.executor is None:  # one app thread: the loop's own (no hop to another)
-                status, headers, chunks = self._run(scope, body)
+                if is_large_list(scope["method"], scope["path"], scope.get("query_string", b"")):
+                    status, headers, chunks = await self._run_large(scope, body)
+                else:
+                    status, headers, chunks = self._run(scope, body)
             else:
                 loop = asyncio.get_running_loop()
                 status, headers, chunks = await loop.run_in_executor(self.executor, self._run, scope, body)
@@ -108,7 +122,21 @@ class BufferedWsgi:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(chunks)})
 
-    def _run(self, scope: Message, body: IO[bytes]) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+    async def _run_large(
+        self, scope: Message, body: IO[bytes]
+    ) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+        """A large list, on the loop's thread: one at a time, each after the small requests
+        ready with it. Each pass of the loop reads the sockets once, then runs what is ready,
+        in order: the first yield lets the loop read (the requests found wait behind this
+        one), the next ones put this one behind them."""
+        if self._large_turn is None:
+            self._large_turn = asyncio.Lock()
+        async with self._large_turn:
+            for _ in range(LARGE_LIST_YIELDS):
+                await asyncio.sleep(0)
+            return self._run(scope, body)
+
+    def _run(self, scope: Message, body: IO[bytes]) -> Answer:
         """In an app thread: the app's status, headers and body for one request."""
         thread = threading.get_ident()
         with self._started_lock:

@@ -34,6 +34,21 @@ TOTAL_HEADER = "X-Total-Count"
 PAGE_HEADERS = ("Link", TOTAL_HEADER)  # CORS exposes these to browser clients
 
 
+# A list answer of at most this many rows is small work; a list asked for without a limit,
+# or with a larger one (up to the maximum page size), may serialize thousands of rows.
+SMALL_PAGE = 100
+_LIST_PATHS = frozenset(("/api/movies", "/api/ratings", "/api/users", "/api/users/me/export"))
+
+
+def is_large_list(method: str, path: str, query_string: bytes) -> bool:
+    """Whether a request may be a large list: a GET of a list without a ``limit`` of at most
+    ``SMALL_PAGE`` (the worker runs such requests after the small ones waiting with them)."""
+    if method != "GET" or path.rstrip("/") not in _LIST_PATHS:
+        return False
+    limits = [value for name, value in parse_qsl(query_string.decode("latin-1")) if name == LIMIT]
+    return not (len(limits) == 1 and limits[0].isdigit() and 0 < int(limits[0]) <= SMALL_PAGE)
+
+
 def query_of(req: falcon.Request, query: Body) -> dict[str, object]:
     """The query string's values of the fields ``query`` declares (others are ignored)."""
     return {field.name: req.get_param(field.name) for field in query.fields if req.has_param(field.name)}

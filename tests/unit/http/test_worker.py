@@ -121,3 +121,74 @@ def test_a_chunked_body_is_buffered_only_to_the_limit() -> None:
     serve(app, scope([(b"transfer-encoding", b"chunked")]), [piece] * 7)  # 7 MiB offered
     [(_, body)] = app.calls
     assert len(body) == BUFFERED_BODY_LIMIT
+
+
+class Order:
+    """A WSGI app that records the path and query of each request in the order it runs them."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        self.ran.append(
+            environ["PATH_INFO"] + ("?" + environ["QUERY_STRING"] if environ["QUERY_STRING"] else "")
+        )
+        start_response("200 OK", [])
+        return [b""]
+
+
+def _get(path: str, query: bytes = b"") -> dict[str, Any]:
+    return {**scope(raw_path=path.encode()), "method": "GET", "query_string": query}
+
+
+def test_large_lists_wait_for_the_small_requests_ready_with_them() -> None:
+    """Four requests ready at once, two large lists first: on the loop's own thread (one app
+    thread, the default) the small ones run first, then the large ones in their order."""
+    app = Order()
+    buffered = BufferedWsgi(app, None)
+
+    async def request(scope_: dict[str, Any]) -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        await buffered(scope_, receive, send)
+
+    async def main() -> None:
+        await asyncio.gather(
+            request(_get("/api/ratings/", b"cursor=&limit=1000")),
+            request(_get("/api/movies/")),
+            request(_get("/api/movies/7/")),
+            request(_get("/api/ratings/", b"limit=20")),
+        )
+
+    asyncio.run(main())
+    assert app.ran == [
+        "/api/movies/7/",
+        "/api/ratings/?limit=20",
+        "/api/ratings/?cursor=&limit=1000",
+        "/api/movies/",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "large"),
+    [
+        ("GET", "/api/movies/", b"", True),  # the Angular client's whole list
+        ("GET", "/api/movies", b"limit=1000", True),
+        ("GET", "/api/ratings/", b"cursor=abc", True),
+        ("GET", "/api/users/me/export/", b"format=csv", True),
+        ("GET", "/api/ratings/", b"limit=100", False),
+        ("GET", "/api/ratings/", b"limit=20&limit=5000", True),  # two limits: not surely small
+        ("GET", "/api/ratings/", b"limit=0", True),  # refused by the app; no cheaper for it
+        ("GET", "/api/movies/7/", b"", False),
+        ("POST", "/api/movies/", b"", False),
+        ("GET", "/healthz", b"", False),
+    ],
+)
+def test_which_requests_may_be_large_lists(method: str, path: str, query: bytes, large: bool) -> None:
+    from movierater_entrypoints.http.pages import is_large_list
+
+    assert is_large_list(method, path, query) is large
