@@ -122,9 +122,7 @@ class BufferedWsgi:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(chunks)})
 
-    async def _run_large(
-        self, scope: Message, body: IO[bytes]
-    ) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+    async def _run_large(self, scope: Message, body: IO[bytes]) -> Answer:
         """A large list, on the loop's thread: one at a time, each after the small requests
         ready with it. Each pass of the loop reads the sockets once, then runs what is ready,
         in order: the first yield lets the loop read (the requests found wait behind this
