@@ -417,14 +417,16 @@ class FakeTokens:
             self._s.tokens[digest] = (user_id, _to_the_second(last_used))
 
     def user_for(self, digest: str) -> tuple[User, datetime | None] | None:
-        found = self._s.tokens.get(digest)
-        return (self._s.users[found[0]][0], found[1]) if found else None
+        return self._holder(digest)
 
     def user_for_and_movie(
         self, digest: str, movie_id: int
     ) -> tuple[tuple[User, datetime | None] | None, Movie | None]:
-        found = self._s.tokens.get(digest)  # as user_for and movies.get: one call here
-        return (self._s.users[found[0]][0], found[1]) if found else None, self._s.movies.get(movie_id)
+        return self._holder(digest), self._s.movies.get(movie_id)  # one call, as storage's
+
+    def _holder(self, digest: str) -> tuple[User, datetime | None] | None:
+        found = self._s.tokens.get(digest)
+        return (self._s.users[found[0]][0], found[1]) if found else None
 
     def touch(self, digest: str, used_at: datetime) -> None:
         if digest in self._s.tokens:

@@ -115,20 +115,16 @@ def _locked(query: Select[Any], table: Table = ratings) -> Select[Any]:
 
 # The statements of the hot paths (authenticate, read movies, rate), built once: building
 # a statement per call costs more than running it on SQLite.
-_USER_BY_TOKEN = Prepared(
+_USER_BY_TOKEN_QUERY = (
     select(*_USER_COLUMNS, tokens.c.last_used)
     .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
     .where(tokens.c.digest == bindparam("digest"))
 )
+_USER_BY_TOKEN = Prepared(_USER_BY_TOKEN_QUERY)
 _MOVIE_BY_ID_QUERY = select(*_MOVIE_COLUMNS).where(movies.c.id == bindparam("movie_id"))
 # The token's holder and a movie in one statement: each outer-joined to a one-row table, so
 # one row comes back whether either is there or not (an id of NULL: not there).
-_HOLDER = (
-    select(*_USER_COLUMNS, tokens.c.last_used)
-    .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
-    .where(tokens.c.digest == bindparam("digest"))
-    .subquery("holder")
-)
+_HOLDER = _USER_BY_TOKEN_QUERY.subquery("holder")
 _ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
 _HOLDER_AND_MOVIE = Prepared(
     select(*_HOLDER.c, *_MOVIE_COLUMNS).select_from(
