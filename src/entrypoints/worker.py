@@ -45,6 +45,7 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from gunicorn.asgi.protocol import ASGIProtocol  # type: ignore[import-untyped]
 from gunicorn.workers import gasgi  # type: ignore[import-untyped]
+from movierater_entrypoints.accept import BalancedListener, ConnectionCounts
 from movierater_entrypoints.http.io import MAX_BODY_BYTES
 from movierater_entrypoints.http.pages import is_large_list
 from movierater_entrypoints.settings import Settings
@@ -226,6 +227,7 @@ class _DeadlineProtocol(ASGIProtocol):  # type: ignore[misc]
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+        self.worker.counts.closed()
 
     def _send_error_response(self, status: int, message: str, extra_headers: Any = ()) -> None:
         """gunicorn's own refusals, made before the app sees a request (a malformed request
@@ -273,6 +275,8 @@ class Worker(gasgi.ASGIWorker):  # type: ignore[misc]
     through :class:`BufferedWsgi`, with :class:`_DeadlineProtocol` on every connection."""
 
     asgi: Any  # the app gunicorn loaded (the WSGI one), then what the worker serves
+    sockets: list[Any]  # gunicorn's listeners (wrapping the sockets the master opened)
+    counts: ConnectionCounts  # this worker's slot in the table of open connections
 
     def load_wsgi(self) -> None:
         super().load_wsgi()  # imports the app module: this worker's engine and pool
@@ -309,7 +313,23 @@ class Worker(gasgi.ASGIWorker):  # type: ignore[misc]
                 self.handle_exit_signal()
             else:
                 self.handle_quit_signal()
-        await super()._serve()
+        # Listeners that share connections out evenly between the workers (accept.py),
+        # instead of the asyncio servers gasgi would make for self.sockets.
+        self.counts = ConnectionCounts()
+        self.counts.claim()
+        listening = self.sockets
+        ssl = self._get_ssl_context()
+        for listener in listening:
+            self.servers.append(
+                BalancedListener(self.loop, listener.sock, lambda: _DeadlineProtocol(self), self.counts, ssl)
+            )
+            self.log.info("Accepting connections on %s, shared out with the other workers", listener)
+        self.sockets = []
+        try:
+            await super()._serve()
+        finally:
+            self.sockets = listening  # closed by gasgi's cleanup
+            self.counts.release()
 
     def notify(self) -> None:
         """The heartbeat, withheld while one request has held an app thread for longer
