@@ -76,12 +76,14 @@ def two_workers(tmp_path: Path) -> Iterator[Server]:
     url = f"sqlite:///{tmp_path}/db.sqlite3"
     run_cli("migrate", env={"MOVIERATER_DATABASE_URL": url})
     server = Server(url, tmp_path, workers=2)
-    deadline = time.monotonic() + 30  # the first worker answers while the second may still boot
-    while server.log.read_text().count("Accepting connections on") < 2:
-        assert time.monotonic() < deadline, server.log.read_text()
-        time.sleep(0.05)
-    yield server
-    server.stop()
+    try:
+        deadline = time.monotonic() + 30  # the first worker answers while the second may boot
+        while server.log.read_text().count("Accepting connections on") < 2:
+            assert time.monotonic() < deadline, server.log.read_text()
+            time.sleep(0.05)
+        yield server
+    finally:
+        server.stop()
 
 
 def test_connections_opened_at_once_are_shared_out_evenly(two_workers: Server) -> None:
