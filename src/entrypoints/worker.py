@@ -3,7 +3,7 @@
 ``gunicorn --worker-class movierater_entrypoints.worker.Worker movierater_entrypoints.wsgi:app``
 (gunicorn.conf.py and ``movierater serve`` name it). It is gunicorn's own asyncio worker
 (``gunicorn.workers.gasgi.ASGIWorker``: one event loop reads every connection of the
-process) with two additions:
+process) with these additions:
 
 - **A deadline on each request.** Its headers and its whole body must have arrived within
   ``MOVIERATER_REQUEST_TIMEOUT`` seconds of its first byte (of the connection's opening,
@@ -18,6 +18,8 @@ process) with two additions:
   a slow request (a large page) holds one app thread, and the others go on serving. The
   adapters keep per-thread state where they have any (the database's read connection
   and its unit of work).
+- **Connections shared out evenly between the workers** (accept.py's listener instead of
+  asyncio's server, which accepted every waiting connection at once).
 - **Large lists after small requests.** On the loop's own thread (one app thread), a
   request that may be a large list (``pages.is_large_list``) waits for the small requests
   that are ready with it, and large lists take turns, each after the loop read its
