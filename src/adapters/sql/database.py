@@ -285,6 +285,11 @@ def _tune_sqlite(engine: Engine, *, in_memory: bool, busy_ms: int) -> None:
 READER_IDLE_SECONDS = 5.0
 
 
+# How often the cutoff's thread wakes while no unit of work is watched; shorter than any
+# unit's bound (timeout + 1 s, at least 2 s), so a new unit never has to wake it.
+_IDLE_WAKE_SECONDS = 1.0
+
+
 class _Cutoff:
     """Shuts down the socket of a connection whose unit of work outlived its deadline.
 
@@ -302,9 +307,9 @@ class _Cutoff:
         self._cond = threading.Condition()
         self._watched: dict[int, tuple[int, _Unit]] = {}
         self._thread: threading.Thread | None = None
-        # When the thread wakes next by itself (inf: only when notified). A unit due later
-        # need not wake it: waking a thread on every read cost the reads a tenth of their
-        # time and made them wait for the GIL.
+        # When the thread wakes next by itself (inf: not started). A unit due later need
+        # not wake it: waking a thread on every read cost the reads a tenth of their time
+        # and made them wait for the GIL.
         self._wake_at = math.inf
 
     def watch(self, connection: Any, unit: _Unit) -> None:
@@ -330,9 +335,13 @@ class _Cutoff:
                         unit.cut = True
                         _shut_down(fd)
                 # The earliest deadline may be a unit unwatched since: waking for it costs
-                # one pass, far fewer than a notify per unit.
-                self._wake_at = min((u.deadline for _, u in self._watched.values()), default=math.inf)
-                self._cond.wait(None if self._wake_at == math.inf else self._wake_at - now)
+                # one pass, far fewer than a notify per unit. With none watched (between
+                # reads) it wakes within a second anyway: a unit, due later than that,
+                # then need not notify it either.
+                self._wake_at = min(
+                    (u.deadline for _, u in self._watched.values()), default=now + _IDLE_WAKE_SECONDS
+                )
+                self._cond.wait(self._wake_at - now)
 
 
 def _shut_down(fd: int) -> None:
