@@ -6,27 +6,39 @@ and always need a rehash, so a user's first login stores an argon2id hash instea
 
 from __future__ import annotations
 
+import threading
+
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 from movierater_adapters.django_hashes import is_django_hash, verify_django
 
+# One hash or check at a time per process. Each takes about 0.1 s of four threads
+# (parallelism 4) and 64 MiB; several at once (write threads, MOVIERATER_WRITE_THREADS)
+# only share the cores slower and starve the process's other requests, whose row locks
+# then make a burst of logins or sign-ups wait past the lock timeout (503). One at a time
+# is what a worker with one app thread did.
+_ONE_AT_A_TIME = threading.Lock()
+
 
 class Argon2Hasher:
-    """argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile)."""
+    """argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile), one hash or
+    check at a time per process."""
 
     def __init__(self, hasher: _Argon2 | None = None) -> None:
         self._argon2 = hasher or _Argon2()
 
     def hash(self, password: str) -> str:
-        return self._argon2.hash(password)
+        with _ONE_AT_A_TIME:
+            return self._argon2.hash(password)
 
     def verify(self, password_hash: str, password: str) -> bool:
-        if is_django_hash(password_hash):
-            return verify_django(password_hash, password, self._argon2)
-        try:
-            return self._argon2.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        with _ONE_AT_A_TIME:
+            if is_django_hash(password_hash):
+                return verify_django(password_hash, password, self._argon2)
+            try:
+                return self._argon2.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
 
     def needs_rehash(self, password_hash: str) -> bool:
         if is_django_hash(password_hash):
