@@ -71,7 +71,7 @@ def build_container(
                 connect_timeout=settings.db_connect_timeout,
                 schema=settings.db_schema,
                 timeout=timeout,
-                threads=settings.threads if serving else 1,
+                threads=settings.app_threads if serving else 1,
             ),
             timeout=timeout,
         ),

@@ -18,6 +18,9 @@ process) with these additions:
   a slow request (a large page) holds one app thread, and the others go on serving. The
   adapters keep per-thread state where they have any (the database's read connection
   and its unit of work).
+- **Writes on threads of their own** (``MOVIERATER_WRITE_THREADS``; by default 4 on a
+  server database with one app thread, else none). A write waits for its commit's flush
+  to disk; on their own threads several writes wait at once, and the reads go on.
 - **Connections shared out evenly between the workers** (accept.py's listener instead of
   asyncio's server, which accepted every waiting connection at once).
 - **Large lists after small requests.** On the loop's own thread (one app thread), a
@@ -66,6 +69,8 @@ Answer = tuple[int, list[tuple[bytes, bytes]], list[bytes]]  # status, headers, 
 BUFFERED_BODY_LIMIT = max(MAX_UPLOAD_BYTES, MAX_BODY_BYTES) + 1
 # Bodies up to this size stay in memory; larger ones go to a temporary file.
 IN_MEMORY_BODY = 64 * 1024
+# Methods that change nothing (RFC 9110's safe methods): they stay on the reads' thread(s).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Loop passes a large list lets go by before it runs (BufferedWsgi._run_large): one to
 # read the sockets, then enough for a request found there to reach the app.
 LARGE_LIST_YIELDS = 3
@@ -76,9 +81,12 @@ class BufferedWsgi:
     thread and sends its response. A client that goes away before its request is whole
     never reaches the app."""
 
-    def __init__(self, app: WsgiApp, executor: ThreadPoolExecutor | None) -> None:
+    def __init__(
+        self, app: WsgiApp, executor: ThreadPoolExecutor | None, writer: ThreadPoolExecutor | None = None
+    ) -> None:
         self.app = app
-        self.executor = executor
+        self.executor = executor  # None: the loop's own thread
+        self.writer = writer  # the writes' threads (None: the writes go with the reads)
         # When each app thread started the request it is on.
         self._started: dict[int, float] = {}
         self._started_lock = threading.Lock()
@@ -112,18 +120,22 @@ class BufferedWsgi:
                     if not message.get("more_body"):
                         break
             body.seek(0)
-            if self.executor is None:  # one app thread: the loop's own (no hop to another)
+            if self.writer is not None and scope["method"] not in SAFE_METHODS:
+                status, headers, chunks = await self._run_in(self.writer, scope, body)
+            elif self.executor is None:  # one app thread: the loop's own (no hop to another)
                 if is_large_list(scope["method"], scope["path"], scope.get("query_string", b"")):
                     status, headers, chunks = await self._run_large(scope, body)
                 else:
                     status, headers, chunks = self._run(scope, body)
             else:
-                loop = asyncio.get_running_loop()
-                status, headers, chunks = await loop.run_in_executor(self.executor, self._run, scope, body)
+                status, headers, chunks = await self._run_in(self.executor, scope, body)
         finally:
             body.close()
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(chunks)})
+
+    async def _run_in(self, threads: ThreadPoolExecutor, scope: Message, body: IO[bytes]) -> Answer:
+        return await asyncio.get_running_loop().run_in_executor(threads, self._run, scope, body)
 
     async def _run_large(self, scope: Message, body: IO[bytes]) -> Answer:
         """A large list, on the loop's thread: one at a time, each after the small requests
@@ -291,7 +303,12 @@ class Worker(gasgi.ASGIWorker):  # type: ignore[misc]
             if settings.threads == 1
             else ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="movierater-app")
         )
-        self.buffered = BufferedWsgi(self.asgi, self.executor)
+        writer = (
+            ThreadPoolExecutor(max_workers=settings.writer_threads, thread_name_prefix="movierater-write")
+            if settings.writer_threads
+            else None
+        )
+        self.buffered = BufferedWsgi(self.asgi, self.executor, writer)
         self.asgi = self.buffered
         _DeadlineProtocol.request_timeout = settings.request_timeout
         # gasgi.ASGIWorker makes each connection's protocol by this module-level name.

@@ -55,8 +55,35 @@ def test_an_unparseable_database_url_is_named_by_the_variable_it_is_in(variable:
 
 def test_more_threads_than_pooled_connections_are_refused() -> None:
     assert Settings.from_env({"MOVIERATER_THREADS": "10", "MOVIERATER_DB_POOL_SIZE": "5"}).threads == 10
-    with pytest.raises(SettingsError, match=r"^MOVIERATER_THREADS \(11\) must be at most twice"):
+    too_many = r"^MOVIERATER_THREADS \(11\) plus MOVIERATER_WRITE_THREADS \(0\) must be at most twice"
+    with pytest.raises(SettingsError, match=too_many):
         Settings.from_env({"MOVIERATER_THREADS": "11", "MOVIERATER_DB_POOL_SIZE": "5"})
+    server = {"MOVIERATER_DATABASE_URL": "postgresql+psycopg://h/d", "MOVIERATER_DB_POOL_SIZE": "3"}
+    assert Settings.from_env(server).app_threads == 5  # one for the reads, four for the writes
+    with pytest.raises(SettingsError, match=r"^MOVIERATER_THREADS \(1\) plus MOVIERATER_WRITE_THREADS \(6\)"):
+        Settings.from_env({**server, "MOVIERATER_WRITE_THREADS": "6"})
+
+
+SERVER_URL = {"MOVIERATER_DATABASE_URL": "postgresql+psycopg://h/d"}
+
+
+@pytest.mark.parametrize(
+    ("env", "writers"),
+    [
+        ({}, 0),  # SQLite: one writer at a time, threads would only hand over
+        (SERVER_URL, 4),  # a server database: writes overlap their commits' flushes
+        ({**SERVER_URL, "MOVIERATER_THREADS": "4"}, 0),  # app threads overlap them already
+        ({**SERVER_URL, "MOVIERATER_WRITE_THREADS": "0"}, 0),
+        ({**SERVER_URL, "MOVIERATER_THREADS": "4", "MOVIERATER_WRITE_THREADS": "2"}, 2),
+        ({"MOVIERATER_WRITE_THREADS": "3"}, 3),
+    ],
+)
+def test_write_threads_by_default_on_a_server_database_with_one_app_thread(
+    env: dict[str, str], writers: int
+) -> None:
+    settings = Settings.from_env(env)
+    assert settings.writer_threads == writers
+    assert settings.app_threads == settings.threads + writers
 
 
 def test_production_accepts_a_platform_database_url() -> None:
@@ -121,6 +148,7 @@ READ = {
     "MOVIERATER_SCORE_MEAN_MAX_AGE": ("0", ("score_mean_max_age", 0)),
     "MOVIERATER_REQUEST_TIMEOUT": ("45", ("request_timeout", 45)),
     "MOVIERATER_THREADS": ("2", ("threads", 2)),
+    "MOVIERATER_WRITE_THREADS": ("2", ("write_threads", 2)),
     "MOVIERATER_S3_BUCKET": ("posters", ("s3_bucket", "posters")),
     "MOVIERATER_S3_REGION": ("eu-west-1", ("s3_region", "eu-west-1")),
     "MOVIERATER_S3_ENDPOINT_URL": ("http://127.0.0.1:4566", ("s3_endpoint_url", "http://127.0.0.1:4566")),
@@ -319,6 +347,9 @@ MALFORMED = [
     ("MOVIERATER_SCORE_MEAN_MAX_AGE", "soon", "must be a whole number"),
     ("MOVIERATER_THREADS", "0", "must be at least 1"),
     ("MOVIERATER_THREADS", "33", "must be at most 32"),
+    ("MOVIERATER_WRITE_THREADS", "-1", "must be from 0 to 32"),
+    ("MOVIERATER_WRITE_THREADS", "33", "must be from 0 to 32"),
+    ("MOVIERATER_WRITE_THREADS", "many", "must be a whole number"),
 ]
 
 

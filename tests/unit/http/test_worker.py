@@ -6,6 +6,7 @@ tests/integration/test_slow_clients.py."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -141,27 +142,30 @@ def _get(path: str, query: bytes = b"") -> dict[str, Any]:
     return {**scope(raw_path=path.encode()), "method": "GET", "query_string": query}
 
 
+async def _request(buffered: BufferedWsgi, scope_: dict[str, Any]) -> None:
+    """One bodiless request through the buffer, its answer dropped."""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    await buffered(scope_, receive, send)
+
+
 def test_large_lists_wait_for_the_small_requests_ready_with_them() -> None:
     """Four requests ready at once, two large lists first: on the loop's own thread (one app
     thread, the default) the small ones run first, then the large ones in their order."""
     app = Order()
     buffered = BufferedWsgi(app, None)
 
-    async def request(scope_: dict[str, Any]) -> None:
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            pass
-
-        await buffered(scope_, receive, send)
-
     async def main() -> None:
         await asyncio.gather(
-            request(_get("/api/ratings/", b"cursor=&limit=1000")),
-            request(_get("/api/movies/")),
-            request(_get("/api/movies/7/")),
-            request(_get("/api/ratings/", b"limit=20")),
+            _request(buffered, _get("/api/ratings/", b"cursor=&limit=1000")),
+            _request(buffered, _get("/api/movies/")),
+            _request(buffered, _get("/api/movies/7/")),
+            _request(buffered, _get("/api/ratings/", b"limit=20")),
         )
 
     asyncio.run(main())
@@ -192,3 +196,53 @@ def test_which_requests_may_be_large_lists(method: str, path: str, query: bytes,
     from movierater_entrypoints.http.pages import is_large_list
 
     assert is_large_list(method, path, query) is large
+
+
+class WriteWaitingForARead:
+    """A WSGI app whose writes wait (up to ``patience`` seconds) for a read to run: a write
+    that sees one ran while it waited did not hold up the reads. Records each method's thread."""
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+        self.read_ran = threading.Event()
+        self.saw_a_read: bool | None = None
+        self.threads: dict[str, str] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        self.threads[method] = threading.current_thread().name
+        if method == "GET":
+            self.read_ran.set()
+        else:
+            self.saw_a_read = self.read_ran.wait(timeout=self.patience)
+        start_response("200 OK", [])
+        return [b""]
+
+
+def _a_write_then_a_read(buffered: BufferedWsgi) -> None:
+    async def main() -> None:
+        write = asyncio.ensure_future(_request(buffered, scope()))  # a POST
+        await asyncio.sleep(0.05)  # it reached the app and waits there
+        await _request(buffered, _get("/api/movies/7/"))
+        await write
+
+    asyncio.run(main())
+
+
+def test_writes_run_on_threads_of_their_own_while_the_reads_go_on() -> None:
+    """MOVIERATER_WRITE_THREADS: a write waiting (for its commit, a lock) holds one write
+    thread; the read runs meanwhile on the loop's own thread, as reads do with one app thread."""
+    app = WriteWaitingForARead(patience=10)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="movierater-write") as writer:
+        _a_write_then_a_read(BufferedWsgi(app, None, writer))
+    assert app.saw_a_read is True
+    assert app.threads["POST"].startswith("movierater-write")
+    assert app.threads["GET"] == threading.current_thread().name  # the loop's
+
+
+def test_without_write_threads_a_write_holds_up_the_reads() -> None:
+    """The control: the same scene with the writes on the loop's thread (SQLite's default)."""
+    app = WriteWaitingForARead(patience=0.2)
+    _a_write_then_a_read(BufferedWsgi(app, None))
+    assert app.saw_a_read is False
+    assert app.threads["POST"] == app.threads["GET"] == threading.current_thread().name
