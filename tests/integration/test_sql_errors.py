@@ -4,13 +4,14 @@ and the retry turns it into success for both sides."""
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 from movierater_adapters.sql import SqlDatabase, make_engine
 from movierater_adapters.sql.tables import movies
-from sqlalchemy import update
+from sqlalchemy import create_engine, make_url, text, update
 
-from movierater_core.errors import ConcurrencyConflict
+from movierater_core.errors import ConcurrencyConflict, ServiceUnavailable
 from movierater_core.model import MovieFields
 from movierater_core.use_cases._common import retrying
 from tests.integration.backends import selected_backends
@@ -95,3 +96,37 @@ def _deadlock_both_ways(db: SqlDatabase, engine, backend: str) -> None:
     else:
         # SQLite's BEGIN IMMEDIATE queues writers, so they never deadlock
         assert conflicts == [] and sum(attempts.values()) == 2
+
+
+@pytest.mark.parametrize("backend", [b for b in selected_backends() if b != "sqlite"], indirect=True)
+def test_a_server_that_takes_no_more_connections_is_unavailable(database_url, engine, backend) -> None:
+    """A server at a connection limit (PostgreSQL's max_connections or a role's limit,
+    MariaDB's max_user_connections) is up but refuses: 503 with Retry-After (the core's
+    ServiceUnavailable), not a 500. Many workers with write threads met PostgreSQL's."""
+    role = f"limited_{uuid.uuid4().hex[:8]}"
+    url = make_url(database_url).set(username=role).render_as_string(hide_password=False)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:
+        if backend == "postgresql":
+            admin.execute(text(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0"))
+        else:
+            for host in ("localhost", "%"):
+                admin.execute(text(f"CREATE USER '{role}'@'{host}' WITH MAX_USER_CONNECTIONS 1"))
+                admin.execute(text(f"GRANT ALL ON {make_url(database_url).database}.* TO '{role}'@'{host}'"))
+        try:
+            holder = create_engine(url) if backend != "postgresql" else None
+            held = holder.connect() if holder is not None else None  # MariaDB: the one allowed
+            db = SqlDatabase(make_engine(url, connect_timeout=5, timeout=2), timeout=2)
+            try:
+                with pytest.raises(ServiceUnavailable), db.reading() as repos:
+                    repos.users.count()
+            finally:
+                db.engine.dispose()
+                if held is not None and holder is not None:
+                    held.close()
+                    holder.dispose()
+        finally:
+            if backend == "postgresql":
+                admin.execute(text(f"DROP ROLE {role}"))
+            else:
+                for host in ("localhost", "%"):
+                    admin.execute(text(f"DROP USER '{role}'@'{host}'"))

@@ -129,5 +129,12 @@ def _looks_unreachable(text: str) -> bool:
             "connection timeout",
             "timeout expired",
             "no route to host",
+            # The server is up but takes no more connections now (PostgreSQL's
+            # max_connections or a role's or database's connection limit; MariaDB's 1040
+            # and an account's max_user_connections, 1226).
+            "too many clients",
+            "too many connections",
+            "remaining connection slots are reserved",
+            "max_user_connections",
         )
     )
