@@ -21,8 +21,8 @@ workers = int(os.environ.get("WEB_CONCURRENCY", max(2, 2 * multiprocessing.cpu_c
 
 # gunicorn's asyncio worker, with movierater's additions (src/entrypoints/worker.py): one
 # event loop per worker reads every connection and hands the app only whole requests, one
-# at a time in one app thread by default (MOVIERATER_THREADS), as a sync worker runs them;
-# on a server database the writes run on threads of their own (MOVIERATER_WRITE_THREADS).
+# at a time in one app thread by default (MOVIERATER_THREADS), as a sync worker runs them,
+# writes too unless MOVIERATER_WRITE_THREADS gives them threads of their own.
 # A client that sends its headers or body slowly holds a connection, not the worker, and
 # one whose request has not arrived whole within MOVIERATER_REQUEST_TIMEOUT seconds (30)
 # gets 408 and is closed.

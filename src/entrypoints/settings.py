@@ -116,15 +116,6 @@ def _zero_up_to(limit: int) -> Callable[[str | int, str], int]:
     return convert
 
 
-def _unset_or(convert: Callable[[Any, str], T]) -> Callable[[Any, str], T | None]:
-    """``convert``, letting an unset value (None) through."""
-
-    def convert_if_set(value: Any, name: str) -> T | None:
-        return None if value is None else convert(value, name)
-
-    return convert_if_set
-
-
 def _up_to(limit: int, why: str = "") -> Callable[[str | int, str], int]:
     """A converter to a whole number from 1 to ``limit`` (``why``: the limit's reason)."""
 
@@ -143,9 +134,6 @@ MAX_DB_TIMEOUT = 20
 # Threads per worker process that run the app (worker.py); each holds at most one pooled
 # database connection at a time.
 MAX_APP_THREADS = 32
-# Write threads on a server database (Settings.writer_threads): four overlapped commits
-# rated a quarter to a third more a second there; eight no more (docs/performance.md).
-DEFAULT_WRITE_THREADS = 4
 
 
 def _to_flag(value: str | bool, name: str) -> bool:
@@ -340,15 +328,16 @@ class Settings:
     score_mean_max_age: int = _checked(_zero_up_to(MAX_MEAN_AGE), default=ScoreSettings().mean_max_age)
     # Seconds a request's headers and body have to arrive in (worker.py), else 408.
     request_timeout: int = _positive_int(default=30)
-    # Requests a worker process runs at once (worker.py). 1 (the default) runs them one at a
-    # time, as sync workers do; more lets a slow one (a large page) delay no other request
-    # of that worker, but lets requests contend for database locks, whose waits are bounded
-    # (MOVIERATER_DB_TIMEOUT): a burst on one row can then get 503s (docs/deploy.md).
+    # Requests a worker process runs at once (worker.py), only its reads when it has write
+    # threads. 1 (the default) runs them one at a time, as sync workers do; more lets a
+    # slow one (a large page) delay no other request of that worker, but lets requests
+    # contend for database locks, whose waits are bounded (MOVIERATER_DB_TIMEOUT): a burst
+    # on one row can then get 503s (docs/deploy.md).
     threads: int = _checked(_up_to(MAX_APP_THREADS), default=1)
     # Threads of each worker that run its writes (POST, PUT, PATCH, DELETE) apart from the
-    # reads, which stay on MOVIERATER_THREADS; 0 runs the writes with the reads. Unset: see
-    # writer_threads.
-    write_threads: int | None = _checked(_unset_or(_zero_up_to(MAX_APP_THREADS)), default=None)
+    # reads, which stay on MOVIERATER_THREADS; 0 (the default) runs the writes with the
+    # reads. On a server database they overlap the writes' commits (docs/deploy.md).
+    write_threads: int = _checked(_zero_up_to(MAX_APP_THREADS), default=0)
     s3_bucket: str = _checked(
         # S3's naming rules (3-63 of a-z, 0-9, '.', '-'; a letter or digit at each end)
         _matching(r"(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "a bucket name (3-63 of a-z 0-9 . -)"),
@@ -381,19 +370,9 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @property
-    def writer_threads(self) -> int:
-        """MOVIERATER_WRITE_THREADS, or when unset: 4 on a server database with one app
-        thread, where each write waits for its commit's flush to disk and four of them
-        overlap those waits while reads go on; else 0. SQLite takes one writer at a time
-        (threads would only add hand-overs), and more app threads overlap commits already."""
-        if self.write_threads is not None:
-            return self.write_threads
-        return DEFAULT_WRITE_THREADS if self.threads == 1 and not self.embedded else 0
-
-    @property
     def app_threads(self) -> int:
         """Threads of each worker that run the app: the reads' and the writes'."""
-        return self.threads + self.writer_threads
+        return self.threads + self.write_threads
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, warn_unknown: bool = True) -> Settings:
@@ -429,7 +408,7 @@ class Settings:
         if self.app_threads > 2 * self.db_pool_size:  # the pool's size plus as many on overflow
             raise SettingsError(
                 f"MOVIERATER_THREADS ({self.threads}) plus MOVIERATER_WRITE_THREADS "
-                f"({self.writer_threads}) must be at most twice MOVIERATER_DB_POOL_SIZE "
+                f"({self.write_threads}) must be at most twice MOVIERATER_DB_POOL_SIZE "
                 f"({self.db_pool_size}): each thread may hold a database connection"
             )
         if not self.production:

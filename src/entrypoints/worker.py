@@ -18,9 +18,9 @@ process) with these additions:
   a slow request (a large page) holds one app thread, and the others go on serving. The
   adapters keep per-thread state where they have any (the database's read connection
   and its unit of work).
-- **Writes on threads of their own** (``MOVIERATER_WRITE_THREADS``; by default 4 on a
-  server database with one app thread, else none). A write waits for its commit's flush
-  to disk; on their own threads several writes wait at once, and the reads go on.
+- **Writes on threads of their own**, when ``MOVIERATER_WRITE_THREADS`` asks for them
+  (none by default). A write waits for its commit's flush to disk, a lock or a password
+  hash; on their own threads several writes wait at once, and the reads go on.
 - **Connections shared out evenly between the workers** (accept.py's listener instead of
   asyncio's server, which accepted every waiting connection at once).
 - **Large lists after small requests.** On the loop's own thread (one app thread), a
@@ -304,8 +304,8 @@ class Worker(gasgi.ASGIWorker):  # type: ignore[misc]
             else ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="movierater-app")
         )
         writer = (
-            ThreadPoolExecutor(max_workers=settings.writer_threads, thread_name_prefix="movierater-write")
-            if settings.writer_threads
+            ThreadPoolExecutor(max_workers=settings.write_threads, thread_name_prefix="movierater-write")
+            if settings.write_threads
             else None
         )
         self.buffered = BufferedWsgi(self.asgi, self.executor, writer)

@@ -1,8 +1,7 @@
 """Writes on threads of their own (MOVIERATER_WRITE_THREADS), through gunicorn, on every
 backend: one worker, a rating held up by another transaction's lock on its movie, and a
-movie's detail from the same worker meanwhile. With write threads (by default on a server
-database) the detail does not wait for the rating; with none (SQLite's default) it waits
-its turn, as every request did on the loop's one app thread."""
+movie's detail from the same worker meanwhile. With write threads the detail does not wait
+for the rating; with none (the default) it waits its turn on the loop's one app thread."""
 
 from __future__ import annotations
 
@@ -64,18 +63,13 @@ def _detail_while_a_rating_waits_for_a_lock(
         server.stop()
 
 
-def test_a_rating_waiting_for_a_lock_holds_up_no_read_of_its_worker(
-    database_url: str, backend: str, engine: Any, tmp_path: Path
+def test_with_write_threads_a_rating_waiting_for_a_lock_holds_up_no_read(
+    database_url: str, engine: Any, tmp_path: Path
 ) -> None:
-    """On a server database by default; on SQLite when asked for."""
-    env = {"MOVIERATER_WRITE_THREADS": "2"} if backend == "sqlite" else {}
+    env = {"MOVIERATER_WRITE_THREADS": "2"}
     assert _detail_while_a_rating_waits_for_a_lock(database_url, engine, tmp_path, **env) < 0.5
 
 
-def test_without_write_threads_the_read_waits_for_the_rating(
-    database_url: str, backend: str, engine: Any, tmp_path: Path
-) -> None:
-    """The control (the first test's bound means something): by default on SQLite, when
-    asked for elsewhere."""
-    env = {} if backend == "sqlite" else {"MOVIERATER_WRITE_THREADS": "0"}
-    assert _detail_while_a_rating_waits_for_a_lock(database_url, engine, tmp_path, **env) > 1.0
+def test_by_default_the_read_waits_for_the_rating(database_url: str, engine: Any, tmp_path: Path) -> None:
+    """The control (the first test's bound means something): no write threads by default."""
+    assert _detail_while_a_rating_waits_for_a_lock(database_url, engine, tmp_path) > 1.0

@@ -58,32 +58,10 @@ def test_more_threads_than_pooled_connections_are_refused() -> None:
     too_many = r"^MOVIERATER_THREADS \(11\) plus MOVIERATER_WRITE_THREADS \(0\) must be at most twice"
     with pytest.raises(SettingsError, match=too_many):
         Settings.from_env({"MOVIERATER_THREADS": "11", "MOVIERATER_DB_POOL_SIZE": "5"})
-    server = {"MOVIERATER_DATABASE_URL": "postgresql+psycopg://h/d", "MOVIERATER_DB_POOL_SIZE": "3"}
-    assert Settings.from_env(server).app_threads == 5  # one for the reads, four for the writes
+    threads = {"MOVIERATER_DB_POOL_SIZE": "3", "MOVIERATER_WRITE_THREADS": "5"}
+    assert Settings.from_env(threads).app_threads == 6  # one for the reads, five for the writes
     with pytest.raises(SettingsError, match=r"^MOVIERATER_THREADS \(1\) plus MOVIERATER_WRITE_THREADS \(6\)"):
-        Settings.from_env({**server, "MOVIERATER_WRITE_THREADS": "6"})
-
-
-SERVER_URL = {"MOVIERATER_DATABASE_URL": "postgresql+psycopg://h/d"}
-
-
-@pytest.mark.parametrize(
-    ("env", "writers"),
-    [
-        ({}, 0),  # SQLite: one writer at a time, threads would only hand over
-        (SERVER_URL, 4),  # a server database: writes overlap their commits' flushes
-        ({**SERVER_URL, "MOVIERATER_THREADS": "4"}, 0),  # app threads overlap them already
-        ({**SERVER_URL, "MOVIERATER_WRITE_THREADS": "0"}, 0),
-        ({**SERVER_URL, "MOVIERATER_THREADS": "4", "MOVIERATER_WRITE_THREADS": "2"}, 2),
-        ({"MOVIERATER_WRITE_THREADS": "3"}, 3),
-    ],
-)
-def test_write_threads_by_default_on_a_server_database_with_one_app_thread(
-    env: dict[str, str], writers: int
-) -> None:
-    settings = Settings.from_env(env)
-    assert settings.writer_threads == writers
-    assert settings.app_threads == settings.threads + writers
+        Settings.from_env({**threads, "MOVIERATER_WRITE_THREADS": "6"})
 
 
 def test_production_accepts_a_platform_database_url() -> None:
