@@ -15,6 +15,10 @@ import pytest
 
 from tests.integration.conftest import Server, run_cli
 
+# The exclusive phase: each worker must get the CPU within the listener's 5 ms deferral,
+# which a machine loaded by the shared phase's other process did not always give (11/5).
+pytestmark = pytest.mark.exclusive
+
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
