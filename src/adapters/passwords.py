@@ -13,10 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from movierater_adapters.django_hashes import is_django_hash, verify_django
 
 # One hash or check at a time per process. Each takes about 0.1 s of four threads
-# (parallelism 4) and 64 MiB; several at once (write threads, MOVIERATER_WRITE_THREADS)
-# only share the cores slower and starve the process's other requests, whose row locks
-# then make a burst of logins or sign-ups wait past the lock timeout (503). One at a time
-# is what a worker with one app thread did.
+# (parallelism 4) and 64 MiB; several at once (MOVIERATER_THREADS or
+# MOVIERATER_WRITE_THREADS above one) only share the cores slower and starve the process's
+# other requests, whose row locks then make a burst of logins or sign-ups wait past the
+# lock timeout (503). One at a time is what a worker with one app thread did.
 _ONE_AT_A_TIME = threading.Lock()
 
 
