@@ -1,5 +1,6 @@
-"""Lost races on real databases: a genuine deadlock is recognised as a ConcurrencyConflict
-and the retry turns it into success for both sides."""
+"""Driver errors on real databases: a genuine deadlock is recognised as a ConcurrencyConflict
+and the retry turns it into success for both sides; a server that takes no more
+connections is unavailable (503), not a bug (500)."""
 
 from __future__ import annotations
 
