@@ -130,7 +130,15 @@ class Server:
 # once in CI). Browsers send an idempotent request again then; so does the client, once,
 # and only a read: a write sent again could hide what the first one did.
 RESEND_A_READ_ONCE = Retry(
-    total=1, connect=0, read=1, status=0, other=0, allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"})
+    total=1,
+    connect=0,
+    read=1,
+    status=0,
+    other=0,
+    allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}),
+    # A 503 with Retry-After is an answer the tests check, not a reason to send again.
+    respect_retry_after_header=False,
+    raise_on_status=False,
 )
 
 
