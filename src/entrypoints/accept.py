@@ -5,9 +5,11 @@ whichever worker calls ``accept`` first; asyncio's server then accepts every con
 waiting. Clients that keep their connections (a proxy's upstream pool, a load test) thus
 ended split 11 to 5 between two workers, and the requests on the busier worker waited
 twice as long. Here a worker accepts one connection at a time, and one that holds more
-connections than another worker first leaves a new one to the others for
-``DEFER_SECONDS``. If the others took none meanwhile (they are busy, or stuck), it then
-accepts all that wait: no connection waits longer than that for a busy worker.
+connections than another worker first leaves a new one to the others, looking again every
+``RECHECK_SECONDS``: it accepts again as soon as no other worker holds fewer (they caught
+up, or overtook it while it waited). If the others took none for ``DEFER_SECONDS`` (they
+are busy, or stuck), it accepts all that wait: no connection waits longer than that for a
+busy worker.
 
 The workers see one another's counts in a small table of shared memory made in
 gunicorn's master before it forks them (this module is imported there, with the worker
@@ -29,6 +31,10 @@ log = logging.getLogger(__name__)
 # How long a worker holding more connections than another leaves a new one to the others:
 # longer than a worker runs between two looks at its sockets on a busy machine.
 DEFER_SECONDS = 0.005
+# How often a deferring worker looks at the others' counts. It must not sleep through its
+# whole deferral: another worker that overtook it meanwhile defers in turn, and the first of
+# the two to wake up found the other idle and took every waiting connection (14 to 2).
+RECHECK_SECONDS = 0.001
 # Connections accepted at once after a deferral the others did not use (asyncio's server
 # takes up to its backlog): a burst must not trickle in one connection per deferral.
 ACCEPT_BATCH = 128
@@ -124,22 +130,39 @@ class BalancedListener:
         self._counts = counts
         self._ssl = ssl
         self._deferred: asyncio.TimerHandle | None = None
-        self._others_accepted = 0  # by the other workers, when the deferral began
+        self._others_accepted = 0  # by the other workers, at the deferral's last look
+        self._defer_until = 0.0  # the loop's time when a deferral the others ignore ends
         self._closed = False
         sock.setblocking(False)
         loop.add_reader(sock.fileno(), self._readable)
 
     def _readable(self) -> None:
-        fewest, self._others_accepted = self._counts.others()
-        if fewest is not None and fewest < self._counts.held:
+        if self._holds_more_than_another():
             self._loop.remove_reader(self._sock.fileno())
-            self._deferred = self._loop.call_later(DEFER_SECONDS, self._deferral_over)
+            self._others_accepted = self._counts.others()[1]
+            self._defer_until = self._loop.time() + DEFER_SECONDS
+            self._deferred = self._loop.call_later(RECHECK_SECONDS, self._recheck)
         else:
             self._accept()
 
-    def _deferral_over(self) -> None:
+    def _holds_more_than_another(self) -> bool:
+        fewest = self._counts.others()[0]
+        return fewest is not None and fewest < self._counts.held
+
+    def _recheck(self) -> None:
+        """A deferring worker's look at the others: it accepts again once none holds fewer,
+        waits on while they take connections, and takes all that wait once they took none
+        for ``DEFER_SECONDS`` (busy, or stuck)."""
         self._deferred = None
-        if self._counts.others()[1] == self._others_accepted:
+        accepted = self._counts.others()[1]
+        if accepted != self._others_accepted:
+            self._others_accepted = accepted
+            self._defer_until = self._loop.time() + DEFER_SECONDS
+        holds_more = self._holds_more_than_another()
+        if holds_more and self._loop.time() < self._defer_until:
+            self._deferred = self._loop.call_later(RECHECK_SECONDS, self._recheck)
+            return
+        if holds_more:
             for _ in range(ACCEPT_BATCH):
                 if not self._accept():
                     break

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 from movierater_entrypoints import accept
@@ -29,23 +29,32 @@ def empty_table() -> Iterator[None]:
     accept._table[:] = [0] * len(accept._table)
 
 
-def other_worker(held: int) -> None:
-    """A live other worker (this test's parent process) holding ``held`` connections."""
+def other_worker(held: int, accepted: int = 0) -> None:
+    """A live other worker (this test's parent process) holding ``held`` connections, having
+    accepted ``accepted`` in all."""
     slot = accept.SLOTS - 1
-    accept._table[3 * slot : 3 * slot + 3] = [os.getppid(), held, 0]
+    accept._table[3 * slot : 3 * slot + 3] = [os.getppid(), held, accepted]
 
 
 async def connect_and_wait(
-    counts: ConnectionCounts, clients: int, within: float
+    counts: ConnectionCounts,
+    clients: int,
+    within: float,
+    meanwhile: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[list[float], float, list[socket.socket]]:
+    """Connect ``clients`` at once and wait until this worker made them all (or ``within``
+    seconds passed), while ``meanwhile`` plays the other worker."""
     loop = asyncio.get_running_loop()
     listening = socket.create_server(("127.0.0.1", 0))
     listener = BalancedListener(loop, listening, Opened, counts)
     started = loop.time()
     sockets = [socket.create_connection(listening.getsockname()) for _ in range(clients)]
+    other = asyncio.create_task(meanwhile()) if meanwhile else None
     deadline = started + within
     while len(Opened.made) < clients and loop.time() < deadline:
         await asyncio.sleep(0.001)
+    if other is not None:
+        await other
     listener.close()
     listening.close()
     return Opened.made, started, sockets
@@ -81,6 +90,48 @@ def test_a_burst_the_others_do_not_take_is_accepted_after_one_deferral() -> None
     made, started, sockets = asyncio.run(connect_and_wait(counts, 40, within=2))
     assert len(made) == 40
     assert max(made) - started < 40 * DEFER_SECONDS  # not one deferral per connection
+    for sock in sockets:
+        sock.close()
+
+
+def test_a_deferring_worker_accepts_as_soon_as_the_others_catch_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not at the deferral's end: another worker that overtook it meanwhile would defer in
+    turn, and the first of the two to wake up would take every connection waiting."""
+    monkeypatch.setattr(accept, "DEFER_SECONDS", 1.0)
+    counts = ConnectionCounts()
+    counts.claim()
+    counts.opened()
+    other_worker(0)
+
+    async def catch_up() -> None:
+        await asyncio.sleep(0.05)
+        other_worker(held=2, accepted=2)  # it took two others meanwhile: it holds more now
+
+    made, started, sockets = asyncio.run(connect_and_wait(counts, 1, within=2, meanwhile=catch_up))
+    assert len(made) == 1
+    assert 0.05 <= made[0] - started < 0.5  # after the catching up, long before a second
+    for sock in sockets:
+        sock.close()
+
+
+def test_a_deferring_worker_waits_on_while_the_others_accept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The others are not stuck while they take connections (and close them again: they
+    still hold fewer): the burst of accepting at once waits until they took none for the
+    whole deferral."""
+    monkeypatch.setattr(accept, "DEFER_SECONDS", 0.2)
+    counts = ConnectionCounts()
+    counts.claim()
+    counts.opened()
+    other_worker(0)
+
+    async def keep_accepting() -> None:
+        for accepted in range(1, 61):  # one every 10 ms for 0.6 s
+            other_worker(held=0, accepted=accepted)
+            await asyncio.sleep(0.01)
+
+    made, started, sockets = asyncio.run(connect_and_wait(counts, 1, within=3, meanwhile=keep_accepting))
+    assert len(made) == 1
+    assert made[0] - started >= 0.6 + 0.2 * 0.9  # the others' last accept, then one deferral
     for sock in sockets:
         sock.close()
 
