@@ -28,8 +28,38 @@ SELECT movies.id, ratings.id, ratings.stars, ratings.created, ratings.changed FR
 UPDATE movies SET rating_count = rating_count + 0, rating_sum = rating_sum + 0 WHERE id = :movie;
 COMMIT;
 SQL
+# CPU time (seconds) spent so far: by the whole machine (every core, all but idle and
+# iowait), and by PostgreSQL's processes alone (server side of the transactions).
+cpu_seconds() {
+  python3 - <<'PY'
+import os
+tick = os.sysconf("SC_CLK_TCK")
+fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+machine = (sum(fields[:8]) - fields[3] - fields[4]) / tick
+server = 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+    if name.startswith("postgres"):
+        server += (int(rest[11]) + int(rest[12])) / tick
+print(f"{machine} {server}")
+PY
+}
+cores=$(nproc)
 for clients in "${WORKERS:-2}" 16; do
-  tps=$("$pgbench" -n -M prepared -f "$script" -c "$clients" -j "$clients" -T "$SECONDS_PER_RUN" "$url" \
-    | awk '/^tps = / {print $3}')
-  echo "{\"clients\": $clients, \"tps\": $tps}"
+  read -r machine0 server0 < <(cpu_seconds)
+  out=$("$pgbench" -n -M prepared -f "$script" -c "$clients" -j "$clients" -T "$SECONDS_PER_RUN" "$url")
+  read -r machine1 server1 < <(cpu_seconds)
+  tps=$(awk '/^tps = / {print $3}' <<<"$out")
+  done_=$(awk '/number of transactions actually processed/ {print $NF}' <<<"$out" | cut -d/ -f1)
+  # busy: the machine's cores in use; server_ms: PostgreSQL's CPU per transaction (what any
+  # app's rating costs the database at least); a rating served over HTTP costs that plus
+  # the ceiling app's CPU per request (compare.sh), so cores / (the sum) bounds the rate.
+  python3 -c "
+m = ($machine1 - $machine0) / $SECONDS_PER_RUN / $cores
+s = ($server1 - $server0) * 1000 / $done_
+print('{\"clients\": $clients, \"tps\": $tps, \"busy\": %.2f, \"server_ms_per_tx\": %.3f}' % (m, s))"
 done
