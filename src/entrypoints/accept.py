@@ -137,16 +137,17 @@ class BalancedListener:
         loop.add_reader(sock.fileno(), self._readable)
 
     def _readable(self) -> None:
-        if self._holds_more_than_another():
+        fewest, accepted = self._counts.others()
+        if self._holds_more_than(fewest):
             self._loop.remove_reader(self._sock.fileno())
-            self._others_accepted = self._counts.others()[1]
+            self._others_accepted = accepted
             self._defer_until = self._loop.time() + DEFER_SECONDS
             self._deferred = self._loop.call_later(RECHECK_SECONDS, self._recheck)
         else:
             self._accept()
 
-    def _holds_more_than_another(self) -> bool:
-        fewest = self._counts.others()[0]
+    def _holds_more_than(self, fewest: int | None) -> bool:
+        """Whether this worker holds more than ``fewest``, the fewest another holds."""
         return fewest is not None and fewest < self._counts.held
 
     def _recheck(self) -> None:
@@ -154,11 +155,11 @@ class BalancedListener:
         waits on while they take connections, and takes all that wait once they took none
         for ``DEFER_SECONDS`` (busy, or stuck)."""
         self._deferred = None
-        accepted = self._counts.others()[1]
+        fewest, accepted = self._counts.others()
         if accepted != self._others_accepted:
             self._others_accepted = accepted
             self._defer_until = self._loop.time() + DEFER_SECONDS
-        holds_more = self._holds_more_than_another()
+        holds_more = self._holds_more_than(fewest)
         if holds_more and self._loop.time() < self._defer_until:
             self._deferred = self._loop.call_later(RECHECK_SECONDS, self._recheck)
             return

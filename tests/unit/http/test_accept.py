@@ -36,6 +36,15 @@ def other_worker(held: int, accepted: int = 0) -> None:
     accept._table[3 * slot : 3 * slot + 3] = [os.getppid(), held, accepted]
 
 
+def one_ahead_of_another_worker() -> ConnectionCounts:
+    """This worker's counts, holding 1 connection, and another worker holding none."""
+    counts = ConnectionCounts()
+    counts.claim()
+    counts.opened()
+    other_worker(0)
+    return counts
+
+
 async def connect_and_wait(
     counts: ConnectionCounts,
     clients: int,
@@ -71,10 +80,7 @@ def test_a_worker_alone_accepts_every_connection_at_once() -> None:
 
 
 def test_a_worker_holding_more_leaves_a_connection_to_the_others_for_a_moment() -> None:
-    counts = ConnectionCounts()
-    counts.claim()
-    counts.opened()  # holds 1, the other worker 0
-    other_worker(0)
+    counts = one_ahead_of_another_worker()
     made, started, sockets = asyncio.run(connect_and_wait(counts, 1, within=2))
     assert len(made) == 1  # nobody else took it: taken after the deferral
     assert made[0] - started >= DEFER_SECONDS * 0.9
@@ -83,10 +89,7 @@ def test_a_worker_holding_more_leaves_a_connection_to_the_others_for_a_moment() 
 
 
 def test_a_burst_the_others_do_not_take_is_accepted_after_one_deferral() -> None:
-    counts = ConnectionCounts()
-    counts.claim()
-    counts.opened()
-    other_worker(0)  # stuck: never accepts
+    counts = one_ahead_of_another_worker()  # the other is stuck: never accepts
     made, started, sockets = asyncio.run(connect_and_wait(counts, 40, within=2))
     assert len(made) == 40
     assert max(made) - started < 40 * DEFER_SECONDS  # not one deferral per connection
@@ -98,10 +101,7 @@ def test_a_deferring_worker_accepts_as_soon_as_the_others_catch_up(monkeypatch: 
     """Not at the deferral's end: another worker that overtook it meanwhile would defer in
     turn, and the first of the two to wake up would take every connection waiting."""
     monkeypatch.setattr(accept, "DEFER_SECONDS", 1.0)
-    counts = ConnectionCounts()
-    counts.claim()
-    counts.opened()
-    other_worker(0)
+    counts = one_ahead_of_another_worker()
 
     async def catch_up() -> None:
         await asyncio.sleep(0.05)
@@ -119,10 +119,7 @@ def test_a_deferring_worker_waits_on_while_the_others_accept(monkeypatch: pytest
     still hold fewer): the burst of accepting at once waits until they took none for the
     whole deferral."""
     monkeypatch.setattr(accept, "DEFER_SECONDS", 0.2)
-    counts = ConnectionCounts()
-    counts.claim()
-    counts.opened()
-    other_worker(0)
+    counts = one_ahead_of_another_worker()
 
     async def keep_accepting() -> None:
         for accepted in range(1, 61):  # one every 10 ms for 0.6 s
