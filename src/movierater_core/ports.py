@@ -533,6 +533,36 @@ class Repositories(ReadRepositories, Protocol):
     def imports(self) -> ImportRecordRepository: ...
 
 
+@frozen
+class RatedWithToken:
+    """What :meth:`OneStatementWrites.rate_with_token` found and did."""
+
+    holder: tuple[User, datetime | None] | None  # as ``tokens.user_for(digest)``
+    movie_found: bool  # False also when the token was unknown or not alive (nothing locked)
+    rating: Rating | None  # the rating as it is now; None: nothing written (see the method)
+    created: bool = False
+
+
+class OneStatementWrites(Protocol):
+    """Writes that are one statement each, every one its own transaction (no BEGIN and
+    COMMIT round trips): offered only by a database that can run them (``Database.one_statement``)."""
+
+    def rate_with_token(
+        self, digest: str, movie_id: int, stars: Stars, *, at: datetime, alive_since: datetime
+    ) -> RatedWithToken:
+        """``tokens.user_for(digest)``, and, only if that token was last used at or after
+        ``alive_since`` (or never recorded), its user's rating of the movie set to ``stars``
+        as ``Ratings.rate_movie`` does: the movie's row locked, a new rating added or the
+        stars changed (``changed``: ``at``; the same stars again: nothing written), and the
+        movie's summary moved by the ``SummaryDelta`` of that, all in one statement.
+        ``rating`` is None when the movie is not there (or the token did not allow the
+        write), and when the rating read was older than the lock (a rater of the same movie
+        by the same user got in between): nothing was written, the caller takes the locking
+        path. Raises :class:`~movierater_core.errors.ReferenceGone` if the user was deleted
+        while the statement ran."""
+        ...
+
+
 class Database(Protocol):
     """Unit of work: each block is one transaction.
 
@@ -547,6 +577,12 @@ class Database(Protocol):
     def reading(self) -> AbstractContextManager[ReadRepositories]: ...
 
     def writing(self) -> AbstractContextManager[Repositories]: ...
+
+    def one_statement(self) -> AbstractContextManager[OneStatementWrites] | None:
+        """A unit for one write statement, its own transaction, where this database can run
+        the statements of :class:`OneStatementWrites` (a server database saves its BEGIN and
+        COMMIT round trips); None where it cannot: the caller takes its general path."""
+        ...
 
     def ping(self) -> None:
         """One trivial round trip (``SELECT 1``), for readiness probes: raises

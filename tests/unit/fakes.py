@@ -565,6 +565,9 @@ class InMemoryDatabase:
         self.state = draft
         self.commits += 1
 
+    def one_statement(self) -> None:
+        return None  # the general path: what the one statement does is the SQL adapter's
+
 
 class FakeHasher:
     """Reversible 'hashing' that is fast; counts verifications to test timing equality.
@@ -707,8 +710,9 @@ class App:
     token_check: TokenCheck
 
 
-def make_app() -> App:
-    db, hasher, clock, issuer = InMemoryDatabase(), FakeHasher(), FixedClock(), CountingTokenIssuer()
+def make_app(db: InMemoryDatabase | None = None) -> App:
+    db = db or InMemoryDatabase()
+    hasher, clock, issuer = FakeHasher(), FixedClock(), CountingTokenIssuer()
     storage = FakeStorage(clock)
     uploads = Uploads(db, storage, FakeInspector(), clock, UploadSettings())
     check = TokenCheck(db, issuer, clock, AccountSettings())
@@ -719,7 +723,7 @@ def make_app() -> App:
         user_admin=UserAdmin(db, hasher),
         # the catalogue's mean read afresh each time (a test of the cache makes its own)
         movies=Movies(db, uploads, clock, check, scores=ScoreSettings(mean_max_age=0)),
-        ratings=Ratings(db, clock),
+        ratings=Ratings(db, clock, check),
         uploads=uploads,
         storage=storage,
         clock=clock,

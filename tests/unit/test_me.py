@@ -88,7 +88,7 @@ def test_user_me_lists_the_actors_ratings_as_their_id_does_with_paging() -> None
     for movie in movies:
         app.ratings.rate_movie(alice, movie, {"stars": 4})
     app.ratings.rate_movie(bob, movies[0], {"stars": 1})
-    ratings = Ratings(app.db, app.clock, PageSettings(2))
+    ratings = Ratings(app.db, app.clock, app.token_check, PageSettings(2))
     for actor in (alice, bob):
         mine = ratings.list_ratings(actor, {"user": "me"})
         assert mine == ratings.list_ratings(actor, {"user": str(actor.id)})

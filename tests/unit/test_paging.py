@@ -256,7 +256,7 @@ def test_ratings_pages_keep_the_movie_and_user_filters() -> None:
     movies = [app.movies.create_movie(admin, {"title": t}) for t in "abc"]
     for movie in movies:
         app.ratings.rate_movie(admin, movie.id, {"stars": 3})
-    ratings = Ratings(app.db, app.clock, PageSettings(2))
+    ratings = Ratings(app.db, app.clock, app.token_check, PageSettings(2))
     plain = ratings.list_ratings(admin, {})
     assert [r.movie_id for r in plain.items] == [movies[0].id, movies[1].id] and plain.total == 3
     paged = ratings.list_ratings(admin, {"user": str(admin.id), "limit": "1", "offset": "2"})
@@ -343,7 +343,7 @@ class RatingsWorld:
         self.admin = self.app.accounts.register({"username": "boss", "password": PASSWORD}, is_admin=True)
         self.users = [self.admin]
         self.movies: list[int] = []
-        self.ratings = Ratings(self.app.db, self.app.clock, PageSettings(max_page_size))
+        self.ratings = Ratings(self.app.db, self.app.clock, self.app.token_check, PageSettings(max_page_size))
 
     def user(self) -> User:
         made = self.app.accounts.register({"username": f"u{len(self.users)}", "password": PASSWORD})
@@ -380,7 +380,9 @@ class RatingsWorld:
     def whole(self, ordering: str) -> list[Rating]:
         """The list in its order, read otherwise: one page as large as it is."""
         actor = self.users[1]
-        everything = Ratings(self.app.db, self.app.clock, PageSettings(MAX_PAGE_SIZE_LIMIT))
+        everything = Ratings(
+            self.app.db, self.app.clock, self.app.token_check, PageSettings(MAX_PAGE_SIZE_LIMIT)
+        )
         page = everything.list_ratings(actor, self.query(ordering))
         assert isinstance(page, Page) and page.total == len(page.items)
         return list(page.items)

@@ -15,11 +15,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from movierater_adapters.sql import libpq
 from movierater_adapters.sql.errors import UNAVAILABLE, server_timed_out, translate
+from movierater_adapters.sql.rating_statement import SqlOneStatementWrites
 from movierater_adapters.sql.repositories import SqlRepositories
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -28,7 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 from movierater_core.errors import ServiceUnavailable
-from movierater_core.ports import ReadRepositories
+from movierater_core.ports import OneStatementWrites, ReadRepositories
 from movierater_core.read_only import ReadOnlyRepositories
 
 if TYPE_CHECKING:
@@ -441,11 +442,31 @@ class SqlDatabase:
     def reading(self) -> Iterator[ReadRepositories]:
         """The read methods only (autocommit: a write here would be committed at once), on
         this thread's kept read connection."""
+        with self._autocommit() as conn:
+            yield ReadOnlyRepositories(SqlRepositories(conn))
+
+    def one_statement(self) -> AbstractContextManager[OneStatementWrites] | None:
+        """On PostgreSQL, the kept read connection (autocommit): each statement of
+        :class:`OneStatementWrites` is its own transaction, with no BEGIN and COMMIT round
+        trips. Elsewhere None (MariaDB cannot lock, write and return in one statement;
+        SQLite has no round trips to save)."""
+        if self._dialect != "postgresql":
+            return None
+        return self._one_statement()
+
+    @contextmanager
+    def _one_statement(self) -> Iterator[OneStatementWrites]:
+        with self._autocommit() as conn:
+            yield SqlOneStatementWrites(conn)
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[Connection]:
+        """This thread's kept read connection, in autocommit, under this unit's bound."""
         with self._translated():
             conn = self._reader()
             watched = self._watch_reader(conn)
             try:
-                yield ReadOnlyRepositories(SqlRepositories(conn))
+                yield conn
             except DBAPIError:
                 self._drop_reader()  # maybe broken: the next read checks out afresh
                 raise

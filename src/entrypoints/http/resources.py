@@ -494,6 +494,8 @@ class MovieDetail(DrfResource):
 class RateMovie(DrfResource):
     """``/api/movies/{id}/rate_movie/``: POST rates (create or update), DELETE un-rates."""
 
+    token_checked_by_use_case = ("POST",)  # the token and the rating in one statement
+
     def __init__(self, ratings: Ratings) -> None:
         self._ratings = ratings
 
@@ -524,7 +526,9 @@ class RateMovie(DrfResource):
         tag="ratings",
     )
     def on_post(self, req: Req, resp: Resp, movie_id: int) -> None:
-        rating, created = self._ratings.rate_movie(req.context.user, movie_id, read_json(req))
+        req.context.user, rating, created = self._ratings.rate_movie_as(
+            req.context.token_key, movie_id, lambda: read_json(req)
+        )
         message = "Rating created!" if created else "Rating updated!"
         send(resp, {"message": message, "result": rating_json(rating)})
 

@@ -184,14 +184,24 @@ class TokenCheck:
             raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
         return self._tokens.digest(key)
 
-    def holder(self, digest: str, found: tuple[User, datetime | None] | None) -> User:
+    def alive_since(self, now: datetime) -> datetime:
+        """The earliest last use of a token that is alive at ``now`` (``holder`` at the same
+        ``now`` accepts exactly those): a statement that checks the token itself writes only
+        for such a token."""
+        return now - self._ttl
+
+    def holder(
+        self, digest: str, found: tuple[User, datetime | None] | None, *, now: datetime | None = None
+    ) -> User:
         """The user of a token as ``tokens.user_for(digest)`` found it: :class:`NotAuthenticated`
-        if there is none or it expired (then deleted); its use recorded when due."""
+        if there is none or it expired (then deleted); its use recorded when due. ``now``:
+        the time the token was judged alive at where it was read (``alive_since``)."""
         if found is None:
             raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)
         user, last_used = found
-        now = self._clock.now()
-        if last_used is not None and now - last_used > self._ttl:
+        if now is None:
+            now = self._clock.now()
+        if last_used is not None and last_used < self.alive_since(now):
             with self._db.writing() as repos:
                 repos.tokens.delete(digest)
             raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN)

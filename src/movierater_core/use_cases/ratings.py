@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -18,7 +18,7 @@ from movierater_core.errors import (
     StarsMissing,
 )
 from movierater_core.missing import MISSING
-from movierater_core.model import Rating, SummaryDelta, User
+from movierater_core.model import Rating, Stars, SummaryDelta, User
 from movierater_core.paging import (
     CURSOR_FIELD,
     DEFAULT_PAGING,
@@ -35,6 +35,7 @@ from movierater_core.paging import (
 from movierater_core.ports import Clock, Database, Repositories
 from movierater_core.rules import ID, ID_MAX, ME, STARS, TIMESTAMP, USER_ID_OR_ME, Body, Field, Form, Need
 from movierater_core.use_cases._common import retrying
+from movierater_core.use_cases.accounts import TokenCheck
 
 
 class RatingInput:
@@ -98,11 +99,61 @@ def rating_key(rating: Rating, order: Keyset) -> tuple[int, ...]:
     return (rating.movie_id,) if order is BY_MOVIE else (rating.id,)
 
 
+def stars_of(data: object) -> Stars:
+    """The stars of a rating's body; :class:`StarsMissing` or a field error otherwise."""
+    form = Form(data)
+    if not form.has("stars"):
+        raise StarsMissing
+    stars = form.take(RatingInput.stars)
+    if stars is MISSING:  # it left its error
+        raise form.invalid()
+    return stars
+
+
 class Ratings:
-    def __init__(self, db: Database, clock: Clock, paging: PageSettings = DEFAULT_PAGING) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, token_check: TokenCheck, paging: PageSettings = DEFAULT_PAGING
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._token_check = token_check
         self._paging = paging
+
+    def rate_movie_as(
+        self, key: str, movie_id: int, read_body: Callable[[], object]
+    ) -> tuple[User, Rating, bool]:
+        """``TokenCheck.authenticate(key)``, then ``rate_movie``: where the database can, the
+        token checked and the movie rated in one statement (``Database.one_statement``), which
+        writes only for a token alive at the rating's time. A bad token is 401 before a body
+        that cannot be read or holds no valid stars is 4xx, as before a missing movie is 404.
+        Should the statement find the rating changed under it, the locking path rates."""
+        try:
+            stars = stars_of(read_body())
+        except Exception:  # whatever the body's reader or its check raised, after the token's
+            self._token_check.authenticate(key)
+            raise
+        digest = self._token_check.digest(key)
+        unit = self._db.one_statement()
+        if unit is None:
+            actor = self._token_check.authenticate(key)
+            return actor, *self._rate(actor, movie_id, stars)
+        now = self._clock.now()
+        try:
+            with unit as writes:
+                done = writes.rate_with_token(
+                    digest, movie_id, stars, at=now, alive_since=self._token_check.alive_since(now)
+                )
+        except ReferenceGone:  # the account was deleted as it rated
+            raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN) from None
+        except ConcurrencyConflict:  # a deadlock: the locking path runs it again
+            actor = self._token_check.authenticate(key)
+            return actor, *self._rate(actor, movie_id, stars)
+        actor = self._token_check.holder(digest, done.holder, now=now)
+        if not done.movie_found:
+            raise NotFound
+        if done.rating is None:
+            return actor, *self._rate(actor, movie_id, stars)
+        return actor, done.rating, done.created
 
     def rate_movie(self, actor: User, movie_id: int, data: object) -> tuple[Rating, bool]:
         """Create the actor's rating of a movie or change it. Returns (rating, created).
@@ -117,13 +168,9 @@ class Ratings:
         the deletion gets. A new rating's ``created`` and ``changed`` are the clock's now; a
         change of stars sets ``changed``; rating again with the same stars changes nothing.
         """
-        form = Form(data)
-        if not form.has("stars"):
-            raise StarsMissing
-        stars = form.take(RatingInput.stars)
-        if stars is MISSING:  # it left its error
-            raise form.invalid()
+        return self._rate(actor, movie_id, stars_of(data))
 
+    def _rate(self, actor: User, movie_id: int, stars: Stars) -> tuple[Rating, bool]:
         attempts = 0
 
         def work() -> tuple[Rating, bool]:
