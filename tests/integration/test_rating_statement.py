@@ -215,7 +215,10 @@ def _while_another_holds_the_movie(engine: Engine, movie_id: int, change: str, r
         while time.monotonic() < deadline:
             with engine.connect() as probe:
                 waiting = probe.execute(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database() AND query LIKE 'WITH holder%'"
+                    )
                 ).scalar_one()
             if waiting:
                 break
