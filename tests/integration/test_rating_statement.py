@@ -23,7 +23,7 @@ import attrs
 import pytest
 from movierater_adapters.sql import SqlDatabase, make_engine
 from movierater_adapters.sql.rating_statement import SqlOneStatementWrites
-from movierater_adapters.sql.tables import movies, ratings
+from movierater_adapters.sql.tables import ratings
 from movierater_adapters.tokens import RandomTokenIssuer
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -34,6 +34,7 @@ from movierater_core.ports import RatedWithToken
 from movierater_core.use_cases import AccountSettings, Ratings, TokenCheck
 from tests.integration.backends import selected_backends
 from tests.integration.conftest import wipe
+from tests.integration.test_concurrency import assert_summaries_match_recount
 
 TTL = 3600
 
@@ -65,20 +66,6 @@ class Rig:
     def summaries(self) -> dict[int, RatingSummary]:
         with self.db.reading() as repos:
             return {movie.id: movie.ratings for movie in repos.movies.list()}
-
-    def recounts(self, engine: Engine) -> dict[int, RatingSummary]:
-        with engine.connect() as conn:
-            rows = conn.execute(select(ratings.c.movie_id, ratings.c.stars)).all()
-            ids = conn.execute(select(movies.c.id)).scalars().all()
-        counts: dict[int, list[int]] = {movie_id: [] for movie_id in ids}
-        for movie_id, stars in rows:
-            counts[movie_id].append(stars)
-        return {
-            movie_id: RatingSummary(
-                len(stars), sum(stars), tuple(stars.count(value) for value in STAR_VALUES)
-            )
-            for movie_id, stars in counts.items()
-        }
 
 
 @pytest.fixture
@@ -131,7 +118,7 @@ def test_rates_as_the_locking_path_with_every_summary_equal_to_a_recount(rig: Ri
         assert (rating.created, rating.changed) == stored[(user_id, movie_id)][1:], step
         with rig.db.reading() as repos:
             assert repos.ratings.find(user_id, movie_id) == rating
-    assert rig.summaries() == rig.recounts(engine)
+    assert_summaries_match_recount(engine)
     assert sum(summary.count for summary in rig.summaries().values()) == len(stored)
 
 
@@ -263,7 +250,7 @@ def test_a_rating_written_while_the_statement_waited_is_not_lost(
     )
     assert [outcome.rating for outcome in seen] == [None]  # the statement wrote nothing
     assert rating.stars == Stars(4) and created is (race == "removed")
-    assert rig.summaries() == rig.recounts(engine)
+    assert_summaries_match_recount(engine)
     assert rig.summaries()[movie_id] == RatingSummary(1, 4, (0, 0, 0, 1, 0))
 
 

@@ -18,14 +18,8 @@ from movierater_core.errors import ConcurrencyConflict, DomainError, ReferenceGo
 from movierater_core.model import Rating, Stars, SummaryDelta, User
 from movierater_core.ports import RatedWithToken
 from movierater_core.use_cases import AccountSettings, TokenCheck
-from tests.unit.fakes import (
-    CountingTokenIssuer,
-    FakeRepositories,
-    FixedClock,
-    InMemoryDatabase,
-    make_app,
-)
-from tests.unit.test_token_and_movie import PASSWORD, TOKENS
+from tests.unit.fakes import CountingTokenIssuer, FakeRepositories, FixedClock, InMemoryDatabase
+from tests.unit.test_token_and_movie import TOKENS, _world
 
 ENDINGS = ("written", "race lost", "deadlock", "account deleted")
 BODIES: tuple[object, ...] = ({"stars": 4}, {"stars": 2}, {"stars": 9}, {}, "not an object")
@@ -85,21 +79,7 @@ def _run(token: str, exists: bool, rated: bool, body: object, ending: str, *, on
     """(what rating answered or raised, the tokens, ratings and movies stored before and
     after, whether the statement refused to write)"""
     db = OneStatementDatabase(ending)
-    app = make_app(db)
-    admin = app.accounts.register({"username": "boss", "password": PASSWORD}, is_admin=True)
-    alice = app.accounts.register({"username": "alice", "password": PASSWORD})
-    movie = app.movies.create_movie(admin, {"title": "Alien"}).id
-    if rated:
-        app.ratings.rate_movie(alice, movie, {"stars": 4})
-    key = app.accounts.log_in({"username": "alice", "password": PASSWORD})
-    if token == "stale":  # valid, its last use due to be recorded again
-        app.clock.advance(86400)
-    elif token == "expired":
-        app.clock.advance(30 * 86400 + 1)
-    elif token == "unknown":
-        key = "f" * 40
-    elif token == "malformed":
-        key = "not a key"
+    app, key, movie = _world(token, db, rated=rated)
     app.clock.advance(0.5)
     movie_id = movie if exists else movie + 1000
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from movierater_core.errors import DomainError
-from tests.unit.fakes import App, make_app
+from tests.unit.fakes import App, InMemoryDatabase, make_app
 
 PASSWORD = "a long passphrase"
 TTL = 30 * 86400
@@ -25,13 +25,14 @@ QUERIES: tuple[dict[str, object], ...] = (
 )
 
 
-def _world(token: str) -> tuple[App, str, int]:
-    """A movie rated by alice, and a key in the state ``token`` names."""
-    app = make_app()
+def _world(token: str, db: InMemoryDatabase | None = None, *, rated: bool = True) -> tuple[App, str, int]:
+    """A movie (rated by alice unless not ``rated``), and a key in the state ``token`` names."""
+    app = make_app(db)
     admin = app.accounts.register({"username": "boss", "password": PASSWORD}, is_admin=True)
     alice = app.accounts.register({"username": "alice", "password": PASSWORD})
     movie = app.movies.create_movie(admin, {"title": "Alien"}).id
-    app.ratings.rate_movie(alice, movie, {"stars": 4})
+    if rated:
+        app.ratings.rate_movie(alice, movie, {"stars": 4})
     key = app.accounts.log_in({"username": "alice", "password": PASSWORD})
     if token == "stale":  # valid, its last use due to be recorded again
         app.clock.advance(86400)

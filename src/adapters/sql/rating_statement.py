@@ -32,6 +32,7 @@ from movierater_adapters.sql.repositories import (
     _delta_params,
     _holder,
     _micros,
+    _rating,
     _time,
 )
 from movierater_adapters.sql.tables import movies, ratings
@@ -188,7 +189,7 @@ class SqlOneStatementWrites:
             )
         if old_id is None:  # none read, and the insert found one: a first rating raced
             return RatedWithToken(holder, True, None)
-        old = Rating(old_id, user_id, movie_id, Stars(old_stars), _time(created), _time(changed))
+        old = _rating((old_id, user_id, movie_id, old_stars, created, changed))
         if old_stars == stars.value:
             return RatedWithToken(holder, True, old)
         if changed_movie is not None and moved is not None:

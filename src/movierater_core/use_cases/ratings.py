@@ -135,8 +135,7 @@ class Ratings:
         digest = self._token_check.digest(key)
         unit = self._db.one_statement()
         if unit is None:
-            actor = self._token_check.authenticate(key)
-            return actor, *self._rate(actor, movie_id, stars)
+            return self._check_then_rate(key, movie_id, stars)
         now = self._clock.now()
         try:
             with unit as writes:
@@ -146,14 +145,18 @@ class Ratings:
         except ReferenceGone:  # the account was deleted as it rated
             raise NotAuthenticated(NotAuthenticated.INVALID_TOKEN) from None
         except ConcurrencyConflict:  # a deadlock: the locking path runs it again
-            actor = self._token_check.authenticate(key)
-            return actor, *self._rate(actor, movie_id, stars)
+            return self._check_then_rate(key, movie_id, stars)
         actor = self._token_check.holder(digest, done.holder, now=now)
         if not done.movie_found:
             raise NotFound
         if done.rating is None:
             return actor, *self._rate(actor, movie_id, stars)
         return actor, done.rating, done.created
+
+    def _check_then_rate(self, key: str, movie_id: int, stars: Stars) -> tuple[User, Rating, bool]:
+        """The general path: the token checked, then the movie rated in a transaction."""
+        actor = self._token_check.authenticate(key)
+        return actor, *self._rate(actor, movie_id, stars)
 
     def rate_movie(self, actor: User, movie_id: int, data: object) -> tuple[Rating, bool]:
         """Create the actor's rating of a movie or change it. Returns (rating, created).
