@@ -46,6 +46,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -335,6 +336,35 @@ def _rating_page(by_movie: bool, by_user: bool, since: bool = False, seek: bool 
             filters.append(order[0] > bindparam("after"))  # a user's: movie ids are unique in it
     query = select(*_RATING_COLUMNS).where(*filters).order_by(*order)
     return Prepared(_paged(query))  # by cursor: offset 0
+
+
+# A movie's ratings on PostgreSQL, by offset or past a cursor (``after``; 0 by offset: ids
+# start at 1): the range of the (movie_id, id) index from (:movie_id, :after) to the movie's
+# last rating. Told ``movie_id = :movie_id AND id > :after ORDER BY id``, PostgreSQL's
+# planner may read the primary key past :after and filter it by movie, as if the two
+# columns were independent: the last page of a movie whose ratings were followed by 400,000
+# others read those 400,000 (70 ms). Ordered by (movie_id, id), only that index serves the
+# order. SQLite and MariaDB already seek along it; SQL Server has no row comparison.
+_MOVIE_RATINGS_RANGE = Prepared(
+    _paged(
+        select(*_RATING_COLUMNS)
+        .where(
+            tuple_(ratings.c.movie_id, ratings.c.id) > tuple_(bindparam("movie_id"), bindparam("after")),
+            ratings.c.movie_id <= bindparam("movie_id"),
+        )
+        .order_by(ratings.c.movie_id, ratings.c.id)
+    )
+)
+
+
+def rating_page_statement(
+    dialect: str, *, by_movie: bool, by_user: bool, since: bool, seek: bool
+) -> tuple[Prepared, bool]:
+    """The page statement for these filters on this dialect, and whether it takes ``after``
+    by offset too (the movie's range on PostgreSQL)."""
+    if dialect == "postgresql" and by_movie and not by_user and not since:
+        return _MOVIE_RATINGS_RANGE, True
+    return _rating_page(by_movie, by_user, since, seek), False
 
 
 _USER_PAGE = Prepared(_paged(select(*_USER_COLUMNS).order_by(users.c.id)))
@@ -838,7 +868,15 @@ class SqlRatings:
                 params["after_changed"], params["after_id"] = after or (params["since"], 0)
             else:
                 (params["after"],) = after or (0,)
-        statement = _rating_page(movie_id is not None, user_id is not None, since is not None, seek)
+        statement, ranged = rating_page_statement(
+            self._conn.dialect.name,
+            by_movie=movie_id is not None,
+            by_user=user_id is not None,
+            since=since is not None,
+            seek=seek,
+        )
+        if ranged:
+            params.setdefault("after", 0)
         return [_rating(row) for row in statement.rows(self._conn, params)]
 
     def count(

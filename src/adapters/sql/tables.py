@@ -122,7 +122,7 @@ ratings = Table(
     Column("changed", BigInteger, nullable=True),
     CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),
     UniqueConstraint("user_id", "movie_id"),
-    Index(None, "movie_id"),
+    Index(None, "movie_id", "id"),  # a movie's ratings, by id (migration 0013)
     Index(None, "changed", "id"),  # ?since= (by changed, then id)
     sqlite_autoincrement=True,  # ids never reused (see migration 0008)
 )
