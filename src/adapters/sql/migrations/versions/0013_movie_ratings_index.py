@@ -2,12 +2,12 @@
 (``movie_id``, ``id``), so that a page of one movie's ratings (``GET /api/ratings/?movie=``,
 by cursor or offset) is a seek along it on every backend, whatever the table holds.
 
-SQLite's and InnoDB's index on ``movie_id`` already kept each movie's entries in id order
-(the row id, or the primary key, ends every entry); SQL Server's and PostgreSQL's did not.
-On PostgreSQL a movie's page then read the primary key past the cursor and filtered it by
-movie: the last page of a movie whose ratings were followed by 400,000 others read those
-400,000 (70 ms; a second or more in a table of millions). Its plan now reads only the
-movie's rows past the cursor.
+SQLite's, InnoDB's and SQL Server's index on ``movie_id`` already kept each movie's entries
+in id order: the row id, or the clustered primary key, ends every entry. PostgreSQL's did
+not. There a movie's page read the primary key past the cursor and dropped the other
+movies' rows: the last page of a movie whose ratings were followed by 400,000 others read
+those 400,000 (70 ms; a second or more in a table of millions). With this index (and the
+page's query on PostgreSQL, repositories.py) it reads only the movie's rows.
 
 The new index is made before the old one goes: on MariaDB the foreign key to movies needs
 an index that starts with ``movie_id`` at every moment.
