@@ -28,7 +28,7 @@ from tests.integration.test_title_search import _downgrade
 
 NEW_INDEX = "ix_ratings_movie_id_id"
 OLD_INDEX = "ix_ratings_movie_id"
-# The movie's ratings come first (ids 1..FEW); MANY ratings of another movie follow them.
+# FEW ratings of one movie come first; MANY ratings of another movie follow them.
 FEW, MANY = 300, 3000
 PAGE = 50
 
