@@ -81,7 +81,7 @@ def _analyze(conn: Connection, backend: str) -> None:
 def _page_statement(conn: Connection, *, seek: bool) -> Any:
     """The app's own statement for a movie's page, compiled for ``conn``."""
     dialect = conn.dialect.name
-    statement, _ = rating_page_statement(dialect, by_movie=True, by_user=False, since=False, seek=seek)
+    statement = rating_page_statement(dialect, by_movie=True, by_user=False, since=False, seek=seek)
     return statement._statement.compile(dialect=conn.dialect)
 
 

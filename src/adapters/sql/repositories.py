@@ -359,12 +359,12 @@ _MOVIE_RATINGS_RANGE = Prepared(
 
 def rating_page_statement(
     dialect: str, *, by_movie: bool, by_user: bool, since: bool, seek: bool
-) -> tuple[Prepared, bool]:
-    """The page statement for these filters on this dialect, and whether it takes ``after``
-    by offset too (the movie's range on PostgreSQL)."""
+) -> Prepared:
+    """The page statement for these filters on this dialect (the movie's range on PostgreSQL,
+    which reads ``after`` by offset too)."""
     if dialect == "postgresql" and by_movie and not by_user and not since:
-        return _MOVIE_RATINGS_RANGE, True
-    return _rating_page(by_movie, by_user, since, seek), False
+        return _MOVIE_RATINGS_RANGE
+    return _rating_page(by_movie, by_user, since, seek)
 
 
 _USER_PAGE = Prepared(_paged(select(*_USER_COLUMNS).order_by(users.c.id)))
@@ -868,15 +868,15 @@ class SqlRatings:
                 params["after_changed"], params["after_id"] = after or (params["since"], 0)
             else:
                 (params["after"],) = after or (0,)
-        statement, ranged = rating_page_statement(
+        else:  # by offset: from the first id (ids start at 1); only the movie's range reads it
+            params["after"] = 0
+        statement = rating_page_statement(
             self._conn.dialect.name,
             by_movie=movie_id is not None,
             by_user=user_id is not None,
             since=since is not None,
             seek=seek,
         )
-        if ranged:
-            params.setdefault("after", 0)
         return [_rating(row) for row in statement.rows(self._conn, params)]
 
     def count(
