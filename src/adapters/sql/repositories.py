@@ -422,8 +422,11 @@ _CHANGE_STARS = Prepared(update(ratings).where(_STARS_STILL).values(_NEW_STARS))
 _STARS_CHANGED = (update(ratings).where(_STARS_STILL).values(_NEW_STARS).returning(ratings.c.movie_id)).cte(
     "changed"
 )
+# The movie's id as a parameter in each (rating_statement.py says why).
 _CHANGE_STARS_AND_SUMMARY = Prepared(
-    update(movies).where(movies.c.id == _STARS_CHANGED.c.movie_id).values(_SUMMARY_MOVED)
+    update(movies)
+    .where(movies.c.id == bindparam("movie_id"), movies.c.id == _STARS_CHANGED.c.movie_id)
+    .values(_SUMMARY_MOVED)
 )
 _RATING_ADDED = (
     insert(ratings)
@@ -438,7 +441,7 @@ _RATING_ADDED = (
 ).cte("added")
 _ADD_RATING_AND_SUMMARY = Prepared(
     update(movies)
-    .where(movies.c.id == _RATING_ADDED.c.movie_id)
+    .where(movies.c.id == bindparam("movie_id"), movies.c.id == _RATING_ADDED.c.movie_id)
     .values(_SUMMARY_MOVED)
     .returning(_RATING_ADDED.c.id)
 )
