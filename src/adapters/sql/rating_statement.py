@@ -32,6 +32,7 @@ from movierater_adapters.sql.repositories import (
     _delta_params,
     _holder,
     _micros,
+    _movie_rated_in,
     _rating,
     _time,
 )
@@ -107,10 +108,7 @@ _NONE: ColumnClause[int] = literal_column("0")
 _WAS = _WRITTEN.c.was
 _MOVED = (
     update(movies)
-    # The movie's id as a parameter too: without it a plan made while the table is small
-    # (PostgreSQL keeps one per connection) scans the whole table, dead versions and all,
-    # for every rating.
-    .where(movies.c.id == bindparam("movie_id"), movies.c.id == _WRITTEN.c.movie_id)
+    .where(_movie_rated_in(_WRITTEN.c.movie_id))
     .values(
         {
             # + SummaryDelta.added(stars) (the parameters), - what the old stars had added

@@ -422,11 +422,17 @@ _CHANGE_STARS = Prepared(update(ratings).where(_STARS_STILL).values(_NEW_STARS))
 _STARS_CHANGED = (update(ratings).where(_STARS_STILL).values(_NEW_STARS).returning(ratings.c.movie_id)).cte(
     "changed"
 )
-# The movie's id as a parameter in each (rating_statement.py says why).
+
+
+def _movie_rated_in(written_movie_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """The movie whose rating a CTE wrote, by its id as a parameter too: joined by the CTE's
+    ``movie_id`` alone, a plan made while the table is small (PostgreSQL keeps one per
+    connection) scans the whole table, dead versions and all, for every rating."""
+    return and_(movies.c.id == bindparam("movie_id"), movies.c.id == written_movie_id)
+
+
 _CHANGE_STARS_AND_SUMMARY = Prepared(
-    update(movies)
-    .where(movies.c.id == bindparam("movie_id"), movies.c.id == _STARS_CHANGED.c.movie_id)
-    .values(_SUMMARY_MOVED)
+    update(movies).where(_movie_rated_in(_STARS_CHANGED.c.movie_id)).values(_SUMMARY_MOVED)
 )
 _RATING_ADDED = (
     insert(ratings)
@@ -441,7 +447,7 @@ _RATING_ADDED = (
 ).cte("added")
 _ADD_RATING_AND_SUMMARY = Prepared(
     update(movies)
-    .where(movies.c.id == bindparam("movie_id"), movies.c.id == _RATING_ADDED.c.movie_id)
+    .where(_movie_rated_in(_RATING_ADDED.c.movie_id))
     .values(_SUMMARY_MOVED)
     .returning(_RATING_ADDED.c.id)
 )
