@@ -76,7 +76,7 @@ def build_container(
             timeout=timeout,
         ),
     )
-    provide(PasswordHasher, Argon2Hasher)
+    provide(PasswordHasher, lambda: password_hasher(settings))
     provide(TokenIssuer, RandomTokenIssuer)
     provide(Clock, SystemClock)
     provide(ImageStorage, lambda: make_storage(settings))
@@ -112,6 +112,13 @@ def build_container(
     ):
         container.register(use_case, scope=punq.Scope.singleton)
     return container
+
+
+def password_hasher(settings: Settings) -> Argon2Hasher:
+    """argon2id at the cost the settings choose (MOVIERATER_PASSWORD_HASH_*)."""
+    return Argon2Hasher(
+        memory_kib=settings.password_hash_memory_kib, iterations=settings.password_hash_iterations
+    )
 
 
 def prepare_storage(settings: Settings) -> None:

@@ -498,8 +498,8 @@ def _confirm(question: str) -> bool:
 
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
-    from movierater_adapters.passwords import Argon2Hasher
     from movierater_adapters.sql.seed import seed
+    from movierater_entrypoints.bootstrap import password_hasher
     from tqdm import tqdm
 
     if min(args.movies, args.users, args.ratings_per_movie) < 0:
@@ -518,7 +518,7 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
             movie_count=args.movies,
             user_count=args.users,
             ratings_per_movie=args.ratings_per_movie,
-            password_hash=Argon2Hasher().hash(args.password),
+            password_hash=password_hasher(settings).hash(args.password),
             progress=_progress(bar.update),
         )
     print(f"Added {added['users']} users, {added['movies']} movies, {added['ratings']} ratings.")

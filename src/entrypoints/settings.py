@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import attrs
 import environ as environ_config
 from dotenv import load_dotenv
+from movierater_adapters.passwords import DEFAULT_ITERATIONS as ARGON2_DEFAULT_ITERATIONS
+from movierater_adapters.passwords import DEFAULT_MEMORY_KIB as ARGON2_DEFAULT_MEMORY_KIB
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -91,6 +93,18 @@ def _naming_the_variable(convert: Callable[[Any, str], T]) -> Callable[..., T]:
     return cast(Callable[..., T], attrs.Converter(converter, takes_field=True))
 
 
+def _from_up_to(low: int, high: int, unit: str) -> Callable[[str | int, str], int]:
+    """A converter to a whole number from ``low`` to ``high`` (``unit``: what it counts)."""
+
+    def convert(value: str | int, name: str) -> int:
+        number = _to_positive_int(value, name)
+        if not low <= number <= high:
+            raise SettingsError(f"{name} must be from {low:,} to {high:,} {unit}")
+        return number
+
+    return convert
+
+
 def _to_positive_int(value: str | int, name: str) -> int:
     try:
         number = int(value)
@@ -134,6 +148,15 @@ MAX_DB_TIMEOUT = 20
 # Threads per worker process that run the app (worker.py); each holds at most one pooled
 # database connection at a time.
 MAX_APP_THREADS = 32
+# argon2id's cost (MOVIERATER_PASSWORD_HASH_MEMORY_KIB, _ITERATIONS); by default RFC 9106's
+# low-memory profile, 64 MiB and 3 iterations (passwords.py). The floor is OWASP's
+# (Password Storage Cheat Sheet), which lists equal-strength pairs from 46 MiB x 1 to
+# 7 MiB x 5: at least 7 MiB, and at least 35,840 KiB-iterations in all. The ceilings bound
+# what one login may cost a worker (RFC 9106's first profile is 2 GiB x 1).
+PASSWORD_HASH_MIN_MEMORY_KIB = 7 * 1024
+PASSWORD_HASH_MIN_WORK = 7 * 1024 * 5
+PASSWORD_HASH_MAX_MEMORY_KIB = 2 * 1024 * 1024
+PASSWORD_HASH_MAX_ITERATIONS = 16
 
 
 def _to_flag(value: str | bool, name: str) -> bool:
@@ -320,6 +343,15 @@ class Settings:
     access_log: bool = _flag(default=True)
     login_failures_per_address: int = _positive_int(default=AccountSettings().login_failures_per_address)
     registrations_per_address: int = _positive_int(default=AccountSettings().registrations_per_address)
+    # argon2id's memory (KiB) and passes per password hash or check; a stored hash made
+    # with others is re-hashed with these at its user's next login.
+    password_hash_memory_kib: int = _checked(
+        _from_up_to(PASSWORD_HASH_MIN_MEMORY_KIB, PASSWORD_HASH_MAX_MEMORY_KIB, "KiB"),
+        default=ARGON2_DEFAULT_MEMORY_KIB,
+    )
+    password_hash_iterations: int = _checked(
+        _from_up_to(1, PASSWORD_HASH_MAX_ITERATIONS, "iterations"), default=ARGON2_DEFAULT_ITERATIONS
+    )
     trusted_proxies: tuple[str, ...] = _checked(_to_proxies, default=())
     max_page_size: int = _checked(_up_to(MAX_PAGE_SIZE_LIMIT), default=PageSettings().max_page_size)
     # The score's m: how many ratings of the catalogue's mean each movie is taken to have
@@ -410,6 +442,13 @@ class Settings:
                 f"MOVIERATER_THREADS ({self.threads}) plus MOVIERATER_WRITE_THREADS "
                 f"({self.write_threads}) must be at most twice MOVIERATER_DB_POOL_SIZE "
                 f"({self.db_pool_size}): each thread may hold a database connection"
+            )
+        if self.password_hash_memory_kib * self.password_hash_iterations < PASSWORD_HASH_MIN_WORK:
+            raise SettingsError(
+                f"MOVIERATER_PASSWORD_HASH_MEMORY_KIB ({self.password_hash_memory_kib:,}) times "
+                f"MOVIERATER_PASSWORD_HASH_ITERATIONS ({self.password_hash_iterations}) must be at "
+                f"least {PASSWORD_HASH_MIN_WORK:,} (OWASP's floor for argon2id: 19,456 KiB x 2, "
+                "12,288 x 3, 7,168 x 5)"
             )
         if not self.production:
             return

@@ -37,13 +37,25 @@ from tests.world import World
 MOVIERATER = [sys.executable, "-m", "movierater_entrypoints.cli"]
 ADMIN_PASSWORD = "admin-passphrase-1"
 USER_PASSWORD = "user-passphrase-1"
+# argon2id at OWASP's cheapest memory-hard cost (19 MiB x 2) in the servers and commands the
+# tests start: at the default cost (64 MiB x 3, five times the work) the suite's sign-ups
+# and logins took about a third of its CPU. test_password_cost.py checks the default.
+CHEAP_PASSWORD_HASHING = {
+    "MOVIERATER_PASSWORD_HASH_MEMORY_KIB": "19456",
+    "MOVIERATER_PASSWORD_HASH_ITERATIONS": "2",
+}
 
 
 def run_cli(
     *args: str, env: dict[str, str], check: bool = True, **kw: Any
 ) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [*MOVIERATER, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120, **kw
+        [*MOVIERATER, *args],
+        env={**os.environ, **CHEAP_PASSWORD_HASHING, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"movierater {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -98,6 +110,7 @@ class Server:
                 # Scores with the catalogue's mean as it is now, so that a test can check
                 # them right after its own ratings (the default keeps it 60 s per process).
                 "MOVIERATER_SCORE_MEAN_MAX_AGE": "0",
+                **CHEAP_PASSWORD_HASHING,
             }
         )
         self.env.update(env)

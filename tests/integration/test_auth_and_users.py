@@ -11,7 +11,15 @@ import requests
 from movierater_adapters.sql.tables import ratings, tokens, users
 from sqlalchemy import func, select
 
-from tests.integration.conftest import USER_PASSWORD, Client, sign_up
+from tests.integration.conftest import (
+    ADMIN_PASSWORD,
+    CHEAP_PASSWORD_HASHING,
+    USER_PASSWORD,
+    Client,
+    Server,
+    run_cli,
+    sign_up,
+)
 
 NEW_PASSWORD = "brand-new-secret-42"
 BAD_CREDENTIALS = {"non_field_errors": ["Unable to log in with provided credentials."]}
@@ -419,3 +427,35 @@ def test_admins_search_users_by_name_and_see_their_roles_and_promote_and_demote(
     assert ann.post("/api/users/2147483647/promote/").status_code == 404
     bad = admin.get("/api/users/?include=my_rating")
     assert bad.status_code == 400 and bad.json() == {"include": ['"my_rating" is not a valid choice.']}
+
+
+def test_a_hash_made_at_another_cost_is_replaced_at_the_next_login(
+    api: Client, server: Server, engine: Any
+) -> None:
+    """An operator who changes MOVIERATER_PASSWORD_HASH_* keeps every user: a hash made at
+    the old cost (here the default, by the CLI) verifies, and the first login stores one
+    at the server's cost (the tests' servers: 19,456 KiB x 2)."""
+    default_cost = {
+        "MOVIERATER_PASSWORD_HASH_MEMORY_KIB": "65536",
+        "MOVIERATER_PASSWORD_HASH_ITERATIONS": "3",
+    }
+    run_cli(
+        "createsuperuser",
+        "--username",
+        "olga",
+        "--noinput",
+        env={**server.env, **default_cost, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
+    )
+
+    def stored() -> str:
+        with engine.connect() as conn:
+            return str(
+                conn.execute(select(users.c.password_hash).where(users.c.username == "olga")).scalar_one()
+            )
+
+    assert stored().startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert login(api.base_url, "olga", ADMIN_PASSWORD).status_code == 200
+    memory, iterations = CHEAP_PASSWORD_HASHING.values()
+    assert stored().startswith(f"$argon2id$v=19$m={memory},t={iterations},p=4$")
+    assert login(api.base_url, "olga", ADMIN_PASSWORD).status_code == 200
+    assert login(api.base_url, "olga", USER_PASSWORD).json() == BAD_CREDENTIALS

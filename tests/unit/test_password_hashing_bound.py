@@ -34,7 +34,7 @@ class Overlaps:
 def test_hashes_and_checks_from_many_threads_run_one_at_a_time() -> None:
     fake = Overlaps()
     # Two hashers: the bound is the process's, not an instance's.
-    hashers = [Argon2Hasher(fake), Argon2Hasher(fake)]  # type: ignore[arg-type]
+    hashers = [Argon2Hasher(engine=fake), Argon2Hasher(engine=fake)]  # type: ignore[arg-type]
     with ThreadPoolExecutor(max_workers=8) as threads:
         calls = [threads.submit(hashers[n % 2].hash, "pw") for n in range(8)]
         calls += [threads.submit(hashers[n % 2].verify, "$argon2id$...", "pw") for n in range(8)]

@@ -120,6 +120,8 @@ READ = {
     "MOVIERATER_ACCESS_LOG": ("0", ("access_log", False)),
     "MOVIERATER_LOGIN_FAILURES_PER_ADDRESS": ("7", ("login_failures_per_address", 7)),
     "MOVIERATER_REGISTRATIONS_PER_ADDRESS": ("3", ("registrations_per_address", 3)),
+    "MOVIERATER_PASSWORD_HASH_MEMORY_KIB": ("19456", ("password_hash_memory_kib", 19456)),
+    "MOVIERATER_PASSWORD_HASH_ITERATIONS": ("2", ("password_hash_iterations", 2)),
     "MOVIERATER_TRUSTED_PROXIES": ("10.0.0.1,10.0.0.2", ("trusted_proxies", ("10.0.0.1", "10.0.0.2"))),
     "MOVIERATER_MAX_PAGE_SIZE": ("250", ("max_page_size", 250)),
     "MOVIERATER_SCORE_PRIOR_WEIGHT": ("25", ("score_prior_weight", 25)),
@@ -262,6 +264,12 @@ PRODUCTION = {
             "MOVIERATER_DATABASE_URL must name the production database, not the default SQLite file",
         ),
         (
+            # Each within its own bounds, but together below OWASP's floor (in any mode).
+            {"MOVIERATER_PASSWORD_HASH_MEMORY_KIB": "12288", "MOVIERATER_PASSWORD_HASH_ITERATIONS": "2"},
+            "MOVIERATER_PASSWORD_HASH_MEMORY_KIB (12,288) times MOVIERATER_PASSWORD_HASH_ITERATIONS (2) "
+            "must be at least 35,840 (OWASP's floor for argon2id: 19,456 KiB x 2, 12,288 x 3, 7,168 x 5)",
+        ),
+        (
             {**PRODUCTION, "MOVIERATER_CORS_ORIGINS": "https://a.example,*"},
             "MOVIERATER_CORS_ORIGINS must list origins, not '*', in production",
         ),
@@ -328,6 +336,11 @@ MALFORMED = [
     ("MOVIERATER_WRITE_THREADS", "-1", "must be from 0 to 32"),
     ("MOVIERATER_WRITE_THREADS", "33", "must be from 0 to 32"),
     ("MOVIERATER_WRITE_THREADS", "many", "must be a whole number"),
+    ("MOVIERATER_PASSWORD_HASH_MEMORY_KIB", "7167", "must be from 7,168 to 2,097,152 KiB"),
+    ("MOVIERATER_PASSWORD_HASH_MEMORY_KIB", "2097153", "must be from 7,168 to 2,097,152 KiB"),
+    ("MOVIERATER_PASSWORD_HASH_MEMORY_KIB", "64M", "must be a whole number"),
+    ("MOVIERATER_PASSWORD_HASH_ITERATIONS", "0", "must be at least 1"),
+    ("MOVIERATER_PASSWORD_HASH_ITERATIONS", "17", "must be from 1 to 16 iterations"),
 ]
 
 
