@@ -26,10 +26,13 @@ from movierater_adapters.sql.tables import (
     upload_grants,
     users,
 )
+from movierater_entrypoints.bootstrap import services
+from movierater_entrypoints.settings import Settings
 from requests.adapters import HTTPAdapter
 from sqlalchemy import create_engine, delete
 from urllib3.util.retry import Retry
 
+from movierater_core.use_cases import SYSTEM
 from tests.integration.backends import fresh_database, selected_backends
 from tests.integration.django_reference import DjangoDatabase, make_django_database
 from tests.world import World
@@ -262,15 +265,15 @@ def other_user(api: Client) -> Client:
 
 
 def make_admin(server: Server, name: str | None = None) -> Client:
-    """An admin made the only way admins are made (the CLI), logged in through the API."""
+    """An admin made as ``movierater createsuperuser`` makes one (``UserAdmin.create_user``
+    on the server's settings), in this process: a CLI run per admin cost the suite about a
+    second of CPU each (test_admin_cli.py runs the command itself). Logged in through the API."""
     name = name or f"admin{next(_names)}"
-    run_cli(
-        "createsuperuser",
-        "--username",
-        name,
-        "--noinput",
-        env={**server.env, "MOVIERATER_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
-    )
+    made = services(Settings.from_env(server.env, warn_unknown=False))
+    try:
+        made.user_admin.create_user(SYSTEM, name, ADMIN_PASSWORD, is_admin=True)
+    finally:
+        made.close()
     login = requests.post(
         server.base_url + "/auth/", json={"username": name, "password": ADMIN_PASSWORD}, timeout=30
     )
