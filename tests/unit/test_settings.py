@@ -263,11 +263,23 @@ PRODUCTION = {
             {**PRODUCTION, "DATABASE_URL": ""},
             "MOVIERATER_DATABASE_URL must name the production database, not the default SQLite file",
         ),
-        (
-            # Each within its own bounds, but together below OWASP's floor (in any mode).
-            {"MOVIERATER_PASSWORD_HASH_MEMORY_KIB": "12288", "MOVIERATER_PASSWORD_HASH_ITERATIONS": "2"},
-            "MOVIERATER_PASSWORD_HASH_MEMORY_KIB (12,288) times MOVIERATER_PASSWORD_HASH_ITERATIONS (2) "
-            "must be at least 35,840 (OWASP's floor for argon2id: 19,456 KiB x 2, 12,288 x 3, 7,168 x 5)",
+        *(
+            (
+                # Each within its own bounds, but together below OWASP's floor (in any mode).
+                {
+                    "MOVIERATER_PASSWORD_HASH_MEMORY_KIB": memory,
+                    "MOVIERATER_PASSWORD_HASH_ITERATIONS": passes,
+                },
+                f"MOVIERATER_PASSWORD_HASH_MEMORY_KIB must be at least {floor} with "
+                f"MOVIERATER_PASSWORD_HASH_ITERATIONS={passes} (OWASP's floor for argon2id: 47,104 KiB x 1, "
+                "19,456 x 2, 12,288 x 3, 9,216 x 4, 7,168 x 5 or more)",
+            )
+            for memory, passes, floor in (
+                ("47103", "1", "47,104"),
+                ("19455", "2", "19,456"),
+                ("12287", "3", "12,288"),
+                ("9215", "4", "9,216"),
+            )
         ),
         (
             {**PRODUCTION, "MOVIERATER_CORS_ORIGINS": "https://a.example,*"},
@@ -279,6 +291,20 @@ def test_unusable_and_unsafe_settings_are_refused(env: dict[str, str], message: 
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(env)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("memory", "passes"),
+    [("47104", "1"), ("19456", "2"), ("12288", "3"), ("9216", "4"), ("7168", "5"), ("7168", "16")],
+)
+def test_owasps_argon2id_pairs_are_accepted(memory: str, passes: str) -> None:
+    settings = Settings.from_env(
+        {"MOVIERATER_PASSWORD_HASH_MEMORY_KIB": memory, "MOVIERATER_PASSWORD_HASH_ITERATIONS": passes}
+    )
+    assert (settings.password_hash_memory_kib, settings.password_hash_iterations) == (
+        int(memory),
+        int(passes),
+    )
 
 
 def test_production_mode_is_told_by_its_name_in_any_case() -> None:
@@ -339,7 +365,7 @@ MALFORMED = [
     ("MOVIERATER_PASSWORD_HASH_MEMORY_KIB", "7167", "must be from 7,168 to 2,097,152 KiB"),
     ("MOVIERATER_PASSWORD_HASH_MEMORY_KIB", "2097153", "must be from 7,168 to 2,097,152 KiB"),
     ("MOVIERATER_PASSWORD_HASH_MEMORY_KIB", "64M", "must be a whole number"),
-    ("MOVIERATER_PASSWORD_HASH_ITERATIONS", "0", "must be at least 1"),
+    ("MOVIERATER_PASSWORD_HASH_ITERATIONS", "0", "must be from 1 to 16 iterations"),
     ("MOVIERATER_PASSWORD_HASH_ITERATIONS", "17", "must be from 1 to 16 iterations"),
 ]
 
