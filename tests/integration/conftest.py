@@ -40,7 +40,7 @@ from tests.world import World
 MOVIERATER = [sys.executable, "-m", "movierater_entrypoints.cli"]
 ADMIN_PASSWORD = "admin-passphrase-1"
 USER_PASSWORD = "user-passphrase-1"
-# argon2id at OWASP's cheapest memory-hard cost (19 MiB x 2) in the servers and commands the
+# argon2id at one of OWASP's minimum pairs (19 MiB x 2) in the servers and commands the
 # tests start: at the default cost (64 MiB x 3, five times the work) the suite's sign-ups
 # and logins took about a third of its CPU. test_password_cost.py checks the default.
 CHEAP_PASSWORD_HASHING = {
