@@ -93,21 +93,6 @@ def _naming_the_variable(convert: Callable[[Any, str], T]) -> Callable[..., T]:
     return cast(Callable[..., T], attrs.Converter(converter, takes_field=True))
 
 
-def _from_up_to(low: int, high: int, unit: str) -> Callable[[str | int, str], int]:
-    """A converter to a whole number from ``low`` to ``high`` (``unit``: what it counts)."""
-
-    def convert(value: str | int, name: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
-        if not low <= number <= high:
-            raise SettingsError(f"{name} must be from {low:,} to {high:,} {unit}")
-        return number
-
-    return convert
-
-
 def _to_positive_int(value: str | int, name: str) -> int:
     try:
         number = int(value)
@@ -118,19 +103,24 @@ def _to_positive_int(value: str | int, name: str) -> int:
     return number
 
 
-def _zero_up_to(limit: int) -> Callable[[str | int, str], int]:
-    """A converter to a whole number from 0 to ``limit``."""
+def _from_up_to(low: int, high: int, unit: str = "") -> Callable[[str | int, str], int]:
+    """A converter to a whole number from ``low`` to ``high`` (``unit``: what it counts)."""
 
     def convert(value: str | int, name: str) -> int:
         try:
             number = int(value)
         except ValueError:
             raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
-        if not 0 <= number <= limit:
-            raise SettingsError(f"{name} must be from 0 to {limit}")
+        if not low <= number <= high:
+            raise SettingsError(f"{name} must be from {low} to {high}" + (f" {unit}" if unit else ""))
         return number
 
     return convert
+
+
+def _zero_up_to(limit: int) -> Callable[[str | int, str], int]:
+    """A converter to a whole number from 0 to ``limit``."""
+    return _from_up_to(0, limit)
 
 
 def _up_to(limit: int, why: str = "") -> Callable[[str | int, str], int]:
