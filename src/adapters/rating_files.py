@@ -2,9 +2,11 @@
 
 A row is ``movie`` (the id here), ``title``, ``stars``; an export of everyone's ratings
 puts ``user`` (the id here) and ``username`` first. JSON is a list of objects, written one
-object a line; CSV has a header row. Writers take an iterable and write as they go, so an
-export of any size holds one row at a time. The CSV reader streams too; a JSON file is
-read whole (CSV for very large files). The core validates the rows.
+object a line; CSV has a header row, and a text cell that a spreadsheet would run as a
+formula is written after an apostrophe (read back without it). Writers take an iterable
+and write as they go, so an export of any size holds one row at a time. The CSV reader
+streams too; a JSON file is read whole (CSV for very large files). The core validates the
+rows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from movierater_core.model import ExportedRating
 ONE_USER: Final = ("movie", "title", "stars")
 EVERYONE: Final = ("user", "username", *ONE_USER)
 FORMATS: Final = ("json", "csv")
+# What a spreadsheet takes a cell beginning with to be a formula (OWASP, "CSV Injection"):
+# a title such as =HYPERLINK(...) would run when the export is opened. Such a text cell is
+# written after an apostrophe, which spreadsheets show as text, and read back without it.
+# The apostrophe is one of them, so that a title beginning with one comes back whole.
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def record(rating: ExportedRating, *, with_user: bool) -> dict[str, Any]:
@@ -35,10 +42,16 @@ def write(ratings: Iterable[ExportedRating], out: TextIO, file_format: str, *, w
     """Write the ratings to ``out`` as they come; how many were written."""
     written = 0
     if file_format == "csv":
-        writer = csv.DictWriter(out, EVERYONE if with_user else ONE_USER, lineterminator="\n")
+        # Lines end in CRLF, as RFC 4180 has them: the writer then also quotes a cell that
+        # holds a lone CR (a title may), which it wrote bare with "\n" lines, and which
+        # ended the row there for every reader.
+        writer = csv.DictWriter(out, EVERYONE if with_user else ONE_USER, lineterminator="\r\n")
         writer.writeheader()
         for rating in ratings:
-            writer.writerow(record(rating, with_user=with_user))
+            row = record(rating, with_user=with_user)
+            writer.writerow(
+                {name: inert(value) if isinstance(value, str) else value for name, value in row.items()}
+            )
             written += 1
         return written
     out.write("[")
@@ -48,6 +61,17 @@ def write(ratings: Iterable[ExportedRating], out: TextIO, file_format: str, *, w
         written += 1
     out.write("\n]\n" if written else "]\n")
     return written
+
+
+def inert(text: str) -> str:
+    """The text as a CSV cell no spreadsheet runs: after an apostrophe if it begins as a
+    formula would (:data:`FORMULA_STARTS`)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def as_written(cell: str) -> str:
+    """The text an :func:`inert` cell was made from (other cells as they are)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
 def to_bytes(ratings: Iterable[ExportedRating], file_format: str, *, with_user: bool) -> bytes:
@@ -102,15 +126,17 @@ def _csv(path: Path, file: TextIO) -> Iterator[tuple[str, object]]:
 
 def _cells(row: dict[str, str | None]) -> dict[str, object]:
     """A CSV row as the JSON one would be: an empty cell is no value; ``stars`` written as
-    a whole number is that number (other text stays text, for the core to refuse)."""
+    a whole number is that number (other text stays text, for the core to refuse); text
+    written inert is read as it was before (:func:`as_written`)."""
     data: dict[str, object] = {}
     for name in EVERYONE:
         cell = row.get(name)
         if cell is None or cell == "":
             continue
-        data[name] = (
-            int(cell) if name == "stars" and cell.strip().isascii() and cell.strip().isdigit() else cell
-        )
+        if name == "stars" and cell.strip().isascii() and cell.strip().isdigit():
+            data[name] = int(cell)
+        else:
+            data[name] = as_written(cell)
     return data
 
 

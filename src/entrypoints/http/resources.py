@@ -212,7 +212,10 @@ class MyExport(DrfResource):
             "200": {
                 "description": (
                     "The ratings by movie id, as an attachment: JSON, a list of objects, or CSV "
-                    f"with the header row movie,title,stars. At most {EXPORT_PAGE:,} a request: "
+                    "(RFC 4180) with the header row movie,title,stars, where a title that begins "
+                    "as a spreadsheet formula would (=, +, -, @, a tab or CR) or with an "
+                    "apostrophe is written after an apostrophe, so that it opens as text. "
+                    f"At most {EXPORT_PAGE:,} a request: "
                     'the rest follow from Link rel="next" (?after=).'
                 ),
                 "headers": {

@@ -40,7 +40,7 @@ def test_the_export_holds_the_callers_ratings_only(world: World[Client]) -> None
         {"movie": str(alien), "title": 'Alien, "the" first', "stars": "2"},
     ]
     assert json.loads(world.admin.get("/api/users/me/export/").text) == []
-    assert world.admin.get("/api/users/me/export/?format=csv").text == "movie,title,stars\n"
+    assert world.admin.get("/api/users/me/export/?format=csv").text == "movie,title,stars\r\n"
 
 
 def test_a_long_export_comes_in_parts(world: World[Client], monkeypatch: pytest.MonkeyPatch) -> None:
