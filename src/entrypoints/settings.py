@@ -93,11 +93,15 @@ def _naming_the_variable(convert: Callable[[Any, str], T]) -> Callable[..., T]:
     return cast(Callable[..., T], attrs.Converter(converter, takes_field=True))
 
 
-def _to_positive_int(value: str | int, name: str) -> int:
+def _whole_number(value: str | int, name: str) -> int:
     try:
-        number = int(value)
+        return int(value)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _to_positive_int(value: str | int, name: str) -> int:
+    number = _whole_number(value, name)
     if number < 1:
         raise SettingsError(f"{name} must be at least 1")
     return number
@@ -107,10 +111,7 @@ def _from_up_to(low: int, high: int, unit: str = "") -> Callable[[str | int, str
     """A converter to a whole number from ``low`` to ``high`` (``unit``: what it counts)."""
 
     def convert(value: str | int, name: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+        number = _whole_number(value, name)
         if not low <= number <= high:
             raise SettingsError(f"{name} must be from {low} to {high}" + (f" {unit}" if unit else ""))
         return number
@@ -150,6 +151,12 @@ PASSWORD_HASH_FLOOR_KIB = {1: 47_104, 2: 19_456, 3: 12_288, 4: 9_216, 5: 7_168}
 PASSWORD_HASH_MIN_MEMORY_KIB = min(PASSWORD_HASH_FLOOR_KIB.values())
 PASSWORD_HASH_MAX_MEMORY_KIB = 2 * 1024 * 1024
 PASSWORD_HASH_MAX_ITERATIONS = 16
+# The floor as the refusal states it: "47,104 KiB x 1, 19,456 x 2, ..., 7,168 x 5 or more".
+_FLOOR_TEXT = ", ".join(
+    f"{kib:,}{' KiB' if passes == 1 else ''} x {passes}"
+    + (" or more" if passes == max(PASSWORD_HASH_FLOOR_KIB) else "")
+    for passes, kib in sorted(PASSWORD_HASH_FLOOR_KIB.items())
+)
 
 
 def _to_flag(value: str | bool, name: str) -> bool:
@@ -441,7 +448,7 @@ class Settings:
             raise SettingsError(
                 f"MOVIERATER_PASSWORD_HASH_MEMORY_KIB must be at least {floor:,} with "
                 f"MOVIERATER_PASSWORD_HASH_ITERATIONS={self.password_hash_iterations} (OWASP's floor "
-                "for argon2id: 47,104 KiB x 1, 19,456 x 2, 12,288 x 3, 9,216 x 4, 7,168 x 5 or more)"
+                f"for argon2id: {_FLOOR_TEXT})"
             )
         if not self.production:
             return
