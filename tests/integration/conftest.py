@@ -35,18 +35,11 @@ from urllib3.util.retry import Retry
 from movierater_core.use_cases import SYSTEM
 from tests.integration.backends import fresh_database, selected_backends
 from tests.integration.django_reference import DjangoDatabase, make_django_database
-from tests.world import World
+from tests.world import CHEAP_PASSWORD_HASHING, World
 
 MOVIERATER = [sys.executable, "-m", "movierater_entrypoints.cli"]
 ADMIN_PASSWORD = "admin-passphrase-1"
 USER_PASSWORD = "user-passphrase-1"
-# argon2id at one of OWASP's minimum pairs (19 MiB x 2) in the servers and commands the
-# tests start: at the default cost (64 MiB x 3, five times the work) the suite's sign-ups
-# and logins took about a third of its CPU. test_password_cost.py checks the default.
-CHEAP_PASSWORD_HASHING = {
-    "MOVIERATER_PASSWORD_HASH_MEMORY_KIB": "19456",
-    "MOVIERATER_PASSWORD_HASH_ITERATIONS": "2",
-}
 
 
 def run_cli(

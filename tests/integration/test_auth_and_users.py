@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 
 from tests.integration.conftest import (
     ADMIN_PASSWORD,
-    CHEAP_PASSWORD_HASHING,
     USER_PASSWORD,
     Client,
     Server,
     run_cli,
     sign_up,
 )
+from tests.world import CHEAP_PASSWORD_HASHING
 
 NEW_PASSWORD = "brand-new-secret-42"
 BAD_CREDENTIALS = {"non_field_errors": ["Unable to log in with provided credentials."]}

@@ -7,8 +7,9 @@ from __future__ import annotations
 from movierater_entrypoints.bootstrap import password_hasher
 from movierater_entrypoints.settings import Settings
 
+from tests.world import CHEAP_PASSWORD_HASHING as CHEAP
+
 PASSWORD = "correct horse battery"
-CHEAP = {"MOVIERATER_PASSWORD_HASH_MEMORY_KIB": "19456", "MOVIERATER_PASSWORD_HASH_ITERATIONS": "2"}
 
 
 def test_hashes_are_made_at_the_cost_the_settings_choose() -> None:
